@@ -1,0 +1,89 @@
+"""The slash-command listener: parse → authorize → (answer | ack + dispatch). The one enforcement point.
+
+The ack path does no Slack or Docker I/O (only a cached user-group lookup), so Slack gets its answer in
+milliseconds; posting the card and enqueueing happen in a lazy listener after the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+
+from bot import messages
+from bot.config import Config
+from bot.enqueue import Dispatcher
+from bot.parsing import parse
+from bot.rbac import allowed_verbs, authorize, decision_log_line, referenced_groups
+from bot.usergroups import UserGroupCache
+from bot.verbs import VERBS
+from bot.verbs.base import LocalContext
+from dockhand.contract import JobRequest, new_job_id
+from dockhand.errors import UsageError
+from dockhand.jobstore import JobStore
+
+log = logging.getLogger(__name__)
+authz_log = logging.getLogger("dockhand.authz")
+
+CONTEXT_KEY = "dockhand_job"
+
+
+class CommandListener:
+    """Bolt listeners for the slash command (``ack`` runs before the response, ``lazy`` after)."""
+
+    def __init__(self, config: Config, groups: UserGroupCache, dispatcher: Dispatcher, store: JobStore,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.groups = groups
+        self.dispatcher = dispatcher
+        self.store = store
+        self.clock = clock
+        self._referenced = referenced_groups(config.policy)
+
+    def ack(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """Answer within Slack's 3 s: a private error, a bot-answered verb, or "accepted as job X"."""
+        try:
+            ack(text=self._decide(body, context))
+        except Exception:
+            log.exception("slash command handling failed")
+            ack(text=messages.internal_error())
+
+    def _decide(self, body: dict[str, Any], context: BoltContext) -> str:
+        text = str(body.get("text", "")).strip()
+        user_id, channel_id = str(body.get("user_id", "")), str(body.get("channel_id", ""))
+        command = str(body.get("command") or self.config.slack.command)
+        try:
+            cmd = parse(text)
+        except UsageError as err:
+            return messages.usage_error(err, command)
+        spec = VERBS[cmd.verb]
+        user_groups = self.groups.groups_of(user_id, self._referenced) if self._referenced else frozenset()
+        decision = authorize(self.config.policy, user_id=user_id, user_groups=user_groups,
+                             channel_id=channel_id, verb=cmd.verb)
+        authz_log.info(decision_log_line(decision))
+        if not decision.allowed:
+            return decision.reason
+        if spec.answer is not None:
+            return spec.answer(LocalContext(
+                user_id=user_id, channel_id=channel_id, args=cmd.args, roles=decision.roles,
+                allowed_verbs=allowed_verbs(self.config.policy, decision.roles),
+                recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)]))
+        job = JobRequest(
+            job_id=new_job_id(), verb=cmd.verb, args=cmd.args, user_id=user_id, channel_id=channel_id,
+            command_text=text, command=command, response_url=str(body.get("response_url") or "") or None,
+            team_id=str(body.get("team_id", "")), request_id=uuid.uuid4().hex, queued_at=self.clock())
+        # Bolt copies the context into the lazy listener's request: this is how the job gets there.
+        context[CONTEXT_KEY] = {"job": job.to_dict(), "timeout": spec.timeout}
+        return messages.accepted(job)
+
+    def lazy(self, context: BoltContext) -> None:
+        """After the ack: post the card and enqueue the accepted job (nothing to do otherwise)."""
+        data = context.get(CONTEXT_KEY)
+        if not data:
+            return
+        job = JobRequest.from_dict(data["job"])
+        self.dispatcher.dispatch(job, int(data["timeout"]))

@@ -1,0 +1,299 @@
+"""The TOML config file (``[slack]`` and the ``[rbac]`` policy), read once and validated all at once.
+
+An invalid file stops start-up with ``ConfigError``: every problem is collected, one line each, as
+``<file>: <key>: <problem>``. Array positions in keys count from 0 (``allow[0]`` is the first entry).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from bot.rbac import WILDCARD, Binding, Policy, Role
+from dockhand.errors import ConfigError
+
+# Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
+USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+GROUP_ID_RE = re.compile(r"^S[A-Z0-9]{2,}$")
+CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# Slack: a command starts with "/", is lower-case, has no spaces and at most 32 characters.
+COMMAND_RE = re.compile(r"^/[^\sA-Z/]{1,31}$")
+
+_ID_SHAPES = {
+    "users": (USER_ID_RE, 'a Slack user id (starts with U or W, e.g. "U0123ABC")'),
+    "groups": (GROUP_ID_RE, 'a Slack user-group id (starts with S, e.g. "S0456DEF")'),
+    "channels": (CHANNEL_ID_RE, 'a Slack channel id (starts with C, G or D, e.g. "C0123456")'),
+}
+_TOML_TYPES = {str: "string", bool: "boolean", int: "integer", float: "float", list: "array", dict: "table"}
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The ``[slack]`` table."""
+
+    command: str = "/docker"
+    notify_channel: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated config file."""
+
+    source: str
+    slack: SlackConfig
+    policy: Policy
+
+
+def _tname(value: object) -> str:
+    return _TOML_TYPES.get(type(value), type(value).__name__)
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+class _Checker:
+    """Collects problems instead of stopping at the first, so one edit fixes everything."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def add(self, key: str, problem: str) -> None:
+        self.problems.append(f"{self.source}: {key}: {problem}")
+
+    def table(self, value: object, key: str, allowed: Collection[str] | None) -> dict[str, Any]:
+        """Return ``value`` as a table (empty if it is not one), reporting keys outside ``allowed``."""
+        if not isinstance(value, dict):
+            self.add(key, f"must be a table, got {_tname(value)}")
+            return {}
+        for k in value:
+            if allowed is not None and k not in allowed:
+                self.add(f"{key}.{k}" if key else k, f'unknown key "{k}"{_hint(k, allowed)}')
+        return value
+
+    def string(self, table: Mapping[str, Any], key: str, name: str, default: str | None) -> str | None:
+        """Return the string at ``name`` (``default`` if absent; required when default is None)."""
+        path = f"{key}.{name}" if key else name
+        if name not in table:
+            if default is None:
+                self.add(path, "missing (required)")
+            return default
+        value = table[name]
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, got {_tname(value)}")
+            return None
+        return value
+
+    def strings(
+        self, table: Mapping[str, Any], key: str, name: str, check: Callable[[str], str | None] | None = None
+    ) -> tuple[str, ...]:
+        """Return the strings at ``name`` that pass ``check`` (which returns a problem, or None if fine)."""
+        path = f"{key}.{name}"
+        value = table.get(name, [])
+        if not isinstance(value, list):
+            self.add(path, f"must be an array of strings, got {_tname(value)}")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            problem = f"must be a string, got {_tname(item)}" if not isinstance(item, str) else None
+            if problem is None and check is not None:
+                problem = check(item)
+            if problem is None:
+                out.append(item)
+            else:
+                self.add(f"{path}[{i}]", problem)
+        return tuple(out)
+
+    def role_ref(self, path: str, name: str, roles: Collection[str]) -> bool:
+        """Report ``name`` unless it is a declared role."""
+        if name in roles:
+            return True
+        known = f" (roles: {', '.join(roles)})" if roles else " (no roles are defined)"
+        self.add(path, f'unknown role "{name}"' + (_hint(name, roles) or known))
+        return False
+
+
+def _parse_slack(c: _Checker, data: object) -> SlackConfig:
+    t = c.table(data, "slack", ("command", "notify_channel"))
+    command = c.string(t, "slack", "command", "/docker")
+    if command is not None and not COMMAND_RE.match(command):
+        c.add("slack.command", f'"{command}" is not a slash command (like "/docker": lower-case, no spaces)')
+    notify = c.string(t, "slack", "notify_channel", "")
+    if notify and not CHANNEL_ID_RE.match(notify):
+        c.add("slack.notify_channel", f'"{notify}" is not {_ID_SHAPES["channels"][1]}')
+    return SlackConfig(command=command or "/docker", notify_channel=notify or "")
+
+
+def _parse_roles(c: _Checker, data: object, known_verbs: Collection[str]) -> dict[str, Role]:
+    roles: dict[str, Role] = {}
+    table = c.table(data, "rbac.roles", None) if data is not None else {}
+    for name, body in table.items():
+        key = f"rbac.roles.{name}"
+        if not ROLE_NAME_RE.match(name):
+            c.add(key, f'role name "{name}" may use only letters, digits, "_" and "-"')
+        t = c.table(body, key, ("allow", "inherits"))
+
+        def check_verb(verb: str) -> str | None:
+            if verb == WILDCARD or verb in known_verbs:
+                return None
+            return f'unknown verb "{verb}"' + (_hint(verb, known_verbs) or ' (or "*" for every verb)')
+
+        allow = c.strings(t, key, "allow", check_verb)
+        roles[name] = Role(name=name, allow=allow, inherits=c.strings(t, key, "inherits"))
+    return roles
+
+
+def _check_inheritance(c: _Checker, roles: Mapping[str, Role]) -> None:
+    for name, role in roles.items():
+        for i, parent in enumerate(role.inherits):
+            c.role_ref(f"rbac.roles.{name}.inherits[{i}]", parent, roles)
+    cycles: set[tuple[str, ...]] = set()
+
+    def visit(path: tuple[str, ...]) -> None:
+        for parent in roles[path[-1]].inherits:
+            if parent in path:
+                cycle = path[path.index(parent) :]
+                start = cycle.index(min(cycle))  # rotate so each cycle is reported once
+                cycles.add(cycle[start:] + cycle[:start])
+            elif parent in roles:
+                visit((*path, parent))
+
+    for name in roles:
+        visit((name,))
+    for cycle in sorted(cycles):
+        c.add(f"rbac.roles.{cycle[0]}.inherits", f"inheritance cycle {' → '.join((*cycle, cycle[0]))}")
+
+
+def _parse_binding(c: _Checker, key: str, body: object, roles: Collection[str]) -> Binding | None:
+    if not isinstance(body, dict):
+        c.add(key, f"must be a table, got {_tname(body)}")
+        return None
+    t = c.table(body, key, ("role", *_ID_SHAPES))
+    role = c.string(t, key, "role", None)
+    if role is not None:
+        c.role_ref(f"{key}.role", role, roles)
+    ids: dict[str, frozenset[str]] = {}
+    for kind, (shape, what) in _ID_SHAPES.items():
+
+        def check_id(value: str, shape: re.Pattern[str] = shape, what: str = what) -> str | None:
+            return None if shape.match(value) else f'"{value}" is not {what}'
+
+        ids[kind] = frozenset(c.strings(t, key, kind, check_id))
+    if not t.get("users") and not t.get("groups"):  # wrong types were reported above; don't pile on
+        c.add(key, "binding names nobody: give users and/or groups")
+    return Binding(role=role or "", users=ids["users"], groups=ids["groups"], channels=ids["channels"])
+
+
+def _parse_bindings(c: _Checker, data: object, roles: Collection[str]) -> list[Binding]:
+    if not isinstance(data, list):
+        c.add("rbac.bindings", f"must be an array of tables ([[rbac.bindings]]), got {_tname(data)}")
+        return []
+    parsed = (_parse_binding(c, f"rbac.bindings[{i}]", body, roles) for i, body in enumerate(data))
+    return [b for b in parsed if b is not None]
+
+
+def parse_config(data: Mapping[str, Any], source: str, known_verbs: Collection[str]) -> Config:
+    """Validate an already-parsed TOML document; raise ConfigError listing every problem."""
+    c = _Checker(source)
+    top = c.table(dict(data), "", ("slack", "rbac"))
+    slack = _parse_slack(c, top.get("slack", {}))
+    rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
+    roles = _parse_roles(c, rbac.get("roles"), known_verbs)
+    _check_inheritance(c, roles)
+    bindings = _parse_bindings(c, rbac.get("bindings", []), roles)
+    default_role = c.string(rbac, "rbac", "default_role", "") or ""
+    if default_role:
+        c.role_ref("rbac.default_role", default_role, roles)
+    if c.problems:
+        raise ConfigError(c.problems)
+    policy = Policy(
+        roles=MappingProxyType(roles),
+        bindings=tuple(bindings),
+        default_role=default_role,
+        known_verbs=tuple(sorted(known_verbs)),
+    )
+    return Config(source=source, slack=slack, policy=policy)
+
+
+def load_config(path: str, known_verbs: Collection[str]) -> Config:
+    """Read and validate the TOML config at ``path``; raise ConfigError naming every problem."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: config file not found (create it, or set DOCKHAND_CONFIG to its path)"]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: {_syntax_line(str(exc))}TOML syntax error: {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None
+    return parse_config(data, path, known_verbs)
+
+
+def _syntax_line(message: str) -> str:
+    # tomllib puts the position at the end ("... (at line 3, column 5)"); lead with it so it is seen first.
+    m = re.search(r"at line (\d+)", message)
+    return f"line {m.group(1)}: " if m else ""
+
+
+_DEFAULT_CONFIG = """\
+# dockhand configuration (TOML). Written on first start; edit freely, then restart dockhand.
+# Every problem in this file is reported at start-up, one line each, and dockhand refuses to start.
+
+[slack]
+command = "/docker"            # the slash command this bot answers (as registered in the Slack app)
+notify_channel = ""            # channel id for notifications (e.g. "C0123456"); "" = none
+
+[rbac]
+# Role for users that no binding names. "" = none: such users may do nothing (deny by default).
+default_role = ""
+
+# A role lists the verbs it allows ("*" = every verb) and may inherit other roles' verbs.
+[rbac.roles.viewer]
+allow = [{viewer}]
+
+[rbac.roles.operator]
+inherits = ["viewer"]
+allow = [{operator}]
+
+[rbac.roles.admin]
+allow = ["*"]
+
+# A binding grants a role to Slack user ids (U…/W…) and/or user-group ids (S…), optionally only in
+# some channels (C…/G…/D…). A user holds every role whose bindings match, plus default_role.
+[[rbac.bindings]]
+role = "admin"
+users = [{admin}]
+
+# [[rbac.bindings]]
+# role = "viewer"
+# groups = ["S0456DEF"]          # user groups need a paid Slack plan; otherwise only users apply
+# channels = ["C0123456"]        # optional: the binding holds only in these channels
+"""
+_VIEWER_VERBS = ("help", "ps", "images", "logs", "stats", "inspect", "whoami", "jobs")
+_OPERATOR_VERBS = ("run", "stop", "start", "restart", "rm")
+
+
+def default_config_toml(admin_user_id: str, known_verbs: Collection[str] | None = None) -> str:
+    """Return a commented default config in which ``admin_user_id`` is admin (verbs limited to known ones)."""
+    if not USER_ID_RE.match(admin_user_id):
+        raise ValueError(f"{admin_user_id!r} is not {_ID_SHAPES['users'][1]}")
+
+    def quoted(verbs: Iterable[str]) -> str:
+        return ", ".join(json.dumps(v) for v in verbs if known_verbs is None or v in known_verbs)
+
+    return _DEFAULT_CONFIG.format(
+        viewer=quoted(_VIEWER_VERBS), operator=quoted(_OPERATOR_VERBS), admin=json.dumps(admin_user_id)
+    )

@@ -1,0 +1,64 @@
+"""After the ack: post the job card, record the job, put it on the queue (RQ, JSON, by import string)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.serializers import JSONSerializer
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from dockhand.card import build_card
+from dockhand.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
+from dockhand.jobstore import JobStore
+from dockhand.jobthread import FALLBACK_ERRORS, post_in_thread, respond, update_card
+
+log = logging.getLogger(__name__)
+
+RESULT_TTL = 3600
+FAILURE_TTL = 7 * 24 * 3600
+
+
+class Dispatcher:
+    """Posts the card and enqueues; runs in Bolt's lazy listener, after Slack got its ack."""
+
+    def __init__(self, client: WebClient, redis: Redis, queue_name: str = DEFAULT_QUEUE) -> None:
+        self.client = client
+        self.store = JobStore(redis)
+        self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
+
+    def post_card(self, job: JobRequest) -> str | None:
+        """Post the queued card; return its ts, or None when the channel is closed to the bot."""
+        c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
+                       command_text=job.command_text, status="queued")
+        try:
+            resp = self.client.chat_postMessage(channel=job.channel_id, text=c.text, blocks=c.blocks,
+                                                metadata=c.metadata, unfurl_links=False)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in FALLBACK_ERRORS:
+                raise
+            log.info("card for job %s not posted (%s); falling back to response_url",
+                     job.job_id, exc.response.get("error"))
+            respond(job, messages.not_in_channel(job.command))
+            return None
+        ts = resp.get("ts")
+        return str(ts) if ts else None
+
+    def dispatch(self, job: JobRequest, timeout: int) -> JobRequest:
+        """Post the card, record and enqueue the job; returns the job with its thread."""
+        job = dataclasses.replace(job, thread_ts=self.post_card(job))
+        try:
+            self.store.record_queued(job, job.channel_id, job.thread_ts)
+            self.queue.enqueue(JOB_FUNC, job.to_dict(), job_id=job.job_id, job_timeout=timeout,
+                               result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+                               description=f"{job.command} {job.command_text}"[:200])
+        except RedisError:
+            log.exception("could not queue job %s", job.job_id)
+            post_in_thread(self.client, job, messages.queue_unavailable(job.job_id))
+            update_card(self.client, job, "failed", detail="queue unreachable")
+        return job

@@ -1,0 +1,70 @@
+"""Notices jobs whose worker died (no heartbeat) and says so in their thread, within seconds.
+
+RQ alone would leave such a job "started" until another worker's maintenance pass (every 10 minutes),
+and never tell anyone if no other worker serves the queue. The reaper runs in the bot process, which is
+always up, and claims each lost job atomically so several bots never report it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from slack_sdk import WebClient
+
+from dockhand.card import FINAL_STATUSES
+from dockhand.jobstore import JobStore
+from dockhand.jobthread import post_in_thread, update_card
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = 20.0  # 4 missed heartbeats (workers beat every 5 s)
+CHECK_EVERY = 5.0
+
+
+class Reaper:
+    """Periodically reports running jobs whose heartbeat stopped."""
+
+    def __init__(self, store: JobStore, client: WebClient, *, stale_after: float = STALE_AFTER,
+                 every: float = CHECK_EVERY) -> None:
+        self.store, self.client = store, client
+        self.stale_after, self.every = stale_after, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dockhand-reaper", daemon=True)
+
+    def run_once(self) -> list[str]:
+        """Report every stale job once; return the ids reported."""
+        reported = []
+        for job_id in self.store.stale(self.stale_after):
+            if not self.store.claim_lost(job_id):
+                continue  # another reaper got it, or the job just finished
+            rec = self.store.get(job_id)
+            if rec is None or rec.status in FINAL_STATUSES:
+                continue
+            self.store.set_status(job_id, "lost", "worker died", final=True)
+            elapsed = None if rec.started_at is None else max(0.0, time.time() - rec.started_at)
+            post_in_thread(self.client, rec.request,
+                           f":skull: The worker running job `{job_id}` stopped responding (no heartbeat for "
+                           f"{self.stale_after:.0f} s): it probably died. The job did not finish; check what "
+                           "it left behind (e.g. `ps -a`) before running it again.")
+            update_card(self.client, rec.request, "lost", elapsed=elapsed, detail="worker died")
+            log.warning("job %s lost: worker heartbeat stopped", job_id)
+            reported.append(job_id)
+        return reported
+
+    def start(self) -> Reaper:
+        """Check in a daemon thread every few seconds."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop checking."""
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.run_once()
+            except Exception:  # keep reaping after a Redis or Slack blip
+                log.exception("reaper pass failed")

@@ -1,0 +1,67 @@
+"""Declarative verb specs: what a verb accepts, how it is queued, and its usage line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FlagKind = Literal["bool", "value", "multi"]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag: its spellings, where its value goes in args, and how a value is checked/converted."""
+
+    names: tuple[str, ...]
+    dest: str
+    kind: FlagKind = "bool"
+    metavar: str = ""
+    # Converts one raw value; raises ValueError with a user-facing message when the value is bad.
+    convert: Callable[[str], Any] | None = None
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """What a bot-answered (not queued) verb needs to answer."""
+
+    user_id: str
+    channel_id: str
+    args: Mapping[str, Any]
+    roles: tuple[str, ...]
+    allowed_verbs: tuple[str, ...]
+    recent_jobs: Callable[[], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class VerbSpec:
+    """A verb: flags, positional arity, how parsed pieces become contract args, and job timeout."""
+
+    name: str
+    summary: str
+    usage: str
+    flags: tuple[Flag, ...] = ()
+    min_positionals: int = 0
+    max_positionals: int | None = 0
+    # For `run`: everything after the first positional (IMAGE) is the container's command.
+    stop_at_first_positional: bool = False
+    # Builds the contract args from parsed flags (by dest) and positionals; raises ValueError on bad input.
+    build: Callable[[dict[str, Any], list[str]], dict[str, Any]] | None = None
+    # Job timeout in seconds for queued verbs.
+    timeout: int = 60
+    # Verbs answered by the bot itself (help, whoami, jobs): never queued, answered privately.
+    answer: Callable[[LocalContext], str] | None = field(default=None)
+
+    @property
+    def queued(self) -> bool:
+        """True when the verb runs as a job on a worker."""
+        return self.answer is None
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    """A validated command: the verb and its JSON-ready contract args."""
+
+    verb: str
+    args: dict[str, Any]
+    text: str

@@ -1,0 +1,50 @@
+"""`dockhand worker`: an RQ worker with access to one Docker engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Worker
+from rq.serializers import JSONSerializer
+
+from dockhand.contract import DEFAULT_QUEUE
+from dockhand.errors import DockerUnavailable
+from dockhand.settings import Settings
+from workers import docker_engine
+
+log = logging.getLogger(__name__)
+
+
+def preflight(settings: Settings) -> list[str]:
+    """Return one line per dependency the worker cannot reach (Redis, Docker), with what to do."""
+    problems: list[str] = []
+    try:
+        Redis.from_url(settings.redis_url or "redis://localhost:6379/0", socket_timeout=3).ping()
+    except RedisError as exc:
+        problems.append(f"Redis unreachable at {settings.redis_url or 'redis://localhost:6379/0'} ({exc}): "
+                        "start redis-server or set REDIS_URL")
+    try:
+        docker_engine.connect(settings.docker_host).ping()
+    except DockerUnavailable as exc:
+        problems.append(f"Docker unreachable ({exc}): start Docker (dockerd) or set DOCKER_HOST")
+    return problems
+
+
+def run_worker(settings: Settings, queue: str = DEFAULT_QUEUE, *, burst: bool = False) -> int:
+    """Serve the queue until stopped; returns a process exit code."""
+    problems = preflight(settings)
+    if problems:
+        for line in problems:
+            print(f"dockhand worker: {line}")
+        return 2
+    redis = Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
+    q = Queue(queue, connection=redis, serializer=JSONSerializer)
+    name = f"dockhand-{socket.gethostname()}-{os.getpid()}"
+    worker = Worker([q], connection=redis, serializer=JSONSerializer, name=name)
+    log.info("worker %s serving queue %s", name, queue)
+    worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+    return 0

@@ -1,0 +1,91 @@
+"""Reports a job into Slack: card updates, thread replies, long output as files.
+
+Slack limits drive the shape: a section text holds 3,000 characters and a message ≈ 13k of blocks, so
+anything longer goes into the thread as a file (``files_upload_v2``) with a short preview. When the card
+could not be posted (bot not in the channel) the job has no thread: replies go to ``response_url``
+instead (at most 5 posts in 30 minutes, so only the result is sent there).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from slack_sdk import WebClient
+
+from dockhand.contract import JobRequest
+from dockhand.jobthread import post_in_thread, respond, update_card
+from workers.reply import Reply
+
+log = logging.getLogger(__name__)
+
+INLINE_MAX_CHARS = 2_800  # below Slack's 3,000-character section limit, leaving room for the fences
+INLINE_MAX_LINES = 40
+PREVIEW_LINES = 8
+PROGRESS_EVERY = 3.0  # seconds between card edits: chat.update is Tier 3 (≈ 50/min per workspace)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack treats as markup, even inside code blocks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code_block(body: str) -> str:
+    """Wrap text in a Slack code block that the text itself cannot close."""
+    return "```" + escape_mrkdwn(body).replace("```", "`\u200b``") + "```"
+
+
+class ThreadReporter:
+    """Posts one job's card updates and output into its thread (or its response_url)."""
+
+    def __init__(self, client: WebClient, job: JobRequest) -> None:
+        self.client = client
+        self.job = job
+        self._last_progress = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def threaded(self) -> bool:
+        """True when the job has a card (and so a thread) to report into."""
+        return self.job.thread_ts is not None
+
+    def card(self, status: str, *, elapsed: float | None = None, detail: str = "") -> None:
+        """Edit the job card in place to show ``status``."""
+        update_card(self.client, self.job, status, elapsed=elapsed, detail=detail)
+
+    def progress(self, text: str) -> None:
+        """Show a progress line on the card, at most once every few seconds."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_progress < PROGRESS_EVERY:
+                return
+            self._last_progress = now
+        self.card("running", detail=text)
+
+    def post(self, text: str) -> None:
+        """Post a message into the job's thread (or to response_url when there is no thread)."""
+        post_in_thread(self.client, self.job, text)
+
+    def reply(self, reply: Reply) -> None:
+        """Deliver a handler's Reply: inline when it fits, otherwise as a file with a preview."""
+        body = reply.body
+        if not body:
+            self.post(reply.text)
+            return
+        lines = body.splitlines()
+        fits = len(body) <= INLINE_MAX_CHARS and len(lines) <= INLINE_MAX_LINES
+        if fits and not reply.force_file:
+            self.post(f"{reply.text}\n{code_block(body)}")
+            return
+        if not self.threaded:
+            head = "\n".join(lines[:PREVIEW_LINES])
+            respond(self.job, f"{reply.text}\n{code_block(head)}\n_{len(lines)} lines; the full output "
+                          "needs the bot in this channel (invite it to get files)._")
+            return
+        preview = "\n".join(lines[-PREVIEW_LINES:]) if lines else ""
+        comment = (f"{reply.text}\n_{len(lines):,} lines, {len(body.encode()):,} bytes — full output in "
+                   f"the file; last {min(PREVIEW_LINES, len(lines))} lines:_\n{code_block(preview)}")
+        self.client.files_upload_v2(channel=self.job.channel_id, thread_ts=self.job.thread_ts,
+                                    content=body, filename=reply.filename, title=reply.filename,
+                                    initial_comment=comment[:3_900])
