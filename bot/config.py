@@ -19,9 +19,9 @@ from bot.rbac import WILDCARD, Binding, Policy, Role
 from dockhand.errors import ConfigError
 
 # Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
-USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
-GROUP_ID_RE = re.compile(r"^S[A-Z0-9]{2,}$")
-CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+$")
+GROUP_ID_RE = re.compile(r"^S[A-Z0-9]+$")
+CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]+$")
 ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 # Slack: a command starts with "/", is lower-case, has no spaces and at most 32 characters.
 COMMAND_RE = re.compile(r"^/[^\sA-Z/]{1,31}$")

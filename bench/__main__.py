@@ -1,0 +1,132 @@
+"""Run the benchmarks and print one table (figures are ratios against floors from the same run)."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from bench.floor import start_floor_server
+from bot.config import default_config_toml, parse_config
+from bot.verbs import VERBS
+from dockhand.contract import DEFAULT_QUEUE
+from dockhand.harness import CHANNEL, SECRET, Pipeline, start_pipeline
+from dockhand.local_redis import LocalRedis
+from dockhand.slash_client import SlashClient
+
+USER = "UBENCH"
+IMAGE = "dockhand-test/busybox:latest"
+ACK_REQUESTS = 300
+ACK_RATE = 50.0  # requests per second, steady
+E2E_ROUNDS = 10
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0–100) of values, nearest-rank."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q / 100 * len(s)) - 1))]
+
+
+def steady(send: Callable[[], object], n: int, rate: float) -> list[float]:
+    """Send n requests at a steady rate; return each latency in ms."""
+    out = []
+    start = time.perf_counter()
+    for i in range(n):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        t0 = time.perf_counter()
+        send()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def bench_ack(p: Pipeline, redis: Redis) -> tuple[list[float], list[float]]:
+    """Ack latency of the bot vs the floor, same client, same rate."""
+    floor_server, floor_url = start_floor_server(SECRET, redis, "bench-floor")
+    floor = SlashClient(floor_url, SECRET)
+    try:
+        for _ in range(20):  # warm both up
+            floor.send("ps", user_id=USER, channel_id=CHANNEL)
+            p.send("ps", user_id=USER)
+        f = steady(lambda: floor.send("ps", user_id=USER, channel_id=CHANNEL), ACK_REQUESTS, ACK_RATE)
+        b = steady(lambda: p.send("ps", user_id=USER), ACK_REQUESTS, ACK_RATE)
+    finally:
+        floor_server.shutdown()
+    return f, b
+
+
+def timed_cli(argv: list[str]) -> float:
+    """Wall time of one docker CLI command, in ms."""
+    t0 = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True)  # noqa: S603
+    return (time.perf_counter() - t0) * 1000
+
+
+def e2e(p: Pipeline, text: str, done: Callable[[str], bool]) -> float:
+    """Signed request → the job's final thread reply seen by the stand-in (ms)."""
+    t0 = time.perf_counter()
+    resp = p.send(text, user_id=USER)
+    assert resp.json is not None, resp.body
+    job_id = resp.json["text"].split("job `")[1][:10]
+    p.standin.wait_for(lambda: done(job_id) or None, timeout=120)
+    return (time.perf_counter() - t0) * 1000
+
+
+def main() -> int:
+    """Run everything and print the table."""
+    with LocalRedis() as local, tempfile.TemporaryDirectory() as tmp:
+        config = parse_config(tomllib.loads(default_config_toml(USER, tuple(VERBS))), "bench", tuple(VERBS))
+        p = start_pipeline(local.url, Path(tmp), config)
+        redis = Redis.from_url(local.url)
+        try:
+            floor_ack, bot_ack = bench_ack(p, redis)
+            Queue(DEFAULT_QUEUE, connection=redis, serializer=JSONSerializer).empty()
+            p.start_worker()
+
+            def replied(job_id: str) -> bool:
+                card = p.standin.find_card(job_id)
+                return card is not None and card.status in ("done", "failed")
+
+            for _ in range(3):
+                e2e(p, "ps", replied)
+            ps_bot = [e2e(p, "ps", replied) for _ in range(E2E_ROUNDS)]
+            ps_cli = [timed_cli(["docker", "ps"]) for _ in range(E2E_ROUNDS)]
+            run_bot, run_cli = [], []
+            for i in range(E2E_ROUNDS):
+                run_bot.append(e2e(p, f"run -d --name dhbench-bot-{i} {IMAGE} sleep 600", replied))
+                run_cli.append(timed_cli(["docker", "run", "-d", "--name", f"dhbench-cli-{i}", IMAGE,
+                                          "sleep", "600"]))
+        finally:
+            p.close()
+            names = [f"dhbench-{w}-{i}" for w in ("bot", "cli") for i in range(E2E_ROUNDS)]
+            subprocess.run(["docker", "rm", "-f", *names], capture_output=True)  # noqa: S603, S607
+    rows = [
+        ("ack p50 (ms)", statistics.median(bot_ack), statistics.median(floor_ack), None),
+        ("ack p99 (ms)", pct(bot_ack, 99), pct(floor_ack, 99), 5.0),
+        ("ps end-to-end p50 (ms)", statistics.median(ps_bot), statistics.median(ps_cli), 5.0),
+        ("run -d end-to-end p50 (ms)", statistics.median(run_bot), statistics.median(run_cli), 1.3),
+    ]
+    print(f"\n{'measure':<28}{'dockhand':>12}{'floor':>12}{'ratio':>9}{'goal':>8}  met")
+    for name, ours, floor, goal in rows:
+        ratio = ours / floor
+        met = "" if goal is None else ("yes" if ratio <= goal else "NO")
+        goal_s = "" if goal is None else f"≤{goal:g}×"
+        print(f"{name:<28}{ours:>12.1f}{floor:>12.1f}{ratio:>8.2f}×{goal_s:>8}  {met}")
+    print(f"\nack: {ACK_REQUESTS} requests at {ACK_RATE:.0f}/s; floor = HMAC verify + RQ enqueue, stdlib server."
+          f"\nps/run floors: the docker CLI; {E2E_ROUNDS} rounds each.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

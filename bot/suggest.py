@@ -1,0 +1,41 @@
+"""Closest-verb suggestions for mistyped commands ("stpo" → "stop"), and quoting what the user typed."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def code(text: str) -> str:
+    """Wrap user-typed text in a mrkdwn code span that a stray backtick cannot break out of."""
+    return "`" + text.replace("`", "'") + "`"
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def closest_verbs(word: str, verbs: Iterable[str]) -> list[str]:
+    """Return the verbs the user most likely meant by ``word`` (best first; empty when nothing is close)."""
+    names = list(verbs)
+    word = word.lower()
+    prefixed = [v for v in names if v.startswith(word)]
+    # A unique prefix ("insp") is a stronger signal than spelling similarity.
+    if len(prefixed) == 1:
+        return prefixed
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if close:
+        return close
+    return sorted(prefixed)
+
+
+def unknown_verb_message(word: str, verbs: Iterable[str]) -> str:
+    """Say that ``word`` is not a command, suggesting the closest one(s) and `help`."""
+    found = closest_verbs(word, verbs)
+    hint = ""
+    if len(found) == 1:
+        hint = f" Did you mean {code(found[0])}?"
+    elif found:
+        hint = " Did you mean " + ", ".join(code(v) for v in found[:-1]) + f" or {code(found[-1])}?"
+    return f"unknown command {code(word)}.{hint} Try `help`."

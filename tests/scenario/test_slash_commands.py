@@ -1,0 +1,164 @@
+"""The real Bolt app over HTTP, fed signed slash commands; Slack is the recording stand-in."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from dockhand.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
+from tests.support.pipeline import CHANNEL, Pipeline
+
+pytestmark = pytest.mark.scenario
+
+
+def queued_jobs(p: Pipeline) -> list[JobRequest]:
+    """The job contracts currently waiting on the queue."""
+    q = Queue(DEFAULT_QUEUE, connection=p.redis, serializer=JSONSerializer)
+    out = []
+    for job in q.jobs:
+        assert job.func_name == JOB_FUNC
+        out.append(JobRequest.from_dict(job.args[0]))
+    return out
+
+
+def settle(p: Pipeline) -> None:
+    """Give the lazy listener time to act, so 'nothing happened' assertions mean something."""
+    time.sleep(0.5)
+
+
+def test_unsigned_request_is_refused_and_posts_nothing(pipeline: Pipeline) -> None:
+    resp = pipeline.send("ps", sign=False)
+    assert resp.status == 401
+    settle(pipeline)
+    assert pipeline.standin.messages() == []
+    assert queued_jobs(pipeline) == []
+
+
+def test_stale_request_is_refused_and_posts_nothing(pipeline: Pipeline) -> None:
+    resp = pipeline.send("ps", timestamp=int(time.time()) - 6 * 60)
+    assert resp.status == 401
+    settle(pipeline)
+    assert pipeline.standin.messages() == []
+    assert queued_jobs(pipeline) == []
+
+
+def test_unknown_verb_suggests_the_closest_and_queues_nothing(pipeline: Pipeline) -> None:
+    resp = pipeline.send("stpo web")
+    assert resp.status == 200
+    assert resp.json is not None and resp.json.get("response_type", "ephemeral") == "ephemeral"
+    assert "`stop`" in resp.json["text"] and "help" in resp.json["text"]
+    settle(pipeline)
+    assert pipeline.standin.messages() == []
+    assert queued_jobs(pipeline) == []
+
+
+def test_bad_flag_answers_with_usage(pipeline: Pipeline) -> None:
+    resp = pipeline.send("stop --bogus web")
+    assert resp.status == 200 and resp.json is not None
+    assert "--bogus" in resp.json["text"]
+    assert "Usage: `/docker stop" in resp.json["text"]
+    settle(pipeline)
+    assert queued_jobs(pipeline) == []
+
+
+def test_viewer_cannot_stop_and_nothing_is_posted(pipeline: Pipeline) -> None:
+    resp = pipeline.send("stop web", user_id="UVIEWER")
+    assert resp.status == 200 and resp.json is not None
+    assert "not allowed" in resp.json["text"]
+    assert "stop" in resp.json["text"] and "viewer" in resp.json["text"]
+    settle(pipeline)
+    assert pipeline.standin.messages() == []
+    assert queued_jobs(pipeline) == []
+
+
+def test_unbound_user_is_denied_by_default(pipeline: Pipeline) -> None:
+    resp = pipeline.send("ps", user_id="USTRANGER")
+    assert resp.json is not None and "not allowed" in resp.json["text"]
+    settle(pipeline)
+    assert queued_jobs(pipeline) == []
+
+
+def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipeline) -> None:
+    resp = pipeline.send("ps -a --filter name=web")
+    assert resp.status == 200 and resp.json is not None
+    text = resp.json["text"]
+    assert "accepted as job" in text
+    card = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.messages(CHANNEL)), None))
+    assert card.status == "queued" and card.job_id is not None and card.job_id in text
+    assert "<@UOPERATOR>" in card.text
+    jobs = pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    (job,) = jobs
+    assert job.job_id == card.job_id
+    assert job.verb == "ps" and job.args == {"all": True, "filters": {"name": ["web"]}}
+    assert job.thread_ts == card.ts and job.user_id == "UOPERATOR" and job.channel_id == CHANNEL
+
+
+def test_shell_metacharacters_arrive_as_literal_arguments(pipeline: Pipeline) -> None:
+    evil = "run --name x dockhand-test/busybox sh -c 'echo $(id); rm -rf / && `reboot` | cat'"
+    resp = pipeline.send(evil)
+    assert resp.json is not None and "accepted" in resp.json["text"]
+    (job,) = pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    assert job.args["command"] == ["sh", "-c", "echo $(id); rm -rf / && `reboot` | cat"]
+    assert job.args["image"] == "dockhand-test/busybox"
+
+
+def test_card_falls_back_to_response_url_when_not_in_channel(pipeline: Pipeline) -> None:
+    pipeline.standin.fail_channel("CCLOSED", error="not_in_channel")
+    resp = pipeline.send("ps", channel_id="CCLOSED")
+    assert resp.json is not None and "accepted" in resp.json["text"]
+    post = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.response_posts), None))
+    assert "can't post in this channel" in post.text
+    (job,) = pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    assert job.thread_ts is None and job.response_url
+
+
+def test_group_binding_holds_only_in_its_channel(redis_url: str, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.support.pipeline import start_pipeline
+
+    p = start_pipeline(redis_url, Path(str(tmp_path)), usergroups={"SVIEWERS": ["UMEMBER"]})
+    try:
+        inside = p.send("ps", user_id="UMEMBER", channel_id=CHANNEL)
+        elsewhere = p.send("ps", user_id="UMEMBER", channel_id="COTHER")
+        stop = p.send("stop web", user_id="UMEMBER", channel_id=CHANNEL)
+    finally:
+        p.close()
+    assert inside.json is not None and "accepted" in inside.json["text"]
+    assert elsewhere.json is not None and "not allowed" in elsewhere.json["text"]
+    assert stop.json is not None and "not allowed" in stop.json["text"]
+
+
+def test_help_lists_only_what_the_caller_may_run(pipeline: Pipeline) -> None:
+    viewer = pipeline.send("help", user_id="UVIEWER")
+    operator = pipeline.send("help", user_id="UOPERATOR")
+    assert viewer.json is not None and operator.json is not None
+    assert "ps" in viewer.json["text"] and "stop" not in viewer.json["text"]
+    assert "stop" in operator.json["text"]
+    settle(pipeline)
+    assert queued_jobs(pipeline) == [] and pipeline.standin.messages() == []
+
+
+def test_jobs_lists_the_callers_recent_jobs(pipeline: Pipeline) -> None:
+    first = pipeline.send("ps")
+    assert first.json is not None
+    pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    listing = pipeline.send("jobs")
+    other = pipeline.send("jobs", user_id="UVIEWER")
+    assert listing.json is not None and other.json is not None
+    job_id = queued_jobs(pipeline)[0].job_id
+    assert job_id in listing.json["text"] and "queued" in listing.json["text"]
+    assert job_id not in other.json["text"]
+
+
+def test_healthz_reports_redis(pipeline: Pipeline) -> None:
+    assert pipeline.bot.server is not None
+    url = f"http://127.0.0.1:{pipeline.bot.server.port}/healthz"
+    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - local test server
+        assert resp.status == 200
+        assert json.loads(resp.read()) == {"ok": True, "redis": True}

@@ -1,0 +1,60 @@
+"""Test-side pipeline helpers: the test config and a pipeline started with it."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from bot.config import Config, parse_config
+from bot.verbs import VERBS
+from dockhand.harness import CHANNEL, Pipeline
+from dockhand.harness import start_pipeline as _start
+
+__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "load_test_config", "start_pipeline"]
+TEST_CONFIG = """
+[slack]
+command = "/docker"
+notify_channel = "CNOTIFY"
+
+[rbac]
+default_role = ""
+
+[rbac.roles.viewer]
+allow = ["help", "ps", "images", "logs", "stats", "inspect", "whoami", "jobs"]
+
+[rbac.roles.operator]
+inherits = ["viewer"]
+allow = ["run", "stop", "start", "restart", "rm"]
+
+[rbac.roles.admin]
+allow = ["*"]
+
+[[rbac.bindings]]
+role = "operator"
+users = ["UOPERATOR"]
+
+[[rbac.bindings]]
+role = "viewer"
+users = ["UVIEWER"]
+
+[[rbac.bindings]]
+role = "admin"
+users = ["UADMIN"]
+
+[[rbac.bindings]]
+role = "viewer"
+groups = ["SVIEWERS"]
+channels = ["CTEAM"]
+"""
+
+
+def load_test_config(text: str = TEST_CONFIG) -> Config:
+    """Parse a TOML config the way the bot does."""
+    return parse_config(tomllib.loads(text), "test.toml", tuple(VERBS))
+
+
+
+def start_pipeline(redis_url: str, logdir: Path, config: Config | None = None,
+                   usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0) -> Pipeline:
+    """Start the stand-in and the bot with the test config (or ``config``)."""
+    return _start(redis_url, logdir, config or load_test_config(), usergroups=usergroups, reaper_every=reaper_every)

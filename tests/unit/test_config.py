@@ -1,0 +1,345 @@
+"""The TOML config: the documented example parses, and every kind of mistake is reported, all at once."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import default_config_toml, load_config, parse_config
+from bot.rbac import authorize
+from dockhand.errors import ConfigError
+
+VERBS = (
+    "help",
+    "ps",
+    "images",
+    "inspect",
+    "run",
+    "stop",
+    "start",
+    "restart",
+    "rm",
+    "logs",
+    "stats",
+    "whoami",
+    "jobs",
+)
+
+EXAMPLE = """\
+[slack]
+command = "/docker"            # the slash command this bot answers
+notify_channel = "C0123456"    # where notifications go (used by later work)
+
+[rbac]
+default_role = ""              # role for users with no binding; "" = none (deny)
+
+[rbac.roles.viewer]
+allow = ["help", "ps", "images", "logs", "stats", "inspect", "whoami", "jobs"]
+
+[rbac.roles.operator]
+inherits = ["viewer"]
+allow = ["run", "stop", "start", "restart", "rm"]
+
+[rbac.roles.admin]
+allow = ["*"]
+
+[[rbac.bindings]]
+role = "operator"
+users = ["U0123ABC"]           # Slack user ids
+
+[[rbac.bindings]]
+role = "viewer"
+groups = ["S0456DEF"]          # Slack user-group ids
+channels = ["C0123456"]        # optional: the binding holds only in these channels
+"""
+
+
+def problems_of(toml_text: str) -> list[str]:
+    """Parse ``toml_text`` as dockhand.toml and return the reported problems (fails if none)."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(tomllib.loads(toml_text), "dockhand.toml", VERBS)
+    return info.value.problems
+
+
+def one_problem(toml_text: str) -> str:
+    problems = problems_of(toml_text)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def base() -> str:
+    """A minimal valid config: one role and one binding (TOML can be appended to the binding)."""
+    return '[rbac.roles.viewer]\nallow = ["ps"]\n[[rbac.bindings]]\nrole = "viewer"\nusers = ["U1"]\n'
+
+
+# --- the happy paths -----------------------------------------------------------------------------------
+
+
+def test_example_parses_into_the_policy_it_describes(tmp_path: Path) -> None:
+    path = tmp_path / "dockhand.toml"
+    path.write_text(EXAMPLE)
+    cfg = load_config(str(path), VERBS)
+    assert cfg.source == str(path)
+    assert cfg.slack.command == "/docker"
+    assert cfg.slack.notify_channel == "C0123456"
+    policy = cfg.policy
+    assert list(policy.roles) == ["viewer", "operator", "admin"]
+    assert policy.roles["operator"].inherits == ("viewer",)
+    assert policy.roles["admin"].allow == ("*",)
+    assert policy.default_role == ""
+    first, second = policy.bindings
+    assert (first.role, first.users, first.groups, first.channels) == (
+        "operator",
+        frozenset({"U0123ABC"}),
+        frozenset(),
+        frozenset(),
+    )
+    assert (second.role, second.groups, second.channels) == (
+        "viewer",
+        frozenset({"S0456DEF"}),
+        frozenset({"C0123456"}),
+    )
+
+
+def test_missing_sections_take_safe_defaults() -> None:
+    cfg = parse_config({}, "dockhand.toml", VERBS)
+    assert cfg.slack.command == "/docker"
+    assert cfg.policy.bindings == ()
+    assert not authorize(cfg.policy, user_id="U1", user_groups=(), channel_id="C1", verb="help").allowed
+
+
+def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
+    text = default_config_toml("U0ADMIN42")
+    assert text.lstrip().startswith("#")  # it is meant to be read and edited by a person
+    path = tmp_path / "dockhand.toml"
+    path.write_text(text)
+    policy = load_config(str(path), VERBS).policy
+    for verb in VERBS:
+        decision = authorize(policy, user_id="U0ADMIN42", user_groups=(), channel_id="C9", verb=verb)
+        assert decision.allowed, decision
+        assert decision.roles == ("admin",)
+    other = authorize(policy, user_id="U0OTHER", user_groups=(), channel_id="C9", verb="ps")
+    assert not other.allowed
+
+
+def test_default_config_leaves_out_verbs_that_do_not_exist_yet() -> None:
+    fewer = ("help", "ps", "run")
+    cfg = parse_config(tomllib.loads(default_config_toml("U0ADMIN", fewer)), "d.toml", fewer)
+    assert cfg.policy.roles["viewer"].allow == ("help", "ps")
+    assert cfg.policy.roles["operator"].allow == ("run",)
+
+
+def test_default_config_refuses_a_malformed_admin_id() -> None:
+    with pytest.raises(ValueError, match="not a Slack user id"):
+        default_config_toml('U1"]\nrole = "x')
+
+
+# --- each kind of problem ------------------------------------------------------------------------------
+
+
+def test_unknown_verb_names_file_key_and_suggests() -> None:
+    problem = one_problem(base().replace('allow = ["ps"]', 'allow = ["help", "ps", "psx", "*"]'))
+    assert problem == 'dockhand.toml: rbac.roles.viewer.allow[2]: unknown verb "psx" (did you mean "ps"?)'
+
+
+def test_unknown_verb_without_a_close_match_mentions_the_wildcard() -> None:
+    problem = one_problem(base().replace('["ps"]', '["frobnicate"]'))
+    assert 'unknown verb "frobnicate"' in problem
+    assert '"*"' in problem
+
+
+def test_unknown_role_in_inherits() -> None:
+    text = base() + '[rbac.roles.operator]\ninherits = ["viewr"]\nallow = ["stop"]\n'
+    assert one_problem(text) == (
+        'dockhand.toml: rbac.roles.operator.inherits[0]: unknown role "viewr" (did you mean "viewer"?)'
+    )
+
+
+def test_unknown_role_in_binding() -> None:
+    problem = one_problem(base().replace('role = "viewer"', 'role = "operator"'))
+    assert problem.startswith('dockhand.toml: rbac.bindings[0].role: unknown role "operator"')
+    assert "viewer" in problem  # lists the roles that do exist
+
+
+def test_unknown_default_role() -> None:
+    problem = one_problem('[rbac]\ndefault_role = "viewers"\n' + base())
+    assert problem == 'dockhand.toml: rbac.default_role: unknown role "viewers" (did you mean "viewer"?)'
+
+
+def test_inheritance_cycle_is_named_once() -> None:
+    text = (
+        '[rbac.roles.a]\ninherits = ["b"]\n[rbac.roles.b]\ninherits = ["c"]\n'
+        '[rbac.roles.c]\ninherits = ["a"]\n'
+        '[[rbac.bindings]]\nrole = "a"\nusers = ["U1"]\n'
+    )
+    assert one_problem(text) == "dockhand.toml: rbac.roles.a.inherits: inheritance cycle a → b → c → a"
+
+
+def test_self_inheritance_is_a_cycle() -> None:
+    problem = one_problem(base().replace('allow = ["ps"]', 'allow = ["ps"]\ninherits = ["viewer"]'))
+    assert problem.endswith("inheritance cycle viewer → viewer")
+
+
+@pytest.mark.parametrize(
+    ("toml_line", "key", "words"),
+    [
+        ("[slack]\ncommand = 5\n", "slack.command", "must be a string, got integer"),
+        ('[slack]\ncommand = "docker"\n', "slack.command", "is not a slash command"),
+        ('[slack]\ncommand = "/Docker Cmd"\n', "slack.command", "is not a slash command"),
+        ('[slack]\nnotify_channel = "#general"\n', "slack.notify_channel", "is not a Slack channel id"),
+        ('[rbac]\ndefault_role = ["viewer"]\n', "rbac.default_role", "must be a string, got array"),
+        ('slack = "x"\n', "slack", "must be a table, got string"),
+        ('[rbac.roles]\nadmin = ["*"]\n', "rbac.roles.admin", "must be a table, got array"),
+        (
+            '[rbac.roles.admin]\nallow = "*"\n',
+            "rbac.roles.admin.allow",
+            "must be an array of strings, got string",
+        ),
+        (
+            '[rbac.roles.admin]\nallow = ["*", 7]\n',
+            "rbac.roles.admin.allow[1]",
+            "must be a string, got integer",
+        ),
+        (
+            '[rbac.roles.admin]\ninherits = "viewer"\n',
+            "rbac.roles.admin.inherits",
+            "must be an array of strings",
+        ),
+        ('[rbac.roles."ad min"]\nallow = ["*"]\n', "rbac.roles.ad min", "may use only letters, digits"),
+    ],
+)
+def test_bad_types_and_shapes(toml_line: str, key: str, words: str) -> None:
+    problem = one_problem(toml_line + base())
+    assert problem.startswith(f"dockhand.toml: {key}: "), problem
+    assert words in problem
+
+
+def test_bindings_written_as_a_table_instead_of_an_array() -> None:
+    text = '[rbac.roles.viewer]\nallow = ["ps"]\n[rbac.bindings]\nrole = "viewer"\nusers = ["U1"]\n'
+    assert one_problem(text) == (
+        "dockhand.toml: rbac.bindings: must be an array of tables ([[rbac.bindings]]), got table"
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "typo", "suggestion"),
+    [
+        ("[slack]\n", "comand", "command"),
+        ("[rbac]\n", "defualt_role", "default_role"),
+        ("[rbac.roles.admin]\n", "alow", "allow"),
+        ("[rbac.roles.admin]\n", "inherit", "inherits"),
+        ("", "rabc", "rbac"),
+    ],
+)
+def test_unknown_keys_are_typos_with_suggestions(where: str, typo: str, suggestion: str) -> None:
+    text = f'{typo} = ["x"]\n' + base() if not where else where + f'{typo} = ["x"]\n' + base()
+    problem = one_problem(text)
+    assert f'unknown key "{typo}" (did you mean "{suggestion}"?)' in problem
+    assert problem.startswith("dockhand.toml: ")
+
+
+def test_unknown_key_in_binding() -> None:
+    problem = one_problem(base() + 'user = ["U2"]\n')
+    assert problem == 'dockhand.toml: rbac.bindings[0].user: unknown key "user" (did you mean "users"?)'
+
+
+def test_binding_with_neither_users_nor_groups() -> None:
+    text = base() + '[[rbac.bindings]]\nrole = "viewer"\nchannels = ["C1"]\n'
+    assert (
+        one_problem(text) == "dockhand.toml: rbac.bindings[1]: binding names nobody: give users and/or groups"
+    )
+
+
+def test_binding_without_role() -> None:
+    assert (
+        one_problem(base().replace('role = "viewer"\n', ""))
+        == "dockhand.toml: rbac.bindings[0].role: missing (required)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "what"),
+    [
+        ("users", "u0123abc", "user id"),
+        ("users", "@alice", "user id"),
+        ("users", "S0456DEF", "user id"),
+        ("groups", "U0123ABC", "user-group id"),
+        ("groups", "admins", "user-group id"),
+        ("channels", "#ops", "channel id"),
+        ("channels", "U0123ABC", "channel id"),
+    ],
+)
+def test_id_shapes_are_errors(kind: str, value: str, what: str) -> None:
+    ids = {"users": ["W0ENTERPRISE"], "groups": ["S0456DEF"], "channels": ["C0123456", "G0PRIVATE", "D0DM"]}
+    ids[kind] = [*ids[kind], value]
+    lines = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in ids.items())
+    problem = one_problem(base() + f'[[rbac.bindings]]\nrole = "viewer"\n{lines}')
+    key = f"rbac.bindings[1].{kind}[{len(ids[kind]) - 1}]"
+    assert problem.startswith(f'dockhand.toml: {key}: "{value}" is not a Slack {what}'), problem
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = """\
+[slack]
+comand = "/docker"
+[rbac]
+default_role = "guest"
+[rbac.roles.viewer]
+allow = ["help", "psx"]
+[rbac.roles.operator]
+inherits = ["operator"]
+alow = ["run"]
+[[rbac.bindings]]
+role = "operater"
+users = ["alice"]
+[[rbac.bindings]]
+role = "viewer"
+"""
+    problems = problems_of(text)
+    expected_keys = [
+        "slack.comand",
+        "rbac.roles.viewer.allow[1]",
+        "rbac.roles.operator.alow",
+        "rbac.roles.operator.inherits",
+        "rbac.bindings[0].role",
+        "rbac.bindings[0].users[0]",
+        "rbac.bindings[1]",
+        "rbac.default_role",
+    ]
+    assert [p.split(": ")[1] for p in problems] == expected_keys
+    assert all(p.startswith("dockhand.toml: ") for p in problems)
+    assert str(ConfigError(problems)).count("\n") == len(problems) - 1
+
+
+# --- reading the file ----------------------------------------------------------------------------------
+
+
+def test_missing_file_is_a_clear_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path), VERBS)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{path}: config file not found")
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "dockhand.toml"
+    path.write_text('[slack]\ncommand = "/docker"\nnotify_channel = \n')
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path), VERBS)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{path}: line 3: TOML syntax error")
+
+
+def test_directory_instead_of_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(str(tmp_path), VERBS)
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "dockhand.toml"
+    path.write_bytes(b'[slack]\ncommand = "/d\xff"\n')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(str(path), VERBS)
