@@ -20,14 +20,9 @@ def closest_verbs(word: str, verbs: Iterable[str]) -> list[str]:
     """Return the verbs the user most likely meant by ``word`` (best first; empty when nothing is close)."""
     names = list(verbs)
     word = word.lower()
-    prefixed = [v for v in names if v.startswith(word)]
-    # A unique prefix ("insp") is a stronger signal than spelling similarity.
-    if len(prefixed) == 1:
-        return prefixed
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    if close:
-        return close
-    return sorted(prefixed)
+    # A prefix ("insp", "sta") is a stronger signal than spelling similarity; name every verb it fits.
+    prefixed = sorted(v for v in names if word and v.startswith(word))
+    return prefixed or difflib.get_close_matches(word, names, n=1, cutoff=0.6)
 
 
 def unknown_verb_message(word: str, verbs: Iterable[str]) -> str:

@@ -44,7 +44,11 @@ __all__ = [
 class SlackStandIn(StandInState):
     """The Slack Web API on 127.0.0.1 (port chosen by the OS), recording what it is asked to do."""
 
-    def __init__(self, token: str = "xoxb-standin", usergroups: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        token: str = "xoxb-standin",  # noqa: S107 - only this local stand-in accepts it
+        usergroups: dict[str, list[str]] | None = None,
+    ) -> None:
         super().__init__()
         self.token = token
         self.bot_user_id = BOT_USER_ID

@@ -13,7 +13,8 @@ from bot.verbs.values import NEW_NAME_RE, key_value, memory_bytes, nano_cpus, ne
 
 # distribution/reference's grammar: optional registry host[:port]/, lowercase path components, :tag, @digest.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
+_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
 _IMAGE_RE = re.compile(
     rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
@@ -27,7 +28,9 @@ RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 
 def image_ref(raw: str) -> str:
     """Check IMAGE against docker's reference format (`busybox`, `busybox:1.36`, `host:5000/a/b@sha256:…`)."""
-    if len(raw) <= 255 and _IMAGE_RE.match(raw):
+    if len(raw) > 255:
+        raise ValueError("invalid image: repository name must not be more than 255 characters")
+    if _IMAGE_RE.match(raw):
         return raw
     if _IMAGE_RE.match(raw.lower()):
         raise ValueError(f"invalid image {code(raw)}: repository name must be lowercase")
@@ -68,8 +71,12 @@ def parse_port(raw: str) -> dict[str, str]:
         except ValueError:
             raise ValueError(f"{code(host_ip)} is not an IP address") from None
     host_port = _port_number(parts[0], "host") if parts[0] else ""
-    return {"host_ip": host_ip, "host_port": host_port, "container_port": _port_number(parts[1], "container"),
-            "proto": proto}
+    return {
+        "host_ip": host_ip,
+        "host_port": host_port,
+        "container_port": _port_number(parts[1], "container"),
+        "proto": proto,
+    }
 
 
 def parse_env(raw: str) -> str:

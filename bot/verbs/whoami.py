@@ -22,5 +22,9 @@ def answer(ctx: LocalContext) -> str:
     )
 
 
-SPEC = VerbSpec(name="whoami", summary="Show your Slack id, roles and allowed commands here", usage="whoami",
-                answer=answer)
+SPEC = VerbSpec(
+    name="whoami",
+    summary="Show your Slack id, roles and allowed commands here",
+    usage="whoami",
+    answer=answer,
+)

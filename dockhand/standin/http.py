@@ -20,8 +20,12 @@ from dockhand.standin.files import receive_upload
 from dockhand.standin.limits import ApiError
 from dockhand.standin.response_urls import ResponseUrls
 
-JSON_FIELDS = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachments",
-               "metadata": "invalid_metadata_format", "files": "invalid_arguments"}
+JSON_FIELDS = {
+    "blocks": "invalid_blocks_format",
+    "attachments": "invalid_attachments",
+    "metadata": "invalid_metadata_format",
+    "files": "invalid_arguments",
+}
 log = logging.getLogger(__name__)
 
 
@@ -38,8 +42,13 @@ def parse_params(content_type: str, body: bytes, query: str = "") -> dict[str, A
             raise ApiError("invalid_json")
         params.update(data)
     elif kind == "multipart/form-data":
-        params.update({name: value.decode("utf-8", "replace") for name, _, value in multipart_parts(
-            content_type, body) if name})
+        params.update(
+            {
+                name: value.decode("utf-8", "replace")
+                for name, _, value in multipart_parts(content_type, body)
+                if name
+            }
+        )
     elif body:
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     for key, error in JSON_FIELDS.items():
@@ -134,8 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
         answer = api.call(method, params, token)
         self._send(answer.status, json.dumps(answer.payload).encode(), answer.headers, json_body=True)
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None, *,
-              json_body: bool = False) -> None:
+    def _send(
+        self, status: int, body: bytes, headers: dict[str, str] | None = None, *, json_body: bool = False
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8" if json_body else "text/plain")
         self.send_header("Content-Length", str(len(body)))

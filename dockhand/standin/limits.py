@@ -50,7 +50,8 @@ def check_blocks(blocks: Any) -> None:
         raise ApiError("invalid_blocks", f"[ERROR] {len(blocks)} blocks (max {MAX_BLOCKS})")
     size = len(json.dumps(blocks, separators=(",", ":"), ensure_ascii=False))
     if size > MAX_BLOCKS_JSON:
-        raise ApiError("invalid_blocks", f"[ERROR] blocks are {size} characters of JSON (max ~{MAX_BLOCKS_JSON})")
+        detail = f"[ERROR] blocks are {size} characters of JSON (max ~{MAX_BLOCKS_JSON})"
+        raise ApiError("invalid_blocks", detail)
     for index, block in enumerate(blocks):
         problem = _block_problem(block)
         if problem:

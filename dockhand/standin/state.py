@@ -14,7 +14,15 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from dockhand.standin.models import Call, Ephemeral, Message, ResponsePost, StandInEvent, UploadedFile
+from dockhand.standin.models import (
+    Call,
+    Ephemeral,
+    EventKind,
+    Message,
+    ResponsePost,
+    StandInEvent,
+    UploadedFile,
+)
 
 T = TypeVar("T")
 Subscriber = Callable[[StandInEvent], None]
@@ -110,7 +118,8 @@ class StandInState:
                     return value
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"stand-in: condition not met within {timeout} s; seen:\n{self.describe()}")
+                    seen = self.describe()
+                    raise TimeoutError(f"stand-in: condition not met within {timeout} s; seen:\n{seen}")
                 self._changed.wait(remaining)
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -145,7 +154,7 @@ class StandInState:
         with self.lock:
             self._messages[(message.channel, message.ts)] = message
             self._files.extend(message.files)
-            kind = "update" if previous else ("file" if message.files else "message")
+            kind: EventKind = "update" if previous else ("file" if message.files else "message")
             first = message.files[0] if message.files else None
             self._emit(StandInEvent(kind, time.time(), message=message, previous=previous, file=first))
 

@@ -1,0 +1,366 @@
+"""Each verb: exactly the args of docs/job-args.md, docker-like validation, and the bot-answered verbs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.parsing import parse
+from bot.verbs import QUEUED_VERBS, VERBS
+from bot.verbs.base import LocalContext
+from bot.verbs.logs import DEFAULT_TAIL
+from bot.verbs.stop import MAX_GRACE
+from dockhand.errors import UsageError
+
+STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+ALL_VERBS = (
+    "help",
+    "ps",
+    "images",
+    "inspect",
+    "run",
+    "stop",
+    "start",
+    "restart",
+    "rm",
+    "logs",
+    "stats",
+    "whoami",
+    "jobs",
+)
+
+
+def args(text: str) -> dict[str, Any]:
+    cmd = parse(text)
+    # Whatever a verb builds must survive the JSON queue unchanged.
+    assert json.loads(json.dumps(cmd.args)) == cmd.args
+    return cmd.args
+
+
+def error(text: str) -> str:
+    with pytest.raises(UsageError) as info:
+        parse(text)
+    assert info.value.usage == VERBS[text.split()[0]].usage
+    return str(info.value)
+
+
+# --- registry ----------------------------------------------------------------------------------------
+
+
+def test_registry_has_every_verb_under_its_own_name() -> None:
+    assert sorted(VERBS) == sorted(ALL_VERBS)
+    assert all(name == spec.name for name, spec in VERBS.items())
+
+
+def test_queued_verbs_are_those_without_an_answer() -> None:
+    assert set(QUEUED_VERBS) == set(ALL_VERBS) - {"help", "whoami", "jobs"}
+    assert all(VERBS[v].queued and VERBS[v].build is not None for v in QUEUED_VERBS)
+
+
+@pytest.mark.parametrize("name", ALL_VERBS)
+def test_usage_starts_with_the_verb_and_summary_is_one_line(name: str) -> None:
+    spec = VERBS[name]
+    assert spec.usage.split()[0] == name
+    assert spec.summary and "\n" not in spec.summary
+
+
+@pytest.mark.parametrize("name", ALL_VERBS)
+def test_flag_spellings_are_unique_and_docker_shaped(name: str) -> None:
+    names = [n for flag in VERBS[name].flags for n in flag.names]
+    assert len(names) == len(set(names))
+    assert all((n.startswith("--") and len(n) > 3) or (len(n) == 2 and n[0] == "-") for n in names)
+
+
+@pytest.mark.parametrize(
+    ("verb", "timeout"),
+    [
+        ("ps", 60),
+        ("images", 60),
+        ("inspect", 60),
+        ("logs", 120),
+        ("stats", 60),
+        ("run", 300),
+        ("stop", MAX_GRACE + 60),
+        ("restart", MAX_GRACE + 60),
+    ],
+)
+def test_job_timeouts(verb: str, timeout: int) -> None:
+    assert VERBS[verb].timeout == timeout
+
+
+# --- ps --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ps", {"all": False, "filters": {}}),
+        ("ps -a", {"all": True, "filters": {}}),
+        ("ps --all", {"all": True, "filters": {}}),
+        ("ps --filter name=web", {"all": False, "filters": {"name": ["web"]}}),
+        (
+            "ps -a --filter status=exited -f label=team=a --filter status=dead --filter=name=x",
+            {"all": True, "filters": {"status": ["exited", "dead"], "label": ["team=a"], "name": ["x"]}},
+        ),
+        ("ps -af status=running", {"all": True, "filters": {"status": ["running"]}}),
+    ],
+)
+def test_ps(text: str, expected: dict[str, Any]) -> None:
+    assert args(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("ps --filter ancestor=busybox", "unsupported filter `ancestor`"),
+        ("ps --filter name", "KEY=VALUE"),
+        ("ps --filter name=", "needs a value"),
+        ("ps --filter status=sleeping", "unknown status `sleeping`"),
+        ("ps web", "takes no arguments"),
+    ],
+)
+def test_ps_errors(text: str, fragment: str) -> None:
+    assert fragment in error(text)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_ps_knows_every_docker_status(status: str) -> None:
+    assert args(f"ps --filter status={status}")["filters"] == {"status": [status]}
+
+
+# --- images, inspect, start, stats -------------------------------------------------------------------------
+
+
+def test_images() -> None:
+    assert args("images") == {}
+
+
+def test_inspect() -> None:
+    assert args("inspect web") == {"name": "web"}
+    assert args("inspect 3f2a9c") == {"name": "3f2a9c"}
+
+
+def test_start() -> None:
+    assert args("start web db.1 cache_2") == {"names": ["web", "db.1", "cache_2"]}
+
+
+def test_stats() -> None:
+    assert args("stats") == {"names": []}
+    assert args("stats web db") == {"names": ["web", "db"]}
+
+
+@pytest.mark.parametrize("name", ["-", "_web", ".web", "we b", "web;ls", "$(id)", "web/x", "é"])
+@pytest.mark.parametrize("verb", ["inspect", "start", "stop", "restart", "rm", "logs", "stats"])
+def test_container_names_are_checked(verb: str, name: str) -> None:
+    quoted = name.replace("'", "")
+    assert "not a valid container name or id" in error(f"{verb} -- '{quoted}'")
+
+
+# --- stop, restart, rm -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("verb", ["stop", "restart"])
+def test_stop_and_restart(verb: str) -> None:
+    assert args(f"{verb} web") == {"names": ["web"], "timeout": None}
+    assert args(f"{verb} -t 0 web db") == {"names": ["web", "db"], "timeout": 0}
+    assert args(f"{verb} web --time {MAX_GRACE}") == {"names": ["web"], "timeout": MAX_GRACE}
+
+
+@pytest.mark.parametrize("verb", ["stop", "restart"])
+@pytest.mark.parametrize("value", ["-1", "1.5", "ten", "", str(MAX_GRACE + 1)])
+def test_stop_and_restart_grace_errors(verb: str, value: str) -> None:
+    assert "--time" in error(f"{verb} --time='{value}' web")
+
+
+def test_rm() -> None:
+    assert args("rm web") == {"names": ["web"], "force": False}
+    assert args("rm -f web db") == {"names": ["web", "db"], "force": True}
+    assert args("rm web --force") == {"names": ["web"], "force": True}
+
+
+# --- logs --------------------------------------------------------------------------------------------------
+
+
+def test_logs_defaults() -> None:
+    assert args("logs web") == {"name": "web", "tail": DEFAULT_TAIL, "since": None, "timestamps": False}
+
+
+@pytest.mark.parametrize(
+    ("flags", "tail"), [("-n 5", 5), ("--tail 0", 0), ("--tail=all", None), ("-n all", None), ("-n7", 7)]
+)
+def test_logs_tail(flags: str, tail: int | None) -> None:
+    assert args(f"logs {flags} web")["tail"] == tail
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("90s", 90), ("10m", 600), ("1h30m", 5400), ("2d", 172800), ("1d2h3m4s", 93784), ("1h", 3600)],
+)
+def test_logs_since_durations(value: str, seconds: int) -> None:
+    assert args(f"logs --since {value} web")["since"] == {"kind": "relative", "seconds": seconds}
+
+
+@pytest.mark.parametrize(
+    ("value", "when"),
+    [
+        ("2024-05-01", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("2024-05-01Z", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("2024-05-01T12:30", datetime(2024, 5, 1, 12, 30, tzinfo=UTC)),
+        ("2024-05-01T12:30Z", datetime(2024, 5, 1, 12, 30, tzinfo=UTC)),
+        ("2024-05-01T12:30:15", datetime(2024, 5, 1, 12, 30, 15, tzinfo=UTC)),
+        ("2024-05-01T12:30:15Z", datetime(2024, 5, 1, 12, 30, 15, tzinfo=UTC)),
+        ("2024-05-01T14:30:15+02:00", datetime(2024, 5, 1, 12, 30, 15, tzinfo=UTC)),
+        ("2024-05-01T12:30:15.250Z", datetime(2024, 5, 1, 12, 30, 15, 250000, tzinfo=UTC)),
+    ],
+)
+def test_logs_since_times(value: str, when: datetime) -> None:
+    assert args(f"logs --since={value} web")["since"] == {"kind": "absolute", "unix": when.timestamp()}
+
+
+def test_logs_since_unix_timestamp() -> None:
+    assert args("logs --since 1714566615 web")["since"] == {"kind": "absolute", "unix": 1714566615.0}
+    assert args("logs --since 1714566615.5 web")["since"] == {"kind": "absolute", "unix": 1714566615.5}
+
+
+def test_logs_timestamps_and_flag_order() -> None:
+    expected = {"name": "web", "tail": 10, "since": {"kind": "relative", "seconds": 300}, "timestamps": True}
+    assert args("logs -t -n 10 --since 5m web") == expected
+    assert args("logs web --timestamps --since=5m --tail=10") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("logs -n -1 web", "`-n`"),
+        ("logs --tail lots web", "number of lines"),
+        ("logs --since yesterday web", "duration"),
+        ("logs --since 0s web", "longer than 0s"),
+        ("logs --since 1.5h web", "duration"),
+        ("logs --since 30m1h web", "duration"),
+        ("logs --since 2024-13-01 web", "not a valid date"),
+        ("logs --since 2024-05-01T25:00 web", "not a valid date"),
+        ("logs web db", "exactly 1 argument"),
+    ],
+)
+def test_logs_errors(text: str, fragment: str) -> None:
+    assert fragment in error(text)
+
+
+# --- help, whoami, jobs (answered by the bot) ------------------------------------------------------------
+
+
+def context(
+    args: dict[str, Any] | None = None,
+    allowed: tuple[str, ...] = ALL_VERBS,
+    roles: tuple[str, ...] = (),
+    jobs: list[dict[str, Any]] | None = None,
+) -> LocalContext:
+    return LocalContext(
+        user_id="U123",
+        channel_id="C9",
+        args=args or {},
+        roles=roles,
+        allowed_verbs=allowed,
+        recent_jobs=lambda: list(jobs or []),
+    )
+
+
+def answer(verb: str, ctx: LocalContext) -> str:
+    spec = VERBS[verb]
+    assert spec.answer is not None and not spec.queued
+    return spec.answer(ctx)
+
+
+def test_help_args() -> None:
+    assert args("help") == {"verb": None}
+    assert args("help STOP") == {"verb": "stop"}
+    assert args("whoami") == {} and args("jobs") == {}
+
+
+def test_help_lists_only_allowed_verbs_with_summaries() -> None:
+    text = answer("help", context(parse("help").args, allowed=("help", "ps", "logs")))
+    for verb in ("help", "ps", "logs"):
+        assert f"`{verb}` — {VERBS[verb].summary}" in text
+    for verb in ("run", "rm", "stop", "images"):
+        assert f"`{verb}`" not in text
+
+
+def test_help_with_nothing_allowed() -> None:
+    assert "may not run any" in answer("help", context({"verb": None}, allowed=()))
+
+
+def test_help_verb_shows_usage_and_flags() -> None:
+    text = answer("help", context(parse("help logs").args))
+    assert f"`{VERBS['logs'].usage}`" in text
+    assert "`-n, --tail N|all`" in text and "`--since DURATION|TIME`" in text and "`-t, --timestamps`" in text
+
+
+def test_help_marks_repeatable_flags() -> None:
+    text = answer("help", context({"verb": "run"}))
+    assert "`-e, --env K=V` (repeatable)" in text
+    assert "`--name NAME` (repeatable)" not in text
+
+
+def test_help_for_a_verb_the_caller_may_not_run() -> None:
+    text = answer("help", context({"verb": "rm"}, allowed=("help", "ps")))
+    assert "may not run `rm`" in text and VERBS["rm"].usage not in text
+
+
+def test_help_for_an_unknown_verb_suggests() -> None:
+    assert "Did you mean `stop`?" in answer("help", context({"verb": "stpo"}))
+
+
+def test_whoami() -> None:
+    text = answer("whoami", context(roles=("operator", "viewer"), allowed=("help", "ps", "stop")))
+    assert "<@U123>" in text and "`U123`" in text
+    assert "`operator`, `viewer`" in text
+    assert "`help`, `ps`, `stop`" in text
+
+
+def test_whoami_without_roles() -> None:
+    assert "roles in this channel:* none" in answer("whoami", context(roles=(), allowed=("help",)))
+
+
+def job(
+    job_id: str, queued_at: float, ended_at: float | None, status: str, text: str = "ps"
+) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "command_text": text,
+        "status": status,
+        "queued_at": queued_at,
+        "ended_at": ended_at,
+        "channel_id": "C9",
+    }
+
+
+def test_jobs_newest_first() -> None:
+    t0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()
+    jobs = [
+        job("old1", t0, t0 + 3, "finished"),
+        job("new2", t0 + 600, None, "started", "logs web"),
+        job("mid3", t0 + 60, t0 + 185, "failed", "stop web"),
+    ]
+    lines = answer("jobs", context(jobs=jobs)).splitlines()
+    assert [line.split("`")[1] for line in lines[1:]] == ["new2", "mid3", "old1"]
+    assert "`logs web`" in lines[1] and "*started*" in lines[1] and "took" not in lines[1]
+    assert "*failed*" in lines[2] and "took 2m 5s" in lines[2] and "2024-05-01 12:01:00 UTC" in lines[2]
+    assert "took 3s" in lines[3] and "<#C9>" in lines[3]
+
+
+def test_jobs_escapes_command_text() -> None:
+    text = answer("jobs", context(jobs=[job("j1", 0, 1, "finished", "run busybox sh -c 'a && b > `x`'")]))
+    assert "a &amp;&amp; b &gt; 'x'" in text
+
+
+def test_jobs_caps_the_list() -> None:
+    text = answer("jobs", context(jobs=[job(f"j{i}", float(i), None, "queued") for i in range(25)]))
+    assert "`j24`" in text and "`j5`" in text and "`j4`" not in text
+    assert "and 5 older" in text
+
+
+def test_no_recent_jobs() -> None:
+    assert "no recent jobs" in answer("jobs", context(jobs=[])).lower()

@@ -1,0 +1,270 @@
+"""The real ``DockerPort`` over the docker SDK. The only module that imports ``docker``.
+
+Errors are translated here, at the edge: ``NotFound`` -> ``TargetNotFound``, any other ``APIError`` ->
+``DockerError`` (both carrying Docker's own explanation), connection errors and timeouts ->
+``DockerUnavailable``. Nothing from ``docker`` or ``requests`` escapes this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from dockhand.errors import DockerError, DockerUnavailable, TargetNotFound
+from workers.docker_port import (
+    ContainerSummary,
+    DockerPort,
+    EngineInfo,
+    ImageSummary,
+    PortMapping,
+    RunResult,
+    RunSpec,
+)
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+DEFAULT_TIMEOUT = 60
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost OS-level reason of a connection error ("Connection refused"), else the message."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror
+        todo += [a for a in e.args if isinstance(a, BaseException)]
+        todo += [
+            x
+            for x in (e.__cause__, e.__context__, getattr(e, "reason", None))
+            if isinstance(x, BaseException)
+        ]
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _explanation(exc: docker.errors.APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation).strip() if explanation else str(exc)
+
+
+class DockerEngine:
+    """``DockerPort`` backed by a real Docker engine."""
+
+    def __init__(self, client: docker.DockerClient, host: str) -> None:
+        self._client = client
+        self._api = client.api
+        self.host = host
+
+    @contextmanager
+    def _edge(self, not_found: type[Exception] = TargetNotFound) -> Iterator[None]:
+        """Translate SDK and transport errors into dockhand errors, in Docker's words."""
+        try:
+            yield
+        except docker.errors.NotFound as exc:
+            raise not_found(_explanation(exc)) from exc
+        except docker.errors.APIError as exc:
+            raise DockerError(_explanation(exc)) from exc
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise DockerUnavailable(f"Cannot reach the Docker engine at {self.host}: {_reason(exc)}") from exc
+        except docker.errors.DockerException as exc:
+            raise DockerError(str(exc)) from exc
+
+    def ping(self) -> None:
+        """Return if the engine answers; raise DockerUnavailable otherwise."""
+        with self._edge():
+            self._api.ping()
+
+    def version(self) -> EngineInfo:
+        """Return the engine's version information."""
+        with self._edge():
+            v = self._api.version()
+        return EngineInfo(
+            str(v.get("Version", "")),
+            str(v.get("ApiVersion", "")),
+            str(v.get("Os", "")),
+            str(v.get("Arch", "")),
+        )
+
+    def list_containers(
+        self, show_all: bool = False, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> list[ContainerSummary]:
+        """List containers newest first (the engine's order)."""
+        with self._edge():
+            rows = self._api.containers(
+                all=show_all, filters={k: list(v) for k, v in (filters or {}).items()}
+            )
+        return [_summary(r) for r in rows]
+
+    def list_images(self) -> list[ImageSummary]:
+        """List local images (not intermediate layers)."""
+        with self._edge():
+            rows = self._api.images()
+        return [
+            ImageSummary(
+                id=str(r["Id"]),
+                repo_tags=tuple(t for t in r.get("RepoTags") or () if t != "<none>:<none>"),
+                created=int(r.get("Created") or 0),
+                size=int(r.get("Size") or 0),
+            )
+            for r in rows
+        ]
+
+    def inspect(self, name: str) -> dict[str, Any]:
+        """Inspect a container, else an image; neither -> TargetNotFound like ``docker inspect``."""
+        with self._edge():
+            try:
+                return dict(self._api.inspect_container(name))
+            except docker.errors.NotFound:
+                pass
+            try:
+                return dict(self._client.images.get(name).attrs)
+            except docker.errors.NotFound:
+                raise TargetNotFound(f"No such object: {name}") from None
+
+    def run(self, spec: RunSpec, labels: Mapping[str, str]) -> RunResult:
+        """Create and start a container the way ``docker run -d`` does (never pulls)."""
+        bindings: dict[int | str, list[dict[str, str]]] = {}
+        for port in spec.ports:
+            key = f"{port.container_port}/{port.proto}"
+            bindings.setdefault(key, []).append({"HostIp": port.host_ip, "HostPort": port.host_port})
+        with self._edge(not_found=DockerError):
+            host_config = self._api.create_host_config(
+                binds=[v.bind for v in spec.volumes] or None,
+                port_bindings=bindings or None,
+                # The CLI always sends a policy ("no" by default); without it the engine records "".
+                restart_policy={"Name": spec.restart.name, "MaximumRetryCount": spec.restart.max_retries}
+                if spec.restart
+                else {"Name": "no", "MaximumRetryCount": 0},
+                network_mode=spec.network,
+                mem_limit=spec.memory,
+                nano_cpus=spec.nano_cpus,
+            )
+            # Low-level create on purpose: containers.run() pulls a missing image (there is no registry to
+            # wait for) and containers.create() also fills Config.Volumes, which the CLI leaves empty.
+            created = self._api.create_container(
+                image=spec.image,
+                command=list(spec.command) or None,
+                name=spec.name,
+                environment=list(spec.env) or None,
+                labels={**spec.labels, **labels},
+                ports=[tuple(str(key).split("/", 1)) for key in bindings] or None,  # ("80", "udp"): no "/tcp" added
+                user=spec.user,
+                working_dir=spec.workdir,
+                detach=True,
+                host_config=host_config,
+            )
+            cid = str(created["Id"])
+            try:
+                self._api.start(cid)
+            except Exception:
+                # Unlike `docker run`, do not leave a never-started container holding the name.
+                with self._edge():
+                    self._api.remove_container(cid, force=True)
+                raise
+            name = str(self._api.inspect_container(cid)["Name"]).lstrip("/")
+        return RunResult(id=cid, name=name)
+
+    def stop(self, name: str, timeout: int | None = None) -> None:
+        """Stop a container."""
+        with self._edge():
+            self._api.stop(name, timeout=timeout)
+
+    def start(self, name: str) -> None:
+        """Start a container."""
+        with self._edge():
+            self._api.start(name)
+
+    def restart(self, name: str, timeout: int | None = None) -> None:
+        """Restart a container."""
+        with self._edge():
+            # The SDK always sends a timeout; 10 s is the engine's default when none is configured.
+            self._api.restart(name, timeout=10 if timeout is None else timeout)
+
+    def remove(self, name: str, force: bool = False) -> None:
+        """Remove a container."""
+        with self._edge():
+            self._api.remove_container(name, force=force)
+
+    def logs(
+        self,
+        name: str,
+        *,
+        tail: int | None = None,
+        since_unix: int | None = None,
+        timestamps: bool = False,
+        max_bytes: int,
+    ) -> bytes:
+        """Stream the log and keep only the newest ``max_bytes`` bytes."""
+        buf = bytearray()
+        with self._edge():
+            stream = self._api.logs(
+                name,
+                stdout=True,
+                stderr=True,
+                stream=True,
+                follow=False,  # stream=True would otherwise follow and never end
+                timestamps=timestamps,
+                tail="all" if tail is None else int(tail),  # the SDK reads "100" (a string) as "all"
+                since=since_unix if since_unix and since_unix > 0 else None,
+            )
+            try:
+                for chunk in stream:
+                    buf += chunk
+                    if len(buf) > 2 * max_bytes:
+                        del buf[: len(buf) - max_bytes]
+            finally:
+                stream.close()
+        return bytes(buf[-max_bytes:]) if max_bytes > 0 else b""
+
+    def stats(self, name: str) -> dict[str, Any]:
+        """One stats sample; ``stream=False`` waits for a second reading, so precpu_stats is filled."""
+        with self._edge():
+            return dict(self._api.stats(name, stream=False))
+
+
+def _summary(row: Mapping[str, Any]) -> ContainerSummary:
+    return ContainerSummary(
+        id=str(row["Id"]),
+        names=tuple(str(n).lstrip("/") for n in row.get("Names") or ()),
+        image=str(row.get("Image") or ""),
+        image_id=str(row.get("ImageID") or ""),
+        command=str(row.get("Command") or ""),
+        created=int(row.get("Created") or 0),
+        state=str(row.get("State") or ""),
+        status=str(row.get("Status") or ""),
+        ports=tuple(
+            PortMapping(
+                int(p.get("PrivatePort") or 0),
+                str(p.get("Type") or "tcp"),
+                str(p.get("IP") or ""),
+                int(p.get("PublicPort") or 0),
+            )
+            for p in row.get("Ports") or ()
+        ),
+        labels=dict(row.get("Labels") or {}),
+    )
+
+
+def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerPort:
+    """Connect to the engine at ``docker_host`` (default: the local unix socket) and check it answers."""
+    host = docker_host or DEFAULT_DOCKER_HOST
+    try:
+        # Negotiating the API version already talks to the daemon, so an unreachable engine fails here.
+        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout)
+    except docker.errors.DockerException as exc:
+        raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
+    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+        raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
+    engine = DockerEngine(client, host)
+    engine.ping()
+    return engine

@@ -1,0 +1,21 @@
+"""``images``: the local images table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from workers import messages
+from workers.handlers.base import HandlerContext
+from workers.reply import Reply
+
+
+def handle(ctx: HandlerContext, args: Mapping[str, Any]) -> Reply:
+    """List local images like ``docker images``."""
+    images = ctx.docker.list_images()
+    return Reply(
+        text=messages.images_summary(len(images)),
+        body=messages.images_table(images, now=time.time()),
+        filename="images.txt",
+    )

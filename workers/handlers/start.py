@@ -1,0 +1,15 @@
+"""``start NAME...``: start containers, reporting per name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workers.handlers._each import for_each, names_arg
+from workers.handlers.base import HandlerContext
+from workers.reply import Reply
+
+
+def handle(ctx: HandlerContext, args: Mapping[str, Any]) -> Reply:
+    """Start each named container."""
+    return for_each(ctx, names_arg(args), ctx.docker.start, "starting", "Started")
