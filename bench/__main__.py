@@ -69,7 +69,7 @@ def bench_ack(p: Pipeline, redis: Redis) -> tuple[list[float], list[float]]:
 def timed_cli(argv: list[str]) -> float:
     """Wall time of one docker CLI command, in ms."""
     t0 = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True)  # noqa: S603
+    subprocess.run(argv, check=True, capture_output=True)
     return (time.perf_counter() - t0) * 1000
 
 
@@ -110,7 +110,7 @@ def main() -> int:
         finally:
             p.close()
             names = [f"dhbench-{w}-{i}" for w in ("bot", "cli") for i in range(E2E_ROUNDS)]
-            subprocess.run(["docker", "rm", "-f", *names], capture_output=True)  # noqa: S603, S607
+            subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
     rows = [
         ("ack p50 (ms)", statistics.median(bot_ack), statistics.median(floor_ack), None),
         ("ack p99 (ms)", pct(bot_ack, 99), pct(floor_ack, 99), 5.0),
@@ -123,7 +123,8 @@ def main() -> int:
         met = "" if goal is None else ("yes" if ratio <= goal else "NO")
         goal_s = "" if goal is None else f"≤{goal:g}×"
         print(f"{name:<28}{ours:>12.1f}{floor:>12.1f}{ratio:>8.2f}×{goal_s:>8}  {met}")
-    print(f"\nack: {ACK_REQUESTS} requests at {ACK_RATE:.0f}/s; floor = HMAC verify + RQ enqueue, stdlib server."
+    print(f"\nack: {ACK_REQUESTS} requests at {ACK_RATE:.0f}/s; floor = HMAC verify + RQ enqueue, stdlib "
+          "server."
           f"\nps/run floors: the docker CLI; {E2E_ROUNDS} rounds each.")
     return 0
 

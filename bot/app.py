@@ -23,7 +23,8 @@ def create_app(settings: Settings, config: Config, redis: Redis, client: WebClie
 
     def fetch_members(group_id: str) -> list[str]:
         resp = client.usergroups_users_list(usergroup=group_id)
-        return [str(u) for u in resp.get("users", [])]
+        users: list[object] = resp.get("users") or []
+        return [str(u) for u in users]
 
     listener = CommandListener(config, UserGroupCache(fetch_members), Dispatcher(client, redis),
                                JobStore(redis))

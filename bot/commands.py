@@ -47,10 +47,10 @@ class CommandListener:
     def ack(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Answer within Slack's 3 s: a private error, a bot-answered verb, or "accepted as job X"."""
         try:
-            ack(text=self._decide(body, context))
+            ack(text=self._decide(body, context), response_type="ephemeral")
         except Exception:
             log.exception("slash command handling failed")
-            ack(text=messages.internal_error())
+            ack(text=messages.internal_error(), response_type="ephemeral")
 
     def _decide(self, body: dict[str, Any], context: BoltContext) -> str:
         text = str(body.get("text", "")).strip()

@@ -16,7 +16,8 @@ def usage_error(err: UsageError, command: str) -> str:
 
 def accepted(job: JobRequest) -> str:
     """The private ack for a queued command; the console finds the job id in it."""
-    return f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}` — follow it in the thread."
+    return (f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}` — follow it "
+            "in the thread.")
 
 
 def not_in_channel(command: str) -> str:

@@ -20,12 +20,14 @@ def find_problems(settings: Settings) -> list[str]:
         problems.extend(exc.problems)
     problems.extend(preflight(settings))
     if not settings.slack_bot_token:
-        problems.append("SLACK_BOT_TOKEN is not set: Slack cannot be reached (the local console needs none)")
+        problems.append("SLACK_BOT_TOKEN is not set: Slack cannot be reached (the local console needs "
+                        "none)")
     else:
         try:
             make_web_client(settings, timeout=10).auth_test()
         except SlackApiError as exc:
-            problems.append(f"Slack auth.test failed at {settings.slack_api_url}: {exc.response.get('error')}")
+            error = exc.response.get("error")
+            problems.append(f"Slack auth.test failed at {settings.slack_api_url}: {error}")
         except OSError as exc:
             problems.append(f"Slack unreachable at {settings.slack_api_url}: {exc}")
     return problems

@@ -99,6 +99,7 @@ def _send(
 ) -> str | None:
     url = standin.new_response_url(channel_id)
     view.watch_response_url(url)
+    view.new_command()
     # Whatever the bot posts before its ack arrives is shown after the ack, as Slack would order it.
     printer.hold()
     try:

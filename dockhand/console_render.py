@@ -44,7 +44,8 @@ def _link(match: re.Match[str]) -> str:
     if target[:1] in "@#":
         return target[0] + (label or target[1:])
     if target.startswith("!subteam^"):
-        return "@" + (label or target.split("^", 1)[1])
+        # Slack's label for a user group already carries its "@" (<!subteam^S123|@ops>).
+        return label or "@" + target.split("^", 1)[1]
     if target.startswith("!"):
         return "@" + (label or target[1:])
     return f"{label} ({target})" if label and label != target else target

@@ -84,6 +84,11 @@ class ConsoleView:
         with self._lock:
             self._urls.add(url)
 
+    def new_command(self) -> None:
+        """Note that the user moved on: the next reply to any job says which job it belongs to."""
+        with self._lock:
+            self._last_job = None
+
     def on_event(self, event: StandInEvent) -> None:
         """Print whatever this change means for the console user."""
         with self._lock:
@@ -92,6 +97,8 @@ class ConsoleView:
             self.printer.lines(lines)
 
     def _lines_for(self, event: StandInEvent) -> list[str]:
+        if event.ephemeral is not None or event.response_post is not None:
+            self._last_job = None
         if event.ephemeral is not None:
             e = event.ephemeral
             mine = e.user == self.user_id and e.channel == self.channel_id
@@ -105,6 +112,7 @@ class ConsoleView:
             return self._reply_lines(m, edited=event.kind == "update")
         if m.job_id is not None or (event.previous is not None and event.previous.job_id is not None):
             return self._card_lines(m, event.previous, event.at)
+        self._last_job = None
         prefix = "  (edited) " if event.kind == "update" else "  "
         return indent(body(m.text, m.blocks), prefix) + self._file_lines(m, "  ")
 

@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.typing import EncodableT, FieldT
 
 from dockhand.contract import JobRequest
 
 KEEP_SECONDS = 7 * 24 * 3600
 KEEP_PER_USER = 50
 HEARTBEATS = "dockhand:heartbeats"
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _job_key(job_id: str) -> str:
@@ -67,7 +72,8 @@ class JobStore:
         """Record a freshly accepted job and index it under its user."""
         key = _job_key(req.job_id)
         pipe = self.redis.pipeline()
-        fields = {"request": json.dumps(req.to_dict()), "status": "queued", "detail": ""}
+        fields: dict[FieldT, EncodableT] = {"request": json.dumps(req.to_dict()), "status": "queued",
+                                                  "detail": ""}
         if card_channel and card_ts:
             fields.update(card_channel=card_channel, card_ts=card_ts)
         pipe.hset(key, mapping=fields)
@@ -81,7 +87,7 @@ class JobStore:
     def set_status(self, job_id: str, status: str, detail: str = "", *, final: bool = False) -> None:
         """Set a job's status; a final status also stamps the end time and stops heartbeat tracking."""
         now = time.time()
-        fields: dict[str, str | float] = {"status": status, "detail": detail}
+        fields: dict[FieldT, EncodableT] = {"status": status, "detail": detail}
         if status == "running":
             fields["started_at"] = now
         if final:
@@ -99,8 +105,7 @@ class JobStore:
     def stale(self, older_than: float) -> list[str]:
         """Return ids of running jobs whose last heartbeat is older than ``older_than`` seconds."""
         cutoff = time.time() - older_than
-        return [m.decode() if isinstance(m, bytes) else str(m)
-                for m in self.redis.zrangebyscore(HEARTBEATS, 0, cutoff)]
+        return [_text(m) for m in self.redis.zrangebyscore(HEARTBEATS, 0, cutoff)]
 
     def claim_lost(self, job_id: str) -> bool:
         """Atomically claim a stale job for reporting; only one reaper wins."""
@@ -111,7 +116,7 @@ class JobStore:
         raw = self.redis.hgetall(_job_key(job_id))
         if not raw:
             return None
-        d = {k.decode(): v.decode() for k, v in raw.items()}
+        d = {_text(k): _text(v) for k, v in raw.items()}
         return JobRecord(
             request=JobRequest.from_dict(json.loads(d["request"])),
             status=d.get("status", "queued"),
@@ -127,7 +132,7 @@ class JobStore:
         ids = self.redis.zrevrange(_user_key(user_id), 0, limit - 1)
         out = []
         for raw_id in ids:
-            rec = self.get(raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id))
+            rec = self.get(_text(raw_id))
             if rec is not None:
                 out.append(rec)
         return out

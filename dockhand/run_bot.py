@@ -27,7 +27,8 @@ def run_bot(settings: Settings, *, host: str, port: int) -> int:
     try:
         redis_from(settings).ping()
     except RedisError as exc:
-        print(f"dockhand bot: Redis unreachable ({exc}): start redis-server or set REDIS_URL", file=sys.stderr)
+        print(f"dockhand bot: Redis unreachable ({exc}): start redis-server or set REDIS_URL",
+              file=sys.stderr)
         return 2
     rt = build_bot(settings, config)
     rt.reaper.start()
@@ -36,7 +37,7 @@ def run_bot(settings: Settings, *, host: str, port: int) -> int:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             log.info("connecting to Slack over Socket Mode")
-            SocketModeHandler(rt.app, settings.slack_app_token.value).start()
+            SocketModeHandler(rt.app, settings.slack_app_token.value).start()  # type: ignore[no-untyped-call]
         else:
             from bot.server import HttpServer, make_wsgi
 

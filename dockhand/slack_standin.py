@@ -67,8 +67,9 @@ class SlackStandIn(StandInState):
         if self._server is None:
             self._server = StandInServer(self._api, self._responses)
             self._api.origin = self._responses.origin = self._origin()
+            # A short poll interval keeps stop() quick (shutdown waits for the poll to notice).
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="slack-standin", daemon=True
+                target=self._server.serve_forever, args=(0.05,), name="slack-standin", daemon=True
             )
             self._thread.start()
         return self

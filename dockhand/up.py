@@ -40,7 +40,7 @@ def _worker_env(settings: Settings) -> dict[str, str]:
 
 def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     log = log_path.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=_worker_env(settings),  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=_worker_env(settings),
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 

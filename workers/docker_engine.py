@@ -7,6 +7,7 @@ Errors are translated here, at the edge: ``NotFound`` -> ``TargetNotFound``, any
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -84,6 +85,10 @@ class DockerEngine:
         with self._edge():
             self._api.ping()
 
+    def close(self) -> None:
+        """Close the client's pooled connections."""
+        self._client.close()
+
     def version(self) -> EngineInfo:
         """Return the engine's version information."""
         with self._edge():
@@ -149,6 +154,8 @@ class DockerEngine:
                 mem_limit=spec.memory,
                 nano_cpus=spec.nano_cpus,
             )
+            # The CLI always sends PortBindings; inspect then shows {} instead of null.
+            host_config.setdefault("PortBindings", {})
             # Low-level create on purpose: containers.run() pulls a missing image (there is no registry to
             # wait for) and containers.create() also fills Config.Volumes, which the CLI leaves empty.
             created = self._api.create_container(
@@ -157,7 +164,8 @@ class DockerEngine:
                 name=spec.name,
                 environment=list(spec.env) or None,
                 labels={**spec.labels, **labels},
-                ports=[tuple(str(key).split("/", 1)) for key in bindings] or None,  # ("80", "udp"): no "/tcp" added
+                ports=[tuple(str(key).split("/", 1)) for key in bindings]
+                or None,  # ("80", "udp"): no "/tcp" added
                 user=spec.user,
                 working_dir=spec.workdir,
                 detach=True,
@@ -207,8 +215,11 @@ class DockerEngine:
         """Stream the log and keep only the newest ``max_bytes`` bytes."""
         buf = bytearray()
         with self._edge():
+            # Resolve first: for a missing container the SDK raises after opening the log response and
+            # leaks its socket.
+            cid = str(self._api.inspect_container(name)["Id"])
             stream = self._api.logs(
-                name,
+                cid,
                 stdout=True,
                 stderr=True,
                 stream=True,
@@ -255,9 +266,22 @@ def _summary(row: Mapping[str, Any]) -> ContainerSummary:
     )
 
 
+def _probe_unix_socket(host: str, timeout: float) -> None:
+    """Fail fast on a missing or dead socket (the SDK would also leak the socket of a failed connect)."""
+    path = host.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except OSError as exc:
+            raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
+
+
 def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerPort:
     """Connect to the engine at ``docker_host`` (default: the local unix socket) and check it answers."""
     host = docker_host or DEFAULT_DOCKER_HOST
+    if host.startswith("unix://"):
+        _probe_unix_socket(host, timeout)
     try:
         # Negotiating the API version already talks to the daemon, so an unreachable engine fails here.
         client = docker.DockerClient(base_url=host, version="auto", timeout=timeout)

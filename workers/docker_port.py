@@ -191,6 +191,9 @@ class DockerPort(Protocol):
     def version(self) -> EngineInfo:
         """Return the engine's version information."""
 
+    def close(self) -> None:
+        """Release the connections to the engine (the port must not be used afterwards)."""
+
     def list_containers(
         self, show_all: bool = False, filters: Mapping[str, Sequence[str]] | None = None
     ) -> list[ContainerSummary]:

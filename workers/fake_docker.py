@@ -153,6 +153,10 @@ class FakeDocker:
         """Return unless the fake is marked unavailable."""
         self._enter("ping")
 
+    def close(self) -> None:
+        """Nothing to release; recorded so tests can check the port was closed."""
+        self.calls.append(("close",))
+
     def version(self) -> EngineInfo:
         """Return a fixed engine version."""
         self._enter("version")
@@ -341,7 +345,7 @@ class FakeDocker:
             names=(c.name,),
             image=c.image_ref,
             image_id=c.image.id,
-            command=" ".join(c.spec.command),
+            command=_list_command(c.spec.command),
             created=int(c.created),
             state=c.state,
             status=status,
@@ -393,6 +397,11 @@ class FakeDocker:
             },
             "NetworkSettings": {"Networks": {s.network or "bridge": {}}},
         }
+
+
+def _list_command(argv: Sequence[str]) -> str:
+    """The list API's Command: arguments containing a space are wrapped in single quotes, nothing escaped."""
+    return " ".join([argv[0], *(f"'{a}'" if " " in a else a for a in argv[1:])])
 
 
 def _matches(c: _Container, filters: Mapping[str, Sequence[str]]) -> bool:

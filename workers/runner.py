@@ -116,6 +116,6 @@ def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> t
     return ("done", "") if reply.ok else ("failed", "")
 
 
-def _timeout_of() -> int | str:
+def _timeout_of() -> str:
     current = get_current_job()
-    return current.timeout if current is not None and current.timeout else "?"
+    return f"{current.timeout:g}" if current is not None and current.timeout else "?"

@@ -11,7 +11,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from dockhand.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
-from tests.support.pipeline import CHANNEL, Pipeline
+from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
 pytestmark = pytest.mark.scenario
 
@@ -91,7 +91,7 @@ def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipelin
     card = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.messages(CHANNEL)), None))
     assert card.status == "queued" and card.job_id is not None and card.job_id in text
     assert "<@UOPERATOR>" in card.text
-    jobs = pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    jobs = poll_until(lambda: queued_jobs(pipeline))
     (job,) = jobs
     assert job.job_id == card.job_id
     assert job.verb == "ps" and job.args == {"all": True, "filters": {"name": ["web"]}}
@@ -99,10 +99,10 @@ def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipelin
 
 
 def test_shell_metacharacters_arrive_as_literal_arguments(pipeline: Pipeline) -> None:
-    evil = "run --name x dockhand-test/busybox sh -c 'echo $(id); rm -rf / && `reboot` | cat'"
+    evil = "run --name evil1 dockhand-test/busybox sh -c 'echo $(id); rm -rf / && `reboot` | cat'"
     resp = pipeline.send(evil)
     assert resp.json is not None and "accepted" in resp.json["text"]
-    (job,) = pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    (job,) = poll_until(lambda: queued_jobs(pipeline))
     assert job.args["command"] == ["sh", "-c", "echo $(id); rm -rf / && `reboot` | cat"]
     assert job.args["image"] == "dockhand-test/busybox"
 
@@ -113,7 +113,7 @@ def test_card_falls_back_to_response_url_when_not_in_channel(pipeline: Pipeline)
     assert resp.json is not None and "accepted" in resp.json["text"]
     post = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.response_posts), None))
     assert "can't post in this channel" in post.text
-    (job,) = pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    (job,) = poll_until(lambda: queued_jobs(pipeline))
     assert job.thread_ts is None and job.response_url
 
 
@@ -147,7 +147,7 @@ def test_help_lists_only_what_the_caller_may_run(pipeline: Pipeline) -> None:
 def test_jobs_lists_the_callers_recent_jobs(pipeline: Pipeline) -> None:
     first = pipeline.send("ps")
     assert first.json is not None
-    pipeline.standin.wait_for(lambda: queued_jobs(pipeline) or None)
+    poll_until(lambda: queued_jobs(pipeline))
     listing = pipeline.send("jobs")
     other = pipeline.send("jobs", user_id="UVIEWER")
     assert listing.json is not None and other.json is not None
@@ -159,6 +159,6 @@ def test_jobs_lists_the_callers_recent_jobs(pipeline: Pipeline) -> None:
 def test_healthz_reports_redis(pipeline: Pipeline) -> None:
     assert pipeline.bot.server is not None
     url = f"http://127.0.0.1:{pipeline.bot.server.port}/healthz"
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - local test server
+    with urllib.request.urlopen(url, timeout=5) as resp:
         assert resp.status == 200
         assert json.loads(resp.read()) == {"ok": True, "redis": True}

@@ -361,6 +361,6 @@ def test_stop_releases_the_port() -> None:
     url = standin.base_url
     standin.stop()
     with pytest.raises(OSError):
-        WebClient(token="xoxb-standin", base_url=url, timeout=2).auth_test()
+        WebClient(token="xoxb-standin", base_url=url, timeout=2, retry_handlers=[]).auth_test()
     with pytest.raises(RuntimeError):
         standin.new_response_url()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from bot.config import Config, parse_config
 from bot.verbs import VERBS
 from dockhand.harness import CHANNEL, Pipeline
 from dockhand.harness import start_pipeline as _start
 
-__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "load_test_config", "start_pipeline"]
+__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "load_test_config", "poll_until", "start_pipeline"]
 TEST_CONFIG = """
 [slack]
 command = "/docker"
@@ -57,4 +60,20 @@ def load_test_config(text: str = TEST_CONFIG) -> Config:
 def start_pipeline(redis_url: str, logdir: Path, config: Config | None = None,
                    usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0) -> Pipeline:
     """Start the stand-in and the bot with the test config (or ``config``)."""
-    return _start(redis_url, logdir, config or load_test_config(), usergroups=usergroups, reaper_every=reaper_every)
+    return _start(redis_url, logdir, config or load_test_config(), usergroups=usergroups,
+                  reaper_every=reaper_every)
+
+
+T = TypeVar("T")
+
+
+def poll_until(predicate: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
+    """Poll ``predicate`` (for state outside the stand-in, e.g. Redis) until it returns a truthy value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
+        time.sleep(0.02)
