@@ -71,5 +71,20 @@ class HttpServer:
         return self
 
     def close(self) -> None:
-        """Stop serving and release the port."""
-        self._server.close()
+        """Stop serving and release the port, from inside the server's own loop.
+
+        Closing the listening socket from another thread while the loop polls it kills the loop with
+        EBADF; waitress's trigger runs the close in the loop thread, which then ends cleanly.
+        """
+        server = self._server
+        if self._thread is None:
+            server.close()
+            return
+
+        def close_all() -> None:
+            for channel in list(server._map.values()):  # type: ignore[union-attr]
+                channel.close()
+
+        server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
+        self._thread.join(timeout=10)
+        server.task_dispatcher.shutdown()

@@ -44,6 +44,7 @@ def run_console(
             if interactive:
                 printer.prompt(f"{command}> ")
             line = stdin.readline()
+            printer.prompt_answered()
             if not line:
                 break
             text = command_text(line, command)

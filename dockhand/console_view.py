@@ -24,19 +24,29 @@ class Printer:
         self.out = out
         self._lock = threading.Lock()
         self._held: list[str] | None = None
+        self._prompt = ""  # the prompt currently waiting for input, if any
 
     def lines(self, lines: list[str]) -> None:
         """Print whole lines (or keep them for later while held)."""
         with self._lock:
             if self._held is not None:
                 self._held.extend(lines)
+            elif self._prompt:
+                # Lines arriving while the user is at the prompt go below it, then the prompt comes back.
+                self._write("\n" + "".join(line + "\n" for line in lines) + self._prompt)
             else:
                 self._write("".join(line + "\n" for line in lines))
 
     def prompt(self, text: str) -> None:
-        """Print a prompt without a newline."""
+        """Print a prompt without a newline; it is shown again after lines that arrive meanwhile."""
         with self._lock:
+            self._prompt = text
             self._write(text)
+
+    def prompt_answered(self) -> None:
+        """The user finished the line typed at the prompt."""
+        with self._lock:
+            self._prompt = ""
 
     def hold(self) -> None:
         """Keep further lines back until ``release``."""

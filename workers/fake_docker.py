@@ -8,74 +8,29 @@ anything: tests feed log lines with ``write_log`` and stats samples with ``set_s
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from dockhand.errors import DockerError, DockerUnavailable, TargetNotFound
-from workers.docker_port import (
-    ContainerSummary,
-    EngineInfo,
-    ImageSummary,
-    PortMapping,
-    RunResult,
-    RunSpec,
+from workers.docker_port import ContainerSummary, EngineInfo, ImageSummary, RunResult, RunSpec
+from workers.fake_docker_views import (
+    FakeContainer,
+    FakeImage,
+    default_sample,
+    digest,
+    inspect_doc,
+    list_row,
+    matches,
+    normalize_ref,
+    rfc3339,
 )
-from workers.messages import human_duration
 
-FAKE_HOST_MEMORY = 24 * 1024**3
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _STATES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
-
-
-def _rfc3339(ts: float) -> str:
-    """Docker's fixed-width RFC 3339 timestamp (nanoseconds, always 9 digits)."""
-    whole = int(ts)
-    nanos = round((ts - whole) * 1e9)
-    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
-
-
-def _digest(*parts: object) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-def normalize_ref(ref: str) -> str:
-    """Add the implicit ``:latest`` tag the engine assumes for an untagged reference."""
-    last = ref.rsplit("/", 1)[-1]
-    return ref if (":" in last or "@" in ref) else f"{ref}:latest"
-
-
-@dataclass
-class _Image:
-    id: str
-    tags: list[str]
-    created: float
-    size: int
-    env: list[str]
-
-
-@dataclass
-class _Container:
-    id: str
-    name: str
-    image: _Image
-    image_ref: str
-    spec: RunSpec
-    labels: dict[str, str]
-    created: float
-    state: str = "created"
-    exit_code: int = 0
-    started_at: float = 0.0
-    finished_at: float = 0.0
-    host_ports: dict[int, str] = field(default_factory=dict)  # index in spec.ports -> allocated port
-    log: list[tuple[float, bytes]] = field(default_factory=list)
-    sample: dict[str, Any] | None = None
 
 
 class FakeDocker:
@@ -86,8 +41,8 @@ class FakeDocker:
         self.unavailable = False
         self.calls: list[tuple[Any, ...]] = []
         self.networks = {"bridge", "host", "none", *networks}
-        self._images: list[_Image] = []
-        self._containers: dict[str, _Container] = {}
+        self._images: list[FakeImage] = []
+        self._containers: dict[str, FakeContainer] = {}
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -96,8 +51,8 @@ class FakeDocker:
     def add_image(self, ref: str, *, size: int = 1_985_472, env: Sequence[str] = ()) -> str:
         """Make an image available locally; returns its id."""
         with self._lock:
-            image = _Image(
-                f"sha256:{_digest('image', ref)}",
+            image = FakeImage(
+                f"sha256:{digest('image', ref)}",
                 [normalize_ref(ref)],
                 self.clock(),
                 size,
@@ -176,8 +131,8 @@ class FakeDocker:
                         if value not in _STATES:
                             raise DockerError(f"Invalid filter 'status={value}'")
             rows = [c for c in self._containers.values() if show_all or c.state == "running"]
-            rows = [c for c in rows if _matches(c, filters or {})]
-            return [self._summary(c) for c in sorted(rows, key=lambda c: -c.created)]
+            rows = [c for c in rows if matches(c, filters or {})]
+            return [list_row(c, self.clock()) for c in sorted(rows, key=lambda c: -c.created)]
 
     def list_images(self) -> list[ImageSummary]:
         """List the images added with ``add_image``."""
@@ -191,13 +146,13 @@ class FakeDocker:
         with self._lock:
             c = self._find(name)
             if c is not None:
-                return self._inspect_container(c)
+                return inspect_doc(c)
             image = self._image(name)
             if image is not None:
                 return {
                     "Id": image.id,
                     "RepoTags": list(image.tags),
-                    "Created": _rfc3339(image.created),
+                    "Created": rfc3339(image.created),
                     "Size": image.size,
                     "Config": {"Env": list(image.env), "Cmd": None},
                 }
@@ -223,8 +178,8 @@ class FakeDocker:
                     f'Conflict. The container name "/{name}" is already in use by container "{other.id}". '
                     "You have to remove (or rename) that container to be able to reuse that name."
                 )
-            cid = _digest("container", name, next(self._seq))
-            c = _Container(cid, name, image, spec.image, spec, {**spec.labels, **labels}, self.clock())
+            cid = digest("container", name, next(self._seq))
+            c = FakeContainer(cid, name, image, spec.image, spec, {**spec.labels, **labels}, self.clock())
             self._containers[cid] = c
             if spec.network and spec.network not in self.networks:
                 del self._containers[cid]
@@ -283,7 +238,7 @@ class FakeDocker:
             entries = entries[-tail:] if tail > 0 else []
         if since_unix is not None and since_unix > 0:
             entries = [e for e in entries if e[0] >= since_unix]
-        out = b"".join((_rfc3339(ts).encode() + b" " if timestamps else b"") + line for ts, line in entries)
+        out = b"".join((rfc3339(ts).encode() + b" " if timestamps else b"") + line for ts, line in entries)
         return out[-max_bytes:] if max_bytes > 0 else b""
 
     def stats(self, name: str) -> dict[str, Any]:
@@ -291,13 +246,13 @@ class FakeDocker:
         self._enter("stats", name)
         with self._lock:
             c = self._get(name)
-            sample = copy.deepcopy(c.sample) if c.sample is not None else _default_sample(c, self.clock())
+            sample = copy.deepcopy(c.sample) if c.sample is not None else default_sample(c, self.clock())
         sample.update(id=c.id, name=f"/{c.name}")
         return sample
 
     # --- internals -----------------------------------------------------------------------------------------
 
-    def _find(self, name: str) -> _Container | None:
+    def _find(self, name: str) -> FakeContainer | None:
         if name in self._containers:
             return self._containers[name]
         by_name = [c for c in self._containers.values() if c.name == name.lstrip("/")]
@@ -306,157 +261,21 @@ class FakeDocker:
         by_prefix = [c for c in self._containers.values() if name and c.id.startswith(name)]
         return by_prefix[0] if len(by_prefix) == 1 else None
 
-    def _get(self, name: str) -> _Container:
+    def _get(self, name: str) -> FakeContainer:
         c = self._find(name)
         if c is None:
             raise TargetNotFound(f"No such container: {name}")
         return c
 
-    def _image(self, ref: str) -> _Image | None:
+    def _image(self, ref: str) -> FakeImage | None:
         wanted = normalize_ref(ref)
         for image in self._images:
             if wanted in image.tags or image.id == ref or image.id.removeprefix("sha256:").startswith(ref):
                 return image
         return None
 
-    def _start(self, c: _Container) -> None:
+    def _start(self, c: FakeContainer) -> None:
         for i, p in enumerate(c.spec.ports):
             if i not in c.host_ports:
                 c.host_ports[i] = p.host_port or str(32767 + next(self._seq))
         c.state, c.started_at = "running", self.clock()
-
-    def _summary(self, c: _Container) -> ContainerSummary:
-        now = self.clock()
-        if c.state == "running":
-            status = f"Up {human_duration(now - c.started_at)}"
-        elif c.state == "exited":
-            status = f"Exited ({c.exit_code}) {human_duration(now - c.finished_at)} ago"
-        else:
-            status = c.state.capitalize()
-        ports: list[PortMapping] = []
-        for i, p in enumerate(c.spec.ports):
-            if c.state != "running":
-                ports.append(PortMapping(int(p.container_port), p.proto))
-                continue
-            for ip in [p.host_ip] if p.host_ip else ["0.0.0.0", "::"]:  # noqa: S104 - what Docker reports
-                ports.append(PortMapping(int(p.container_port), p.proto, ip, int(c.host_ports[i])))
-        return ContainerSummary(
-            id=c.id,
-            names=(c.name,),
-            image=c.image_ref,
-            image_id=c.image.id,
-            command=_list_command(c.spec.command),
-            created=int(c.created),
-            state=c.state,
-            status=status,
-            ports=tuple(ports),
-            labels=dict(c.labels),
-        )
-
-    def _inspect_container(self, c: _Container) -> dict[str, Any]:
-        s = c.spec
-        bindings: dict[str, list[dict[str, str]]] = {}
-        for p in s.ports:
-            bindings.setdefault(f"{p.container_port}/{p.proto}", []).append(
-                {"HostIp": p.host_ip, "HostPort": p.host_port}
-            )
-        config: dict[str, Any] = {
-            "Hostname": c.id[:12],
-            "User": s.user or "",
-            "Env": [*s.env, *c.image.env],
-            "Cmd": list(s.command),
-            "Image": c.image_ref,
-            "WorkingDir": s.workdir or "",
-            "Labels": dict(c.labels),
-        }
-        if bindings:
-            config["ExposedPorts"] = {key: {} for key in bindings}
-        restart = {"Name": s.restart.name, "MaximumRetryCount": s.restart.max_retries} if s.restart else None
-        return {
-            "Id": c.id,
-            "Created": _rfc3339(c.created),
-            "Path": s.command[0],
-            "Args": list(s.command[1:]),
-            "State": {
-                "Status": c.state,
-                "Running": c.state == "running",
-                "ExitCode": c.exit_code,
-                "StartedAt": _rfc3339(c.started_at),
-                "FinishedAt": _rfc3339(c.finished_at),
-            },
-            "Image": c.image.id,
-            "Name": f"/{c.name}",
-            "Config": config,
-            "HostConfig": {
-                "Binds": [v.bind for v in s.volumes] or None,
-                "NetworkMode": s.network or "default",
-                "PortBindings": bindings,
-                "RestartPolicy": restart or {"Name": "no", "MaximumRetryCount": 0},
-                "Memory": s.memory or 0,
-                "NanoCpus": s.nano_cpus or 0,
-            },
-            "NetworkSettings": {"Networks": {s.network or "bridge": {}}},
-        }
-
-
-def _list_command(argv: Sequence[str]) -> str:
-    """The list API's Command: arguments containing a space are wrapped in single quotes, nothing escaped."""
-    return " ".join([argv[0], *(f"'{a}'" if " " in a else a for a in argv[1:])])
-
-
-def _matches(c: _Container, filters: Mapping[str, Sequence[str]]) -> bool:
-    """Docker's rules: values of one key are OR'ed, different keys AND'ed; names are regexes on "/name"."""
-
-    def name_ok(pattern: str) -> bool:
-        try:
-            return re.search(pattern, f"/{c.name}") is not None
-        except re.error:
-            return False
-
-    def label_ok(spec: str) -> bool:
-        key, sep, value = spec.partition("=")
-        return key in c.labels and (not sep or c.labels[key] == value)
-
-    checks: dict[str, Callable[[str], bool]] = {
-        "name": name_ok,
-        "label": label_ok,
-        "status": lambda s: c.state == s,
-    }
-    for key, values in filters.items():
-        if values and not (all if key == "label" else any)(checks[key](v) for v in values):
-            return False
-    return True
-
-
-def _default_sample(c: _Container, now: float) -> dict[str, Any]:
-    if c.state != "running":
-        zero_cpu = {"cpu_usage": {"total_usage": 0}}
-        return {
-            "read": "0001-01-01T00:00:00Z",
-            "pids_stats": {},
-            "cpu_stats": zero_cpu,
-            "precpu_stats": copy.deepcopy(zero_cpu),
-            "memory_stats": {},
-            "blkio_stats": {"io_service_bytes_recursive": None},
-        }
-    return {
-        "read": _rfc3339(now),
-        "pids_stats": {"current": 1},
-        "cpu_stats": {
-            "cpu_usage": {"total_usage": 30_000_000},
-            "system_cpu_usage": 4_000_000_000,
-            "online_cpus": 2,
-        },
-        "precpu_stats": {
-            "cpu_usage": {"total_usage": 10_000_000},
-            "system_cpu_usage": 2_000_000_000,
-            "online_cpus": 2,
-        },
-        "memory_stats": {
-            "usage": 1_048_576,
-            "limit": c.spec.memory or FAKE_HOST_MEMORY,
-            "stats": {"total_inactive_file": 0},
-        },
-        "networks": {"eth0": {"rx_bytes": 736, "tx_bytes": 0}},
-        "blkio_stats": {"io_service_bytes_recursive": []},
-    }

@@ -36,7 +36,13 @@ def _cli(docker_cli: str, *argv: str) -> str:
 
 def _normalised(section: dict[str, Any]) -> dict[str, Any]:
     # An empty list and null mean the same to the engine; which one is stored depends on the client.
-    return {k: (None if v == [] else v) for k, v in section.items() if k != "Hostname"}
+    out = {k: (None if v == [] else v) for k, v in section.items() if k != "Hostname"}
+    for key in ("Env", "Binds"):
+        if out.get(key):
+            # The CLI passes -e and -v values through Go maps, so their order varies from run to run (the
+            # engine sorts mounts by target itself, and distinct env keys do not depend on order).
+            out[key] = sorted(out[key])
+    return out
 
 
 def _cases(run_id: str, network: str, volume: str) -> list[tuple[list[str], dict[str, Any]]]:
@@ -139,10 +145,12 @@ def test_run_inspects_like_docker_run_d(
     ours = docker_client.api.inspect_container(result.id)
 
     assert result.name == name
-    for field in ("Memory", "NanoCpus", "PortBindings", "RestartPolicy", "Binds", "NetworkMode"):
+    for field in ("Memory", "NanoCpus", "PortBindings", "RestartPolicy", "NetworkMode"):
         assert ours["HostConfig"][field] == theirs["HostConfig"][field], field
-    for field in ("Env", "Labels", "User", "WorkingDir", "Cmd", "ExposedPorts", "Volumes"):
+    assert sorted(ours["HostConfig"]["Binds"] or []) == sorted(theirs["HostConfig"]["Binds"] or [])
+    for field in ("Labels", "User", "WorkingDir", "Cmd", "ExposedPorts", "Volumes"):
         assert ours["Config"].get(field) == theirs["Config"].get(field), field
+    assert sorted(ours["Config"]["Env"]) == sorted(theirs["Config"]["Env"])
     # Everything else in both sections too, so a new CLI default cannot slip by unnoticed.
     assert _normalised(ours["HostConfig"]) == _normalised(theirs["HostConfig"])
     assert _normalised(ours["Config"]) == _normalised(theirs["Config"])

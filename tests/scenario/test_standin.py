@@ -17,7 +17,7 @@ from slack_sdk.webhook import WebhookClient
 from dockhand.slack_standin import Message, SlackStandIn, StandInEvent
 
 pytestmark = pytest.mark.scenario
-TOKEN = "xoxb-test-standin"  # noqa: S105 - only the stand-in accepts it
+TOKEN = "xoxb-test-standin"
 
 
 def card_metadata(job_id: str, status: str) -> dict[str, Any]:
@@ -84,8 +84,12 @@ def test_form_encoded_bodies_are_decoded_like_json_ones(standin: SlackStandIn, c
     blocks = [section("from a form")]
     resp = client.api_call(
         "chat.postMessage",
-        params={"channel": "C1", "text": "form", "blocks": json.dumps(blocks),
-                "metadata": json.dumps(card_metadata("0123456789", "running"))},
+        params={
+            "channel": "C1",
+            "text": "form",
+            "blocks": json.dumps(blocks),
+            "metadata": json.dumps(card_metadata("0123456789", "running")),
+        },
     )
     assert resp["ok"]
     (message,) = standin.messages("C1")
@@ -108,7 +112,9 @@ def test_update_edits_the_message_and_keeps_omitted_fields(standin: SlackStandIn
     assert api_error(lambda: client.chat_update(channel="C2", ts=ts, text="x")) == "message_not_found"
 
 
-def test_post_ephemeral_is_recorded_apart_from_channel_messages(standin: SlackStandIn, client: WebClient) -> None:
+def test_post_ephemeral_is_recorded_apart_from_channel_messages(
+    standin: SlackStandIn, client: WebClient
+) -> None:
     resp = client.chat_postEphemeral(channel="C1", user="U1", text="just you")
     assert resp["message_ts"]
     assert standin.messages() == []
@@ -120,14 +126,21 @@ def test_files_upload_v2_lands_in_the_thread_with_its_bytes(standin: SlackStandI
     card_ts = client.chat_postMessage(channel="C1", text="card")["ts"]
     content = "".join(f"line {i}\n" for i in range(3000))
     resp = client.files_upload_v2(
-        channel="C1", thread_ts=card_ts, content=content, filename="web.log", title="web logs",
+        channel="C1",
+        thread_ts=card_ts,
+        content=content,
+        filename="web.log",
+        title="web logs",
         initial_comment="full logs attached",
     )
     assert resp["file"]["name"] == "web.log"
     (uploaded,) = standin.files
     assert uploaded.bytes == content.encode() and uploaded.text == content
     assert (uploaded.name, uploaded.title, uploaded.channel, uploaded.thread_ts) == (
-        "web.log", "web logs", "C1", card_ts,
+        "web.log",
+        "web logs",
+        "C1",
+        card_ts,
     )
     (reply,) = standin.thread("C1", card_ts)
     assert reply.text == "full logs attached" and reply.files == (uploaded,)
@@ -146,13 +159,15 @@ def test_upload_url_also_accepts_multipart(standin: SlackStandIn, client: WebCli
     url_resp = client.files_getUploadURLExternal(filename="a.txt", length=5)
     boundary = "xYzBoundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"filename\"\r\n\r\na.txt\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="filename"\r\n\r\na.txt\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
         "Content-Type: application/octet-stream\r\n\r\nhello\r\n"
         f"--{boundary}--\r\n"
     ).encode()
     req = urllib.request.Request(
-        url_resp["upload_url"], data=body, method="POST",
+        url_resp["upload_url"],
+        data=body,
+        method="POST",
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     with urllib.request.urlopen(req) as resp:
@@ -167,7 +182,10 @@ def test_upload_url_also_accepts_multipart(standin: SlackStandIn, client: WebCli
     [
         ({"blocks": [section("x")] * 51}, "invalid_blocks"),
         ({"blocks": [section("x" * 3001)]}, "invalid_blocks"),
-        ({"blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "y" * 3001}]}]}, "invalid_blocks"),
+        (
+            {"blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "y" * 3001}]}]},
+            "invalid_blocks",
+        ),
         ({"blocks": [section("z" * 2900)] * 5}, "invalid_blocks"),  # ~14.6k of JSON, each section legal
         ({"blocks": [{"text": "no type"}]}, "invalid_blocks"),
         ({"text": "t" * 40_001}, "msg_too_long"),
@@ -191,9 +209,9 @@ def test_limits_allow_messages_just_inside_them(standin: SlackStandIn, client: W
 
 def test_limits_also_apply_to_updates(standin: SlackStandIn, client: WebClient) -> None:
     ts = client.chat_postMessage(channel="C1", text="ok")["ts"]
-    assert api_error(lambda: client.chat_update(channel="C1", ts=ts, text="x", blocks=[section("x")] * 51)) == (
-        "invalid_blocks"
-    )
+    assert api_error(
+        lambda: client.chat_update(channel="C1", ts=ts, text="x", blocks=[section("x")] * 51)
+    ) == ("invalid_blocks")
     message = standin.message("C1", ts)
     assert message is not None and message.updates == 0
 
@@ -202,7 +220,9 @@ def test_missing_channel_is_channel_not_found(client: WebClient) -> None:
     assert api_error(lambda: client.chat_postMessage(channel="", text="x")) == "channel_not_found"
 
 
-def test_failed_channel_refuses_posts_and_uploads_until_healed(standin: SlackStandIn, client: WebClient) -> None:
+def test_failed_channel_refuses_posts_and_uploads_until_healed(
+    standin: SlackStandIn, client: WebClient
+) -> None:
     standin.fail_channel("CSECRET")
     assert api_error(lambda: client.chat_postMessage(channel="CSECRET", text="x")) == "not_in_channel"
     assert api_error(lambda: client.files_upload_v2(channel="CSECRET", content="x", filename="x")) == (
@@ -270,10 +290,15 @@ def test_response_url_records_posts_and_honours_response_type(standin: SlackStan
     hook = WebhookClient(url)
     assert hook.send(text="private").status_code == 200
     assert hook.send(text="for all", response_type="in_channel").status_code == 200
-    assert hook.send(text="for all, edited", response_type="in_channel", replace_original=True).status_code == 200
+    assert (
+        hook.send(text="for all, edited", response_type="in_channel", replace_original=True).status_code
+        == 200
+    )
     posts = standin.response_posts
     assert [(p.text, p.ephemeral, p.replace_original) for p in posts] == [
-        ("private", True, False), ("for all", False, False), ("for all, edited", False, True),
+        ("private", True, False),
+        ("for all", False, False),
+        ("for all, edited", False, True),
     ]
     (shown,) = standin.messages("C1")
     assert (shown.text, shown.updates) == ("for all, edited", 1)
@@ -287,12 +312,16 @@ def test_response_url_allows_five_posts_and_enforces_limits(standin: SlackStandI
     refused = hook.send(text="sixth")
     assert refused.status_code == 404 and refused.body == "used_url"
     assert [p.error for p in standin.response_posts] == ["invalid_blocks"] + [None] * 5 + ["used_url"]
-    assert WebhookClient(standin.base_url.replace("/api/", "/response/nope")).send(text="x").status_code == 404
+    assert (
+        WebhookClient(standin.base_url.replace("/api/", "/response/nope")).send(text="x").status_code == 404
+    )
 
 
 def test_wait_for_sees_changes_made_by_other_threads(standin: SlackStandIn, client: WebClient) -> None:
     def worker() -> None:
-        ts = client.chat_postMessage(channel="C1", text="q", metadata=card_metadata("a1b2c3d4e5", "queued"))["ts"]
+        ts = client.chat_postMessage(channel="C1", text="q", metadata=card_metadata("a1b2c3d4e5", "queued"))[
+            "ts"
+        ]
         client.chat_update(channel="C1", ts=ts, text="d", metadata=card_metadata("a1b2c3d4e5", "done"))
 
     thread = threading.Thread(target=worker)

@@ -30,7 +30,7 @@ from dockhand.console_view import Printer
 from dockhand.slack_standin import Message, SlackStandIn, UploadedFile
 from dockhand.slash_client import SlashResponse
 
-SECRET = "console-test-secret"  # noqa: S105 - signs requests to a local fake bot
+SECRET = "console-test-secret"
 CHANNEL = "CCONSOLE"
 USER = "UME"
 STEP = 0.15  # pause between a fake job's steps, so a console that does not wait runs ahead visibly
@@ -51,8 +51,9 @@ class FakeBot:
 
     def handle(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes]:
         verifier = SignatureVerifier(SECRET)
-        if not verifier.is_valid(raw, headers.get("x-slack-request-timestamp", ""),
-                                 headers.get("x-slack-signature", "")):
+        if not verifier.is_valid(
+            raw, headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
+        ):
             return 401, b"invalid request"
         form = dict(parse_qsl(raw.decode(), keep_blank_values=True))
         text = form["text"]
@@ -84,8 +85,14 @@ class FakeBot:
         verb = form["text"].split()[0]
 
         def card(status: str, **kw: Any) -> dict[str, Any]:
-            c = build_card(job_id=job_id, user_id=form["user_id"], command=form["command"],
-                           command_text=form["text"], status=status, **kw)
+            c = build_card(
+                job_id=job_id,
+                user_id=form["user_id"],
+                command=form["command"],
+                command_text=form["text"],
+                status=status,
+                **kw,
+            )
             return {"text": c.text, "blocks": c.blocks, "metadata": c.metadata}
 
         ts = self.client.chat_postMessage(channel=CHANNEL, **card("queued"))["ts"]
@@ -95,16 +102,23 @@ class FakeBot:
         self.client.chat_update(channel=CHANNEL, ts=ts, **card("running"))
         pause.wait(STEP)
         if verb == "fail":
-            self.client.chat_update(channel=CHANNEL, ts=ts, **card("failed", elapsed=0.3,
-                                                                   detail="No such container: web"))
+            self.client.chat_update(
+                channel=CHANNEL, ts=ts, **card("failed", elapsed=0.3, detail="No such container: web")
+            )
         else:
             if verb == "logs":
                 content = "".join(f"log line {i}\n" for i in range(30))
-                self.client.files_upload_v2(channel=CHANNEL, thread_ts=ts, content=content, filename="web.log",
-                                            initial_comment="30 lines — full output in the file")
+                self.client.files_upload_v2(
+                    channel=CHANNEL,
+                    thread_ts=ts,
+                    content=content,
+                    filename="web.log",
+                    initial_comment="30 lines — full output in the file",
+                )
             else:
-                self.client.chat_postMessage(channel=CHANNEL, thread_ts=ts,
-                                             text="1 container\n```NAME   STATUS\nweb    Up 2 s```")
+                self.client.chat_postMessage(
+                    channel=CHANNEL, thread_ts=ts, text="1 container\n```NAME   STATUS\nweb    Up 2 s```"
+                )
             pause.wait(STEP)
             self.client.chat_update(channel=CHANNEL, ts=ts, **card("done", elapsed=0.5))
         with self.lock:
@@ -150,11 +164,26 @@ class TtyInput(io.StringIO):
         return True
 
 
-def session(url: str, standin: SlackStandIn, text: str, *, secret: str = SECRET, stdin: io.StringIO | None = None,
-            wait_timeout: float = 60) -> tuple[int, list[str]]:
+def session(
+    url: str,
+    standin: SlackStandIn,
+    text: str,
+    *,
+    secret: str = SECRET,
+    stdin: io.StringIO | None = None,
+    wait_timeout: float = 60,
+) -> tuple[int, list[str]]:
     out = io.StringIO()
-    code = run_console(bot_url=url, signing_secret=secret, standin=standin, user_id=USER, channel_id=CHANNEL,
-                       stdin=stdin or io.StringIO(text), stdout=out, wait_timeout=wait_timeout)
+    code = run_console(
+        bot_url=url,
+        signing_secret=secret,
+        standin=standin,
+        user_id=USER,
+        channel_id=CHANNEL,
+        stdin=stdin or io.StringIO(text),
+        stdout=out,
+        wait_timeout=wait_timeout,
+    )
     return code, out.getvalue().splitlines()
 
 
@@ -175,7 +204,9 @@ def test_commands_run_one_after_another_showing_card_thread_and_file(
     code, lines = session(url, standin, "/docker ps\nlogs web\n")
     assert code == 0
     assert fake.commands == ["ps", "logs web"]
-    assert fake.unfinished_at_arrival == [set(), set()], "the console sent a command before the last job ended"
+    assert fake.unfinished_at_arrival == [set(), set()], (
+        "the console sent a command before the last job ended"
+    )
     first, second = (m.job_id for m in standin.messages(CHANNEL) if not m.is_reply)
     order = [
         r"^/docker> ps$",
@@ -208,7 +239,9 @@ def test_failed_job_shows_the_reason(standin: SlackStandIn, bot: tuple[str, Fake
     index_of(lines, r"^  \[job [0-9a-f]{10}\] queued → running → failed \(.*\) — No such container: web$")
 
 
-def test_private_answers_and_bot_answered_verbs_do_not_wait(standin: SlackStandIn, bot: tuple[str, FakeBot]) -> None:
+def test_private_answers_and_bot_answered_verbs_do_not_wait(
+    standin: SlackStandIn, bot: tuple[str, FakeBot]
+) -> None:
     url, fake = bot
     _, lines = session(url, standin, "help\nwhoami\n", wait_timeout=300)
     assert fake.commands == ["help", "whoami"]
@@ -225,7 +258,9 @@ def test_gives_up_on_a_job_after_wait_timeout(standin: SlackStandIn, bot: tuple[
     assert fake.commands == ["hang", "help"]
 
 
-def test_later_replies_to_earlier_jobs_are_still_shown(standin: SlackStandIn, bot: tuple[str, FakeBot]) -> None:
+def test_later_replies_to_earlier_jobs_are_still_shown(
+    standin: SlackStandIn, bot: tuple[str, FakeBot]
+) -> None:
     url, _ = bot
     _, lines = session(url, standin, "ps\npoke\n")
     card = standin.messages(CHANNEL)[0]
@@ -260,14 +295,22 @@ def test_exit_quit_and_eof_end_the_session(standin: SlackStandIn, bot: tuple[str
 def test_prompt_only_on_a_terminal(standin: SlackStandIn, bot: tuple[str, FakeBot]) -> None:
     url, _ = bot
     out = io.StringIO()
-    run_console(bot_url=url, signing_secret=SECRET, standin=standin, user_id=USER, stdin=TtyInput("help\n"),
-                stdout=out)
+    run_console(
+        bot_url=url,
+        signing_secret=SECRET,
+        standin=standin,
+        user_id=USER,
+        stdin=TtyInput("help\n"),
+        stdout=out,
+    )
     assert out.getvalue().startswith("/docker> ")
     assert out.getvalue().endswith("/docker> ")
     assert "/docker> help" not in out.getvalue()  # typed input is not echoed back on a terminal
 
 
-def test_other_channels_and_other_users_are_not_shown(standin: SlackStandIn, bot: tuple[str, FakeBot]) -> None:
+def test_other_channels_and_other_users_are_not_shown(
+    standin: SlackStandIn, bot: tuple[str, FakeBot]
+) -> None:
     url, fake = bot
     fake.client.chat_postMessage(channel="COTHER", text="elsewhere")  # before the session: not shown anyway
 
@@ -297,29 +340,47 @@ def test_mrkdwn_is_rendered_minimally() -> None:
         "@U1 in #general see docs (https://x.io) or https://y.io"
     )
     assert mrkdwn("<!subteam^S1|@ops> <!here>") == "@ops @here"
-    assert mrkdwn(":white_check_mark: *done* at 12:30:45 :unknown_emoji:") == "✅ *done* at 12:30:45 :unknown_emoji:"
+    assert (
+        mrkdwn(":white_check_mark: *done* at 12:30:45 :unknown_emoji:")
+        == "✅ *done* at 12:30:45 :unknown_emoji:"
+    )
     assert mrkdwn("```text with `\u200b`` inside```") == "text with ``` inside"
 
 
 def test_blocks_text_reads_sections_fields_context_and_buttons() -> None:
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Title"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "body"},
-         "fields": [{"type": "mrkdwn", "text": "f1"}, {"type": "mrkdwn", "text": "f2"}]},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "body"},
+            "fields": [{"type": "mrkdwn", "text": "f1"}, {"type": "mrkdwn", "text": "f2"}],
+        },
         {"type": "divider"},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "c1"}, {"type": "image", "image_url": "u"}]},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": "c1"}, {"type": "image", "image_url": "u"}],
+        },
         {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Stop"}}]},
     ]
     assert blocks_text(blocks) == "Title\nbody\nf1\nf2\nc1\n[Stop]"
 
 
 def test_card_summary_and_detail_come_from_the_real_card() -> None:
-    c = build_card(job_id="0123456789", user_id="U1", command="/docker", command_text="stop web",
-                   status="failed", elapsed=2.0, detail="No such container: web")
+    c = build_card(
+        job_id="0123456789",
+        user_id="U1",
+        command="/docker",
+        command_text="stop web",
+        status="failed",
+        elapsed=2.0,
+        detail="No such container: web",
+    )
     card = Message(channel="C", ts="1.000001", text=c.text, blocks=c.blocks, metadata=c.metadata)
     assert card_summary(card) == "@U1 ran `/docker stop web`"
     assert card_detail(card) == "No such container: web"
-    queued = build_card(job_id="0123456789", user_id="U1", command="/docker", command_text="ps", status="queued")
+    queued = build_card(
+        job_id="0123456789", user_id="U1", command="/docker", command_text="ps", status="queued"
+    )
     assert card_detail(Message(channel="C", ts="1.1", text=queued.text, blocks=queued.blocks)) == ""
 
 
@@ -337,7 +398,11 @@ def test_file_lines_preview_the_first_ten_lines() -> None:
 
 def test_human_size() -> None:
     assert [human_size(n) for n in (0, 1023, 1024, 120 * 1024, 3 * 1024 * 1024 + 1)] == [
-        "0 B", "1023 B", "1 KB", "120 KB", "3.0 MB",
+        "0 B",
+        "1023 B",
+        "1 KB",
+        "120 KB",
+        "3.0 MB",
     ]
 
 
@@ -363,3 +428,13 @@ def test_printer_survives_a_terminal_without_utf8() -> None:
     Printer(out).lines(["queued → done 📎"])
     out.flush()
     assert raw.getvalue() == b"queued ? done ?\n"
+
+
+def test_lines_arriving_at_the_prompt_go_below_it_and_the_prompt_returns() -> None:
+    out = io.StringIO()
+    printer = Printer(out)
+    printer.prompt("/docker> ")
+    printer.lines(["  late news"])
+    printer.prompt_answered()
+    printer.lines(["  after"])
+    assert out.getvalue() == "/docker> \n  late news\n/docker>   after\n"

@@ -14,10 +14,21 @@ from slack_sdk.signature import SignatureVerifier
 
 from dockhand.slash_client import SlashClient, signature, slash_body
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - Slack's documented example secret
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SLACK_FIELDS = [
-    "token", "team_id", "team_domain", "channel_id", "channel_name", "user_id", "user_name", "command",
-    "text", "api_app_id", "is_enterprise_install", "response_url", "trigger_id",
+    "token",
+    "team_id",
+    "team_domain",
+    "channel_id",
+    "channel_name",
+    "user_id",
+    "user_name",
+    "command",
+    "text",
+    "api_app_id",
+    "is_enterprise_install",
+    "response_url",
+    "trigger_id",
 ]
 
 
@@ -92,8 +103,13 @@ def test_body_has_slacks_fields_in_slacks_order() -> None:
 def test_send_posts_a_signed_form_that_slack_sdk_accepts(bot: tuple[str, Seen]) -> None:
     url, seen = bot
     resp = SlashClient(url, SECRET).send(
-        "logs web --tail 5", user_id="UOPS", channel_id="CTEAM", user_name="ops", response_url="http://r/x",
-        trigger_id="1.2.abc", team_id="T9",
+        "logs web --tail 5",
+        user_id="UOPS",
+        channel_id="CTEAM",
+        user_name="ops",
+        response_url="http://r/x",
+        trigger_id="1.2.abc",
+        team_id="T9",
     )
     assert (resp.status, resp.json) == (200, {"response_type": "ephemeral", "text": "ok"})
     ((headers, raw),) = seen.requests
