@@ -49,9 +49,9 @@ class Pipeline:
         env.update(SLACK_API_URL=self.settings.slack_api_url, SLACK_BOT_TOKEN=TOKEN,
                    REDIS_URL=self.settings.redis_url or "", **(extra_env or {}))
         assert self.logdir is not None
-        log = (self.logdir / f"worker-{len(self.workers)}.log").open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        with (self.logdir / f"worker-{len(self.workers)}.log").open("ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         self.workers.append(proc)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # wait until RQ registered the worker

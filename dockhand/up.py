@@ -39,9 +39,9 @@ def _worker_env(settings: Settings) -> dict[str, str]:
 
 
 def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    log = log_path.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=_worker_env(settings),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=_worker_env(settings),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
