@@ -7,6 +7,7 @@ worker, and Slack Web API calls landing in the in-process stand-in, which the co
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
 import subprocess
@@ -87,6 +88,14 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
     from dockhand.console import run_console
     from dockhand.slack_standin import SlackStandIn
 
+    # The terminal belongs to the console: the bot's log lines (authz decisions…) go to a file.
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    file_handler = logging.FileHandler(logdir / "bot.log")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)
+    stack.callback(file_handler.close)
     cfg = Path(settings.config_path)
     if not cfg.exists():
         cfg.write_text(default_config_toml(user_id, tuple(VERBS)))
@@ -103,7 +112,7 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
     stack.callback(_stop, worker)
     bot = start_http_bot(settings, config)
     stack.callback(bot.close)
-    _say(f"local console: you are {user_id} in {channel_id}; worker log {logdir / 'worker.log'}. "
+    _say(f"local console: you are {user_id} in {channel_id}; logs in {logdir}. "
          "Type `help`, `ps`, `run -d --name web IMAGE`…; `exit` to quit.")
     assert bot.server is not None
     return run_console(bot_url=bot.server.url, signing_secret=settings.slack_signing_secret.value,

@@ -124,7 +124,7 @@ def test_a_3000_line_log_arrives_whole_as_a_file(
     deadline = time.monotonic() + 30
     while b"line 3000 of" not in c.logs(tail=1) and time.monotonic() < deadline:
         time.sleep(0.2)
-    card, replies = finished(live, job_of(live, f"logs {c.name} --tail all"))
+    card, _ = finished(live, job_of(live, f"logs {c.name} --tail all"))
     assert card.status == "done"
     files = [f for f in live.standin.files if f.thread_ts == card.ts]
     assert len(files) == 1
@@ -153,7 +153,8 @@ def test_shell_metacharacters_are_inert(live: Pipeline, test_image: str, test_ru
     assert card.status == "done", thread_text(replies)
     time.sleep(1)
     card, replies = finished(live, job_of(live, f"logs {name} --tail all"))
-    assert payload in html.unescape(thread_text(replies))  # echo got it verbatim: no shell anywhere interpreted it
+    # echo got it verbatim: no shell anywhere interpreted it
+    assert payload in html.unescape(thread_text(replies))
     assert not marker.exists()
 
 
@@ -163,8 +164,8 @@ def test_killing_the_worker_mid_job_is_reported_in_the_thread(
     c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
                                      name=f"dhit-{test_run_id}-stubborn", labels={"dhtest.run": test_run_id})
     job = job_of(live, f"stop -t 60 {c.name}")
-    live.standin.wait_for(lambda: (card := live.standin.find_card(job)) is not None
-                          and card.status == "running" or None, timeout=JOB_WAIT)
+    live.standin.wait_for(lambda: ((card := live.standin.find_card(job)) is not None
+                                   and card.status == "running") or None, timeout=JOB_WAIT)
     time.sleep(1)
     worker = live.workers[0]
     # RQ runs each job in a forked work horse in its own session: kill both, as a host crash would.
@@ -196,6 +197,7 @@ def test_run_inspects_like_docker_run(live: Pipeline, docker_client: docker.Dock
             b["HostConfig"]["PortBindings"].items()} == {k: [p["HostPort"] for p in v] for k, v in
                                                          a["HostConfig"]["PortBindings"].items()}
     assert a["Config"]["Env"] == b["Config"]["Env"]
-    assert a["Config"]["User"] == b["Config"]["User"] and a["Config"]["WorkingDir"] == b["Config"]["WorkingDir"]
+    for key in ("User", "WorkingDir"):
+        assert a["Config"][key] == b["Config"][key], key
     ours_labels = {k: v for k, v in a["Config"]["Labels"].items() if not k.startswith("dockhand.")}
     assert ours_labels == b["Config"]["Labels"]
