@@ -16,6 +16,10 @@ from dockhand.errors import DockerUnavailable
 from dockhand.settings import Settings
 from workers import docker_engine
 
+# Preloaded in the parent so every forked work horse inherits it instead of importing the docker SDK,
+# slack_sdk and the handlers again for each job (RQ forks one horse per job).
+from workers import runner as _runner  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 
