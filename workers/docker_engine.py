@@ -284,7 +284,8 @@ def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerPo
         _probe_unix_socket(host, timeout)
     try:
         # Negotiating the API version already talks to the daemon, so an unreachable engine fails here.
-        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout)
+        # A pool as large as the stats handler's parallelism, so concurrent samples reuse connections.
+        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout, max_pool_size=16)
     except docker.errors.DockerException as exc:
         raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
     except (requests.exceptions.RequestException, OSError, ValueError) as exc:

@@ -278,7 +278,7 @@ def ps_summary(n: int, show_all: bool) -> str:
     """The one-line summary above the ps table."""
     if n == 0:
         return "No containers." if show_all else "No running containers."
-    return count_noun(n, "container") if show_all else count_noun(n, "running container")
+    return f"{count_noun(n, 'container') if show_all else count_noun(n, 'running container')}."
 
 
 def images_summary(n: int) -> str:

@@ -67,6 +67,7 @@ class Harness:
 
 @pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.integration)])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The fake (always) and the real engine (integration), prepared identically."""
     if request.param == "fake":
         fake = FakeDocker(networks=["dh-contract-net"])
         fake.add_image(TEST_IMAGE)

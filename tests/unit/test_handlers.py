@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bot.verbs import QUEUED_VERBS
 from dockhand.contract import JobRequest
 from dockhand.errors import DockerError, DockerUnavailable, TargetNotFound
 from workers.fake_docker import FakeDocker
@@ -50,21 +49,17 @@ def _states(fake: FakeDocker) -> dict[str, str]:
     return {c.name: c.state for c in fake.list_containers(show_all=True)}
 
 
-def test_registry_serves_exactly_the_verbs_the_bot_queues() -> None:
-    assert set(HANDLERS) == set(QUEUED_VERBS)
-
-
 def test_ps_shows_running_containers_unless_all(fake: FakeDocker, call: Call) -> None:
     fake.add_container("web", IMAGE, ["httpd", "-f"])
     fake.add_container("old", IMAGE, ["true"], running=False)
     reply = call("ps", all=False, filters={})
-    assert reply.ok and reply.text == "1 running container"
+    assert reply.ok and reply.text == "1 running container."
     assert reply.body is not None and reply.filename == "ps.txt"
     lines = reply.body.splitlines()
     assert lines[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     assert len(lines) == 2 and lines[1].endswith("web") and '"httpd -f"' in lines[1]
     everything = call("ps", all=True)
-    assert everything.text == "2 containers"
+    assert everything.text == "2 containers."
     assert everything.body is not None and "Exited (137)" in everything.body
 
 
