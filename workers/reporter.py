@@ -8,6 +8,7 @@ instead (at most 5 posts in 30 minutes, so only the result is sent there).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -70,6 +71,8 @@ class ThreadReporter:
     def reply(self, reply: Reply) -> None:
         """Deliver a handler's Reply: inline when it fits, otherwise as a file with a preview."""
         body = reply.body
+        # Handler text may quote Docker ("<none>", "a & b"): never let it become Slack markup or a mention.
+        reply = dataclasses.replace(reply, text=escape_mrkdwn(reply.text))
         if not body:
             self.post(reply.text)
             return

@@ -26,7 +26,7 @@ from dockhand.slack_client import make_web_client
 from workers import docker_engine
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext
-from workers.reporter import ThreadReporter
+from workers.reporter import ThreadReporter, escape_mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,20 @@ def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> t
         return "failed", "unknown verb"
     try:
         docker = docker_engine.connect(settings.docker_host)
+    except DockerUnavailable as exc:
+        reporter.post(f":x: The Docker engine is unreachable from this worker: {escape_mrkdwn(str(exc))}")
+        return "failed", "Docker unreachable"
+    try:
         reply = handler(HandlerContext(job=job, docker=docker, progress=reporter.progress), job.args)
     except DockerUnavailable as exc:
-        reporter.post(f":x: The Docker engine is unreachable from this worker: {exc}")
+        reporter.post(f":x: The Docker engine is unreachable from this worker: {escape_mrkdwn(str(exc))}")
         return "failed", "Docker unreachable"
     except UserError as exc:
-        reporter.post(f":x: {exc}")
+        # Docker's own words, escaped so "<none>" or "a & b" cannot turn into Slack markup.
+        reporter.post(f":x: {escape_mrkdwn(str(exc))}")
         return "failed", str(exc).splitlines()[0][:200] if str(exc) else ""
+    finally:
+        docker.close()
     reporter.reply(reply)
     return ("done", "") if reply.ok else ("failed", "")
 
