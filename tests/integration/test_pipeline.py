@@ -20,6 +20,8 @@ import docker
 import docker.errors
 import pytest
 
+from bot.enqueue import Dispatcher
+from dockhand.contract import JobRequest, new_job_id
 from dockhand.slack_standin import Message
 from tests.support.pipeline import CHANNEL, Pipeline, start_pipeline
 
@@ -201,3 +203,17 @@ def test_run_inspects_like_docker_run(live: Pipeline, docker_client: docker.Dock
         assert a["Config"][key] == b["Config"][key], key
     ours_labels = {k: v for k, v in a["Config"]["Labels"].items() if not k.startswith("dockhand.")}
     assert ours_labels == b["Config"]["Labels"]
+
+
+def test_a_job_that_times_out_says_so_in_its_thread(
+        live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
+    c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
+                                     name=f"dhit-{test_run_id}-slow", labels={"dhtest.run": test_run_id})
+    job = JobRequest(job_id=new_job_id(), verb="stop", args={"names": [c.name], "timeout": 30},
+                     user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"stop -t 30 {c.name}")
+    # A 3-second job timeout (instead of the verb's own) for a stop that needs 30 s.
+    dispatched = Dispatcher(live.bot.client, live.redis).dispatch(job, timeout=3)
+    assert dispatched.thread_ts is not None
+    card, replies = finished(live, job.job_id)
+    assert card.status == "timed_out"
+    assert "timed out" in thread_text(replies) and "at most 3 s" in thread_text(replies)
