@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from redis import Redis
 
 from bot.config import Config
+from dockhand.procs import start_worker_process, stop_process
 from dockhand.settings import Settings, load_settings
 from dockhand.slack_standin import SlackStandIn
 from dockhand.slash_client import SlashClient, SlashResponse
@@ -49,9 +49,7 @@ class Pipeline:
         env.update(SLACK_API_URL=self.settings.slack_api_url, SLACK_BOT_TOKEN=TOKEN,
                    REDIS_URL=self.settings.redis_url or "", **(extra_env or {}))
         assert self.logdir is not None
-        with (self.logdir / f"worker-{len(self.workers)}.log").open("ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=env, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+        proc = start_worker_process(env, self.logdir / f"worker-{len(self.workers)}.log")
         self.workers.append(proc)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # wait until RQ registered the worker
@@ -70,13 +68,7 @@ class Pipeline:
     def close(self) -> None:
         """Stop workers, the bot and the stand-in."""
         for proc in self.workers:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
         self.bot.close()
         self.standin.stop()
 

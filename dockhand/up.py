@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.config import default_config_toml
 from bot.verbs import VERBS
 from dockhand.local_redis import LocalRedis, LocalRedisError
+from dockhand.procs import start_worker_process, stop_process
 from dockhand.settings import Secret, Settings
 from dockhand.wiring import load_bot_config, start_http_bot
 from workers.main import preflight
@@ -40,19 +41,7 @@ def _worker_env(settings: Settings) -> dict[str, str]:
 
 
 def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "dockhand", "worker"], env=_worker_env(settings),
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return start_worker_process(_worker_env(settings), log_path)
 
 
 def run_up(settings: Settings, *, user_id: str, channel_id: str) -> int:
@@ -75,7 +64,7 @@ def run_up(settings: Settings, *, user_id: str, channel_id: str) -> int:
         logdir = Path(tempfile.mkdtemp(prefix="dockhand-up-"))
         if settings.has_slack:
             worker = _start_worker(settings, logdir / "worker.log")
-            stack.callback(_stop, worker)
+            stack.callback(stop_process, worker)
             _say(f"worker started (log: {logdir / 'worker.log'}); starting the bot")
             from dockhand.run_bot import run_bot
 
@@ -109,7 +98,7 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
                                    slack_app_token=Secret(""))
     config = load_bot_config(settings)
     worker = _start_worker(settings, logdir / "worker.log")
-    stack.callback(_stop, worker)
+    stack.callback(stop_process, worker)
     bot = start_http_bot(settings, config)
     stack.callback(bot.close)
     _say(f"local console: you are {user_id} in {channel_id}; logs in {logdir}. "
