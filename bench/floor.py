@@ -5,7 +5,6 @@ A stdlib ThreadingHTTPServer is used on purpose: the floor is the least work any
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import threading
@@ -18,6 +17,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from dockhand.contract import JOB_FUNC, JobRequest, new_job_id
+from dockhand.slash_client import signature
 
 
 def start_floor_server(secret: str, redis: Redis, queue: str) -> tuple[ThreadingHTTPServer, str]:
@@ -28,7 +28,7 @@ def start_floor_server(secret: str, redis: Redis, queue: str) -> tuple[Threading
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             ts = self.headers.get("X-Slack-Request-Timestamp", "0")
-            want = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+            want = signature(secret, ts, body)
             if abs(time.time() - int(ts)) > 300 or not hmac.compare_digest(
                     want, self.headers.get("X-Slack-Signature", "")):
                 self.send_response(401)

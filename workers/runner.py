@@ -103,12 +103,9 @@ def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> t
     if handler is None:
         reporter.post(f":x: This worker does not know `{job.verb}`; it may be older than the bot.")
         return "failed", "unknown verb"
+    docker = None
     try:
         docker = docker_engine.connect(settings.docker_host)
-    except DockerUnavailable as exc:
-        reporter.post(f":x: The Docker engine is unreachable from this worker: {escape_mrkdwn(str(exc))}")
-        return "failed", "Docker unreachable"
-    try:
         reply = handler(HandlerContext(job=job, docker=docker, progress=reporter.progress), job.args)
     except DockerUnavailable as exc:
         reporter.post(f":x: The Docker engine is unreachable from this worker: {escape_mrkdwn(str(exc))}")
@@ -118,7 +115,8 @@ def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> t
         reporter.post(f":x: {escape_mrkdwn(str(exc))}")
         return "failed", str(exc).splitlines()[0][:200] if str(exc) else ""
     finally:
-        docker.close()
+        if docker is not None:
+            docker.close()
     reporter.reply(reply)
     return ("done", "") if reply.ok else ("failed", "")
 
