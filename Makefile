@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/dockhand up
+	$(BIN)/dockbolt up
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot workers dockhand tests bench
+	$(BIN)/ruff check bot workers dockbolt tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

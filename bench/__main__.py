@@ -18,13 +18,13 @@ from rq.serializers import JSONSerializer
 from bench.floor import start_floor_server
 from bot.config import default_config_toml, parse_config
 from bot.verbs import VERBS
-from dockhand.contract import DEFAULT_QUEUE
-from dockhand.harness import CHANNEL, SECRET, Pipeline, start_pipeline
-from dockhand.local_redis import LocalRedis
-from dockhand.slash_client import SlashClient
+from dockbolt.cli.local_redis import LocalRedis
+from dockbolt.console.slash_client import SlashClient
+from dockbolt.core.contract import DEFAULT_QUEUE
+from tests.support.harness import CHANNEL, SECRET, Pipeline, start_pipeline
 
 USER = "UBENCH"
-IMAGE = "dockhand-test/busybox:latest"
+IMAGE = "dockbolt-test/busybox:latest"
 ACK_REQUESTS = 300
 ACK_RATE = 50.0  # requests per second, steady
 E2E_ROUNDS = 10
@@ -117,7 +117,7 @@ def main() -> int:
         ("ps end-to-end p50 (ms)", statistics.median(ps_bot), statistics.median(ps_cli), 5.0),
         ("run -d end-to-end p50 (ms)", statistics.median(run_bot), statistics.median(run_cli), 1.3),
     ]
-    print(f"\n{'measure':<28}{'dockhand':>12}{'floor':>12}{'ratio':>9}{'goal':>8}  met")
+    print(f"\n{'measure':<28}{'dockbolt':>12}{'floor':>12}{'ratio':>9}{'goal':>8}  met")
     for name, ours, floor, goal in rows:
         ratio = ours / floor
         met = "" if goal is None else ("yes" if ratio <= goal else "NO")

@@ -16,8 +16,8 @@ from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from dockhand.contract import JOB_FUNC, JobRequest, new_job_id
-from dockhand.slash_client import signature
+from dockbolt.console.slash_client import signature
+from dockbolt.core.contract import JOB_FUNC, JobRequest, new_job_id
 
 
 def start_floor_server(secret: str, redis: Redis, queue: str) -> tuple[ThreadingHTTPServer, str]:

@@ -12,8 +12,8 @@ from bot.commands import CommandListener
 from bot.config import Config
 from bot.enqueue import Dispatcher
 from bot.usergroups import UserGroupCache
-from dockhand.jobstore import JobStore
-from dockhand.settings import Settings
+from dockbolt.core.jobstore import JobStore
+from dockbolt.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -22,14 +22,14 @@ from bot.rbac import allowed_verbs, authorize, decision_log_line, referenced_gro
 from bot.usergroups import UserGroupCache
 from bot.verbs import VERBS
 from bot.verbs.base import LocalContext
-from dockhand.contract import JobRequest, new_job_id
-from dockhand.errors import UsageError
-from dockhand.jobstore import JobStore
+from dockbolt.core.contract import JobRequest, new_job_id
+from dockbolt.core.errors import UsageError
+from dockbolt.core.jobstore import JobStore
 
 log = logging.getLogger(__name__)
-authz_log = logging.getLogger("dockhand.authz")
+authz_log = logging.getLogger("dockbolt.authz")
 
-CONTEXT_KEY = "dockhand_job"
+CONTEXT_KEY = "dockbolt_job"
 
 
 class CommandListener:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.rbac import WILDCARD, Binding, Policy, Role
-from dockhand.errors import ConfigError
+from dockbolt.core.errors import ConfigError
 
 # Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+$")
@@ -231,7 +231,7 @@ def load_config(path: str, known_verbs: Collection[str]) -> Config:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(
-            [f"{path}: config file not found (create it, or set DOCKHAND_CONFIG to its path)"]
+            [f"{path}: config file not found (create it, or set DOCKBOLT_CONFIG to its path)"]
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: {_syntax_line(str(exc))}TOML syntax error: {exc}"]) from None
@@ -249,8 +249,8 @@ def _syntax_line(message: str) -> str:
 
 
 _DEFAULT_CONFIG = """\
-# dockhand configuration (TOML). Written on first start; edit freely, then restart dockhand.
-# Every problem in this file is reported at start-up, one line each, and dockhand refuses to start.
+# dockbolt configuration (TOML). Written on first start; edit freely, then restart dockbolt.
+# Every problem in this file is reported at start-up, one line each, and dockbolt refuses to start.
 
 [slack]
 command = "/docker"            # the slash command this bot answers (as registered in the Slack app)

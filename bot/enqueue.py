@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
-from dockhand.card import build_card
-from dockhand.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
-from dockhand.jobstore import JobStore
-from dockhand.jobthread import FALLBACK_ERRORS, post_in_thread, respond, update_card
+from dockbolt.core.card import build_card
+from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
+from dockbolt.core.jobstore import JobStore
+from dockbolt.core.jobthread import FALLBACK_ERRORS, post_in_thread, respond, update_card
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dockhand.contract import JobRequest
-from dockhand.errors import UsageError
+from dockbolt.core.contract import JobRequest
+from dockbolt.core.errors import UsageError
 
 
 def usage_error(err: UsageError, command: str) -> str:
@@ -23,7 +23,7 @@ def accepted(job: JobRequest) -> str:
 def not_in_channel(command: str) -> str:
     """Told (via response_url) when the bot may not post its job card in this channel."""
     return (f":information_source: I can't post in this channel, so `{command}` results will arrive here "
-            "instead of a thread. Invite me (`/invite @dockhand`) to get job cards and files.")
+            "instead of a thread. Invite me (`/invite @dockbolt`) to get job cards and files.")
 
 
 def queue_unavailable(job_id: str) -> str:
@@ -33,4 +33,4 @@ def queue_unavailable(job_id: str) -> str:
 
 def internal_error() -> str:
     """The ack when the bot itself failed while handling a command."""
-    return ":x: Something went wrong in dockhand while handling that command; nothing was run. It is logged."
+    return ":x: Something went wrong in dockbolt while handling that command; nothing was run. It is logged."

@@ -16,7 +16,7 @@ from typing import Any
 from bot.suggest import code, unknown_verb_message
 from bot.verbs import VERBS
 from bot.verbs.base import Flag, ParsedCommand, VerbSpec
-from dockhand.errors import UsageError
+from dockbolt.core.errors import UsageError
 
 _HELP_WORDS = ("-h", "--help")
 # strconv.ParseBool's spellings, which pflag accepts for `--flag=value` on booleans.

@@ -13,9 +13,9 @@ import time
 
 from slack_sdk import WebClient
 
-from dockhand.card import FINAL_STATUSES
-from dockhand.jobstore import JobStore
-from dockhand.jobthread import post_in_thread, update_card
+from dockbolt.core.card import FINAL_STATUSES
+from dockbolt.core.jobstore import JobStore
+from dockbolt.core.jobthread import post_in_thread, update_card
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Reaper:
         self.store, self.client = store, client
         self.stale_after, self.every = stale_after, every
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="dockhand-reaper", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="dockbolt-reaper", daemon=True)
 
     def run_once(self) -> list[str]:
         """Report every stale job once; return the ids reported."""

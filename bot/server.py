@@ -46,7 +46,7 @@ class HttpServer:
 
     def __init__(self, wsgi: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]],
                  host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
-        self._server = create_server(wsgi, host=host, port=port, threads=threads, ident="dockhand",
+        self._server = create_server(wsgi, host=host, port=port, threads=threads, ident="dockbolt",
                                      clear_untrusted_proxy_headers=True)
         self._thread: threading.Thread | None = None
 
@@ -66,7 +66,7 @@ class HttpServer:
 
     def start(self) -> HttpServer:
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.run, name="dockhand-http", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name="dockbolt-http", daemon=True)
         self._thread.start()
         return self
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from redis import Redis
 
-from dockhand.local_redis import LocalRedis, LocalRedisError
+from dockbolt.cli.local_redis import LocalRedis, LocalRedisError
 
 
 def unavailable(reason: str) -> None:

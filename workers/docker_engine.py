@@ -16,7 +16,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from dockhand.errors import DockerError, DockerUnavailable, TargetNotFound
+from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
 from workers.docker_port import (
     ContainerSummary,
     DockerPort,
@@ -68,7 +68,7 @@ class DockerEngine:
 
     @contextmanager
     def _edge(self, not_found: type[Exception] = TargetNotFound) -> Iterator[None]:
-        """Translate SDK and transport errors into dockhand errors, in Docker's words."""
+        """Translate SDK and transport errors into dockbolt errors, in Docker's words."""
         try:
             yield
         except docker.errors.NotFound as exc:

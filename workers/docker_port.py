@@ -1,7 +1,7 @@
 """The Docker I/O boundary: a small Protocol plus the typed shapes crossing it.
 
 Two implementations satisfy it: ``workers.docker_engine`` (the real engine, the only module that imports
-``docker``) and ``workers.fake_docker`` (in memory, for tests). Both raise only dockhand errors, with
+``docker``) and ``workers.fake_docker`` (in memory, for tests). Both raise only dockbolt errors, with
 Docker's own words: ``TargetNotFound`` (no such container), ``DockerError`` (anything else the engine
 refused) and ``DockerUnavailable`` (the engine cannot be reached).
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from dockhand.errors import ContractError
+from dockbolt.core.errors import ContractError
 
 
 @dataclass(frozen=True)

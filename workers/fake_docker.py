@@ -1,6 +1,6 @@
 """An in-memory Docker engine implementing ``DockerPort`` (in the spirit of dramatiq's stub broker).
 
-It raises the same dockhand errors with the same words as the real engine (checked by the contract
+It raises the same dockbolt errors with the same words as the real engine (checked by the contract
 tests in tests/integration/test_docker_port_contract.py, which run against both). Containers do not run
 anything: tests feed log lines with ``write_log`` and stats samples with ``set_stats``.
 """
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from dockhand.errors import DockerError, DockerUnavailable, TargetNotFound
+from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
 from workers.docker_port import ContainerSummary, EngineInfo, ImageSummary, RunResult, RunSpec
 from workers.fake_docker_views import (
     FakeContainer,

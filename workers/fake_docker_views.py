@@ -97,7 +97,7 @@ def list_row(c: FakeContainer, now: float) -> ContainerSummary:
 
 
 def inspect_doc(c: FakeContainer) -> dict[str, Any]:
-    """How a container appears in the inspect API (the fields dockhand and its tests read)."""
+    """How a container appears in the inspect API (the fields dockbolt and its tests read)."""
     s = c.spec
     bindings: dict[str, list[dict[str, str]]] = {}
     for p in s.ports:

@@ -1,4 +1,4 @@
-"""`dockhand worker`: an RQ worker with access to one Docker engine."""
+"""`dockbolt worker`: an RQ worker with access to one Docker engine."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
-from dockhand.contract import DEFAULT_QUEUE
-from dockhand.errors import DockerUnavailable
-from dockhand.settings import Settings
+from dockbolt.core.contract import DEFAULT_QUEUE
+from dockbolt.core.errors import DockerUnavailable
+from dockbolt.core.settings import Settings
 from workers import docker_engine
 
 # Preloaded in the parent so every forked work horse inherits it instead of importing the docker SDK,
@@ -43,11 +43,11 @@ def run_worker(settings: Settings, queue: str = DEFAULT_QUEUE, *, burst: bool = 
     problems = preflight(settings)
     if problems:
         for line in problems:
-            print(f"dockhand worker: {line}")
+            print(f"dockbolt worker: {line}")
         return 2
     redis = Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
     q = Queue(queue, connection=redis, serializer=JSONSerializer)
-    name = f"dockhand-{socket.gethostname()}-{os.getpid()}"
+    name = f"dockbolt-{socket.gethostname()}-{os.getpid()}"
     worker = Worker([q], connection=redis, serializer=JSONSerializer, name=name)
     log.info("worker %s serving queue %s", name, queue)
     worker.work(burst=burst, logging_level="INFO", with_scheduler=False)

@@ -15,8 +15,8 @@ import time
 
 from slack_sdk import WebClient
 
-from dockhand.contract import JobRequest
-from dockhand.jobthread import post_in_thread, respond, update_card
+from dockbolt.core.contract import JobRequest
+from dockbolt.core.jobthread import post_in_thread, respond, update_card
 from workers.reply import Reply
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The RQ job function (``dockhand.contract.JOB_FUNC``): run one verb and report into its thread.
+"""The RQ job function (``dockbolt.core.contract.JOB_FUNC``): run one verb and report into its thread.
 
 No job ends silently: a Docker error is posted in Docker's words; a timeout, a crash or a missing
 handler ends with a message in the thread and a final card status. A worker that dies outright cannot
@@ -18,11 +18,11 @@ from redis import Redis
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from dockhand.contract import JobRequest
-from dockhand.errors import DockerUnavailable, UserError
-from dockhand.jobstore import JobStore
-from dockhand.settings import Settings, load_settings
-from dockhand.slack_client import make_web_client
+from dockbolt.core.contract import JobRequest
+from dockbolt.core.errors import DockerUnavailable, UserError
+from dockbolt.core.jobstore import JobStore
+from dockbolt.core.settings import Settings, load_settings
+from dockbolt.core.slack_client import make_web_client
 from workers import docker_engine
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext

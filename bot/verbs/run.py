@@ -90,10 +90,10 @@ def parse_env(raw: str) -> str:
 
 
 def parse_label(raw: str) -> tuple[str, str]:
-    """Check `-l K=V`; keys under `dockhand.` are reserved for the labels the bot sets itself."""
+    """Check `-l K=V`; keys under `dockbolt.` are reserved for the labels the bot sets itself."""
     key, value = key_value(raw, "a label")
-    if key.lower().startswith("dockhand."):
-        raise ValueError(f"label {code(key)} is reserved: keys starting with `dockhand.` belong to the bot")
+    if key.lower().startswith("dockbolt."):
+        raise ValueError(f"label {code(key)} is reserved: keys starting with `dockbolt.` belong to the bot")
     return key, value
 
 

@@ -1,6 +1,6 @@
 """Fixtures for tests against the real Docker engine.
 
-Everything a test creates in Docker carries the label ``dockhand.test-run=<run id>`` and is removed in
+Everything a test creates in Docker carries the label ``dockbolt.test-run=<run id>`` and is removed in
 teardown. No engine: skip locally with a loud reason, fail under ``CI`` (``tests.conftest.unavailable``).
 """
 
@@ -23,8 +23,8 @@ from tests.conftest import unavailable
 from workers.docker_engine import DEFAULT_DOCKER_HOST, connect
 from workers.docker_port import DockerPort
 
-RUN_LABEL = "dockhand.test-run"
-TEST_IMAGE = "dockhand-test/busybox:latest"
+RUN_LABEL = "dockbolt.test-run"
+TEST_IMAGE = "dockbolt-test/busybox:latest"
 BUSYBOX = Path("/bin/busybox")
 DOCKERFILE = 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n'
 

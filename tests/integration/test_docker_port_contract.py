@@ -15,7 +15,7 @@ from typing import Any
 import docker
 import pytest
 
-from dockhand.errors import DockerError, DockerUnavailable, TargetNotFound
+from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
 from tests.integration.conftest import TEST_IMAGE
 from workers.docker_engine import connect
 from workers.docker_port import DockerPort, PortSpec, RestartSpec, RunSpec, VolumeSpec
@@ -71,12 +71,12 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "fake":
         fake = FakeDocker(networks=["dh-contract-net"])
         fake.add_image(TEST_IMAGE)
-        yield Harness(fake, "fake", {"dockhand.test-run": "fake"}, "dh-contract-net")
+        yield Harness(fake, "fake", {"dockbolt.test-run": "fake"}, "dh-contract-net")
         return
     client: docker.DockerClient = request.getfixturevalue("docker_client")
     request.getfixturevalue("test_image")
     run_labels: dict[str, str] = request.getfixturevalue("run_labels")
-    run_id = run_labels["dockhand.test-run"]
+    run_id = run_labels["dockbolt.test-run"]
     network = f"dh-{run_id}-net"
     if not client.networks.list(names=[network]):
         client.networks.create(network, labels=run_labels)
@@ -95,7 +95,7 @@ def test_run_then_list(harness: Harness) -> None:
     assert row.name == name and row.image == TEST_IMAGE and row.state == "running"
     assert row.status.startswith("Up ")
     assert (
-        row.labels["team"] == "a" and row.labels["dockhand.test-run"] == harness.labels["dockhand.test-run"]
+        row.labels["team"] == "a" and row.labels["dockbolt.test-run"] == harness.labels["dockbolt.test-run"]
     )
     assert row.command == "sh -c 'trap 'exit 0' TERM; sleep 300 & wait'"  # the engine's (odd) quoting
     [port] = row.ports
@@ -142,8 +142,8 @@ def test_run_defaults_restart_policy_like_the_cli(harness: Harness) -> None:
 
 
 def test_run_missing_image(harness: Harness) -> None:
-    with pytest.raises(DockerError, match=r"^No such image: dockhand-test/nope:latest$"):
-        harness.port.run(RunSpec(image="dockhand-test/nope", command=("true",)), harness.labels)
+    with pytest.raises(DockerError, match=r"^No such image: dockbolt-test/nope:latest$"):
+        harness.port.run(RunSpec(image="dockbolt-test/nope", command=("true",)), harness.labels)
 
 
 def test_run_name_conflict(harness: Harness) -> None:
@@ -226,7 +226,7 @@ def test_list_filters(harness: Harness) -> None:
     web = harness.run("fweb", labels={"tier": "front"})
     db = harness.run("fdb", labels={"tier": "back"})
     harness.port.stop(db, timeout=5)
-    mine = f"dockhand.test-run={harness.labels['dockhand.test-run']}"
+    mine = f"dockbolt.test-run={harness.labels['dockbolt.test-run']}"
 
     def names(show_all: bool = True, **filters: list[str]) -> set[str]:
         rows = harness.port.list_containers(show_all=show_all, filters={"label": [mine], **filters})

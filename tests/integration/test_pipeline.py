@@ -1,7 +1,7 @@
 """The whole pipeline against real parts: signed request → bot → Redis/RQ → worker process → Docker → thread.
 
 Slack is the only stand-in. Containers the bot creates are labelled ``dhtest.run=<run id>`` (user labels
-may not start with ``dockhand.``) and removed in teardown.
+may not start with ``dockbolt.``) and removed in teardown.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import docker.errors
 import pytest
 
 from bot.enqueue import Dispatcher
-from dockhand.contract import JobRequest, new_job_id
-from dockhand.slack_standin import Message
+from dockbolt.console.slack_standin import Message
+from dockbolt.core.contract import JobRequest, new_job_id
 from tests.support.pipeline import CHANNEL, Pipeline, start_pipeline
 
 pytestmark = pytest.mark.integration
@@ -78,9 +78,9 @@ def test_run_ps_logs_stats_stop_rm(live: Pipeline, docker_client: docker.DockerC
     assert card.status == "done", thread_text(replies)
     container = docker_client.containers.get(name)
     assert container.status == "running"
-    assert container.labels["dockhand.managed"] == "true"
-    assert container.labels["dockhand.created-by"] == "UOPERATOR"
-    assert container.labels["dockhand.job"] == job
+    assert container.labels["dockbolt.managed"] == "true"
+    assert container.labels["dockbolt.created-by"] == "UOPERATOR"
+    assert container.labels["dockbolt.job"] == job
     assert name in thread_text(replies)
 
     card, replies = finished(live, job_of(live, f"ps --filter name={name}"))
@@ -201,7 +201,7 @@ def test_run_inspects_like_docker_run(live: Pipeline, docker_client: docker.Dock
     assert a["Config"]["Env"] == b["Config"]["Env"]
     for key in ("User", "WorkingDir"):
         assert a["Config"][key] == b["Config"][key], key
-    ours_labels = {k: v for k, v in a["Config"]["Labels"].items() if not k.startswith("dockhand.")}
+    ours_labels = {k: v for k, v in a["Config"]["Labels"].items() if not k.startswith("dockbolt.")}
     assert ours_labels == b["Config"]["Labels"]
 
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from dockhand.contract import JobRequest
-from dockhand.settings import load_settings
-from dockhand.slack_client import make_web_client
-from dockhand.slack_standin import SlackStandIn
+from dockbolt.console.slack_standin import SlackStandIn
+from dockbolt.core.contract import JobRequest
+from dockbolt.core.settings import load_settings
+from dockbolt.core.slack_client import make_web_client
 from workers.reply import Reply
 from workers.reporter import ThreadReporter
 

@@ -10,7 +10,7 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from dockhand.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
+from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
 from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
 pytestmark = pytest.mark.scenario
@@ -99,12 +99,12 @@ def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipelin
 
 
 def test_shell_metacharacters_arrive_as_literal_arguments(pipeline: Pipeline) -> None:
-    evil = "run --name evil1 dockhand-test/busybox sh -c 'echo $(id); rm -rf / && `reboot` | cat'"
+    evil = "run --name evil1 dockbolt-test/busybox sh -c 'echo $(id); rm -rf / && `reboot` | cat'"
     resp = pipeline.send(evil)
     assert resp.json is not None and "accepted" in resp.json["text"]
     (job,) = poll_until(lambda: queued_jobs(pipeline))
     assert job.args["command"] == ["sh", "-c", "echo $(id); rm -rf / && `reboot` | cat"]
-    assert job.args["image"] == "dockhand-test/busybox"
+    assert job.args["image"] == "dockbolt-test/busybox"
 
 
 def test_card_falls_back_to_response_url_when_not_in_channel(pipeline: Pipeline) -> None:

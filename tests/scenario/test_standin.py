@@ -14,14 +14,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from dockhand.slack_standin import Message, SlackStandIn, StandInEvent
+from dockbolt.console.slack_standin import Message, SlackStandIn, StandInEvent
 
 pytestmark = pytest.mark.scenario
 TOKEN = "xoxb-test-standin"
 
 
 def card_metadata(job_id: str, status: str) -> dict[str, Any]:
-    return {"event_type": "dockhand_job", "event_payload": {"job_id": job_id, "status": status}}
+    return {"event_type": "dockbolt_job", "event_payload": {"job_id": job_id, "status": status}}
 
 
 def section(text: str) -> dict[str, Any]:

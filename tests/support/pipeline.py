@@ -10,8 +10,8 @@ from typing import TypeVar
 
 from bot.config import Config, parse_config
 from bot.verbs import VERBS
-from dockhand.harness import CHANNEL, Pipeline
-from dockhand.harness import start_pipeline as _start
+from tests.support.harness import CHANNEL, Pipeline
+from tests.support.harness import start_pipeline as _start
 
 __all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "load_test_config", "poll_until", "start_pipeline"]
 TEST_CONFIG = """

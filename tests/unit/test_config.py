@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import default_config_toml, load_config, parse_config
 from bot.rbac import authorize
-from dockhand.errors import ConfigError
+from dockbolt.core.errors import ConfigError
 
 VERBS = (
     "help",
@@ -57,9 +57,9 @@ channels = ["C0123456"]        # optional: the binding holds only in these chann
 
 
 def problems_of(toml_text: str) -> list[str]:
-    """Parse ``toml_text`` as dockhand.toml and return the reported problems (fails if none)."""
+    """Parse ``toml_text`` as dockbolt.toml and return the reported problems (fails if none)."""
     with pytest.raises(ConfigError) as info:
-        parse_config(tomllib.loads(toml_text), "dockhand.toml", VERBS)
+        parse_config(tomllib.loads(toml_text), "dockbolt.toml", VERBS)
     return info.value.problems
 
 
@@ -78,7 +78,7 @@ def base() -> str:
 
 
 def test_example_parses_into_the_policy_it_describes(tmp_path: Path) -> None:
-    path = tmp_path / "dockhand.toml"
+    path = tmp_path / "dockbolt.toml"
     path.write_text(EXAMPLE)
     cfg = load_config(str(path), VERBS)
     assert cfg.source == str(path)
@@ -104,7 +104,7 @@ def test_example_parses_into_the_policy_it_describes(tmp_path: Path) -> None:
 
 
 def test_missing_sections_take_safe_defaults() -> None:
-    cfg = parse_config({}, "dockhand.toml", VERBS)
+    cfg = parse_config({}, "dockbolt.toml", VERBS)
     assert cfg.slack.command == "/docker"
     assert cfg.policy.bindings == ()
     assert not authorize(cfg.policy, user_id="U1", user_groups=(), channel_id="C1", verb="help").allowed
@@ -113,7 +113,7 @@ def test_missing_sections_take_safe_defaults() -> None:
 def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
     text = default_config_toml("U0ADMIN42")
     assert text.lstrip().startswith("#")  # it is meant to be read and edited by a person
-    path = tmp_path / "dockhand.toml"
+    path = tmp_path / "dockbolt.toml"
     path.write_text(text)
     policy = load_config(str(path), VERBS).policy
     for verb in VERBS:
@@ -141,7 +141,7 @@ def test_default_config_refuses_a_malformed_admin_id() -> None:
 
 def test_unknown_verb_names_file_key_and_suggests() -> None:
     problem = one_problem(base().replace('allow = ["ps"]', 'allow = ["help", "ps", "psx", "*"]'))
-    assert problem == 'dockhand.toml: rbac.roles.viewer.allow[2]: unknown verb "psx" (did you mean "ps"?)'
+    assert problem == 'dockbolt.toml: rbac.roles.viewer.allow[2]: unknown verb "psx" (did you mean "ps"?)'
 
 
 def test_unknown_verb_without_a_close_match_mentions_the_wildcard() -> None:
@@ -153,19 +153,19 @@ def test_unknown_verb_without_a_close_match_mentions_the_wildcard() -> None:
 def test_unknown_role_in_inherits() -> None:
     text = base() + '[rbac.roles.operator]\ninherits = ["viewr"]\nallow = ["stop"]\n'
     assert one_problem(text) == (
-        'dockhand.toml: rbac.roles.operator.inherits[0]: unknown role "viewr" (did you mean "viewer"?)'
+        'dockbolt.toml: rbac.roles.operator.inherits[0]: unknown role "viewr" (did you mean "viewer"?)'
     )
 
 
 def test_unknown_role_in_binding() -> None:
     problem = one_problem(base().replace('role = "viewer"', 'role = "operator"'))
-    assert problem.startswith('dockhand.toml: rbac.bindings[0].role: unknown role "operator"')
+    assert problem.startswith('dockbolt.toml: rbac.bindings[0].role: unknown role "operator"')
     assert "viewer" in problem  # lists the roles that do exist
 
 
 def test_unknown_default_role() -> None:
     problem = one_problem('[rbac]\ndefault_role = "viewers"\n' + base())
-    assert problem == 'dockhand.toml: rbac.default_role: unknown role "viewers" (did you mean "viewer"?)'
+    assert problem == 'dockbolt.toml: rbac.default_role: unknown role "viewers" (did you mean "viewer"?)'
 
 
 def test_inheritance_cycle_is_named_once() -> None:
@@ -174,7 +174,7 @@ def test_inheritance_cycle_is_named_once() -> None:
         '[rbac.roles.c]\ninherits = ["a"]\n'
         '[[rbac.bindings]]\nrole = "a"\nusers = ["U1"]\n'
     )
-    assert one_problem(text) == "dockhand.toml: rbac.roles.a.inherits: inheritance cycle a → b → c → a"
+    assert one_problem(text) == "dockbolt.toml: rbac.roles.a.inherits: inheritance cycle a → b → c → a"
 
 
 def test_self_inheritance_is_a_cycle() -> None:
@@ -212,14 +212,14 @@ def test_self_inheritance_is_a_cycle() -> None:
 )
 def test_bad_types_and_shapes(toml_line: str, key: str, words: str) -> None:
     problem = one_problem(toml_line + base())
-    assert problem.startswith(f"dockhand.toml: {key}: "), problem
+    assert problem.startswith(f"dockbolt.toml: {key}: "), problem
     assert words in problem
 
 
 def test_bindings_written_as_a_table_instead_of_an_array() -> None:
     text = '[rbac.roles.viewer]\nallow = ["ps"]\n[rbac.bindings]\nrole = "viewer"\nusers = ["U1"]\n'
     assert one_problem(text) == (
-        "dockhand.toml: rbac.bindings: must be an array of tables ([[rbac.bindings]]), got table"
+        "dockbolt.toml: rbac.bindings: must be an array of tables ([[rbac.bindings]]), got table"
     )
 
 
@@ -237,25 +237,25 @@ def test_unknown_keys_are_typos_with_suggestions(where: str, typo: str, suggesti
     text = f'{typo} = ["x"]\n' + base() if not where else where + f'{typo} = ["x"]\n' + base()
     problem = one_problem(text)
     assert f'unknown key "{typo}" (did you mean "{suggestion}"?)' in problem
-    assert problem.startswith("dockhand.toml: ")
+    assert problem.startswith("dockbolt.toml: ")
 
 
 def test_unknown_key_in_binding() -> None:
     problem = one_problem(base() + 'user = ["U2"]\n')
-    assert problem == 'dockhand.toml: rbac.bindings[0].user: unknown key "user" (did you mean "users"?)'
+    assert problem == 'dockbolt.toml: rbac.bindings[0].user: unknown key "user" (did you mean "users"?)'
 
 
 def test_binding_with_neither_users_nor_groups() -> None:
     text = base() + '[[rbac.bindings]]\nrole = "viewer"\nchannels = ["C1"]\n'
     assert (
-        one_problem(text) == "dockhand.toml: rbac.bindings[1]: binding names nobody: give users and/or groups"
+        one_problem(text) == "dockbolt.toml: rbac.bindings[1]: binding names nobody: give users and/or groups"
     )
 
 
 def test_binding_without_role() -> None:
     assert (
         one_problem(base().replace('role = "viewer"\n', ""))
-        == "dockhand.toml: rbac.bindings[0].role: missing (required)"
+        == "dockbolt.toml: rbac.bindings[0].role: missing (required)"
     )
 
 
@@ -277,7 +277,7 @@ def test_id_shapes_are_errors(kind: str, value: str, what: str) -> None:
     lines = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in ids.items())
     problem = one_problem(base() + f'[[rbac.bindings]]\nrole = "viewer"\n{lines}')
     key = f"rbac.bindings[1].{kind}[{len(ids[kind]) - 1}]"
-    assert problem.startswith(f'dockhand.toml: {key}: "{value}" is not a Slack {what}'), problem
+    assert problem.startswith(f'dockbolt.toml: {key}: "{value}" is not a Slack {what}'), problem
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -309,7 +309,7 @@ role = "viewer"
         "rbac.default_role",
     ]
     assert [p.split(": ")[1] for p in problems] == expected_keys
-    assert all(p.startswith("dockhand.toml: ") for p in problems)
+    assert all(p.startswith("dockbolt.toml: ") for p in problems)
     assert str(ConfigError(problems)).count("\n") == len(problems) - 1
 
 
@@ -325,7 +325,7 @@ def test_missing_file_is_a_clear_config_error(tmp_path: Path) -> None:
 
 
 def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
-    path = tmp_path / "dockhand.toml"
+    path = tmp_path / "dockbolt.toml"
     path.write_text('[slack]\ncommand = "/docker"\nnotify_channel = \n')
     with pytest.raises(ConfigError) as info:
         load_config(str(path), VERBS)
@@ -339,7 +339,7 @@ def test_directory_instead_of_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
-    path = tmp_path / "dockhand.toml"
+    path = tmp_path / "dockbolt.toml"
     path.write_bytes(b'[slack]\ncommand = "/d\xff"\n')
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(str(path), VERBS)

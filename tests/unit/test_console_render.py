@@ -1,8 +1,8 @@
 """The console: rendering helpers, and whole sessions against the stand-in and a small signed fake bot.
 
-The fake bot verifies Slack's signature, acks like dockhand's bot ("accepted as job `…`") and then, from
-another thread, posts a real job card (``dockhand.card.build_card``), thread replies, a file and the final
-card edit into the stand-in with slack_sdk — slowly enough that a console that did not wait for the
+The fake bot verifies Slack's signature, acks like dockbolt's bot ("accepted as job `…`") and then, from
+another thread, posts a real job card (``dockbolt.core.card.build_card``), thread replies, a file and
+the final card edit into the stand-in with slack_sdk — slowly enough that a console that did not wait for the
 job would visibly run the next command too early.
 """
 
@@ -23,12 +23,12 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from dockhand.card import build_card
-from dockhand.console import ack_lines, command_text, run_console
-from dockhand.console_render import blocks_text, card_detail, card_summary, file_lines, human_size, mrkdwn
-from dockhand.console_view import Printer
-from dockhand.slack_standin import Message, SlackStandIn, UploadedFile
-from dockhand.slash_client import SlashResponse
+from dockbolt.console.render import blocks_text, card_detail, card_summary, file_lines, human_size, mrkdwn
+from dockbolt.console.repl import ack_lines, command_text, run_console
+from dockbolt.console.slack_standin import Message, SlackStandIn, UploadedFile
+from dockbolt.console.slash_client import SlashResponse
+from dockbolt.console.view import Printer
+from dockbolt.core.card import build_card
 
 SECRET = "console-test-secret"
 CHANNEL = "CCONSOLE"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from dockhand.contract import JOB_ID_RE, JobRequest, new_job_id
-from dockhand.errors import ContractError
+from dockbolt.core.contract import JOB_ID_RE, JobRequest, new_job_id
+from dockbolt.core.errors import ContractError
 
 
 def make(**over: Any) -> dict[str, Any]:

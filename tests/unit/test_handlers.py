@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dockhand.contract import JobRequest
-from dockhand.errors import DockerError, DockerUnavailable, TargetNotFound
+from dockbolt.core.contract import JobRequest
+from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
 from workers.fake_docker import FakeDocker
 from workers.handlers import HANDLERS, logs
 from workers.handlers.base import HandlerContext
@@ -102,7 +102,7 @@ RUN_ARGS: dict[str, Any] = {
     "name": "web",
     "ports": [{"host_ip": "", "host_port": "8080", "container_port": "80", "proto": "tcp"}],
     "env": ["K=V"],
-    "labels": {"team": "a", "dockhand.managed": "false", "dockhand.created-by": "UMALLORY"},
+    "labels": {"team": "a", "dockbolt.managed": "false", "dockbolt.created-by": "UMALLORY"},
     "volumes": [{"source": "data", "target": "/data", "read_only": True}],
     "network": "backend",
     "restart": {"name": "on-failure", "max_retries": 3},
@@ -120,9 +120,9 @@ def test_run_labels_the_container_and_reports_id_and_name(fake: FakeDocker, call
     assert reply.text == f"Started container `web` (`{info['Id'][:12]}`) from `{IMAGE}`."
     assert info["Config"]["Labels"] == {
         "team": "a",
-        "dockhand.managed": "true",
-        "dockhand.created-by": "UALICE",
-        "dockhand.job": "job42",
+        "dockbolt.managed": "true",
+        "dockbolt.created-by": "UALICE",
+        "dockbolt.job": "job42",
     }
     host = info["HostConfig"]
     assert host["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}

@@ -9,7 +9,7 @@ import pytest
 from bot.parsing import parse, slack_unescape, split_words
 from bot.suggest import closest_verbs, unknown_verb_message
 from bot.verbs import VERBS
-from dockhand.errors import UsageError, UserError
+from dockbolt.core.errors import UsageError, UserError
 
 
 def usage_error(text: str) -> UsageError:

@@ -71,7 +71,7 @@ channels = ["C0OPS"]
 
 def make_policy(before: str = "", after: str = "") -> Policy:
     """The policy above with TOML added around it, parsed exactly as the bot would parse it."""
-    return parse_config(tomllib.loads(before + POLICY_TOML + after), "dockhand.toml", VERBS).policy
+    return parse_config(tomllib.loads(before + POLICY_TOML + after), "dockbolt.toml", VERBS).policy
 
 
 def check(
@@ -183,7 +183,7 @@ def test_default_role_applies_to_everyone() -> None:
 def test_verb_no_role_allows() -> None:
     policy = parse_config(
         tomllib.loads('[rbac.roles.v]\nallow = ["ps"]\n[[rbac.bindings]]\nrole = "v"\nusers = ["U0A"]\n'),
-        "dockhand.toml",
+        "dockbolt.toml",
         VERBS,
     ).policy
     d = check(policy, "U0A", "rm")

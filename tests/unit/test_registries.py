@@ -23,6 +23,6 @@ def test_one_file_per_verb_on_each_side() -> None:
 
 
 def test_no_module_over_400_lines() -> None:
-    too_long = {str(p.relative_to(ROOT)): n for pkg in ("bot", "workers", "dockhand")
+    too_long = {str(p.relative_to(ROOT)): n for pkg in ("bot", "workers", "dockbolt")
                 for p in (ROOT / pkg).rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert too_long == {}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dockhand.card import build_card, format_elapsed
-from dockhand.settings import DEFAULT_SLACK_API_URL, load_settings
+from dockbolt.core.card import build_card, format_elapsed
+from dockbolt.core.settings import DEFAULT_SLACK_API_URL, load_settings
 
 
 def test_settings_defaults_and_masking() -> None:
     s = load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-value"})
-    assert s.slack_api_url == DEFAULT_SLACK_API_URL and s.config_path == "./dockhand.toml"
+    assert s.slack_api_url == DEFAULT_SLACK_API_URL and s.config_path == "./dockbolt.toml"
     assert s.redis_url is None and not s.socket_mode and s.has_slack
     assert "secret-value" not in repr(s) and "secret-value" not in str(s.slack_bot_token)
     assert s.problems() == []
@@ -29,7 +29,7 @@ def test_api_url_gets_a_trailing_slash() -> None:
 def test_card_carries_status_metadata_and_escapes_user_text() -> None:
     c = build_card(job_id="j1", user_id="U1", command="/docker", command_text="run x <!channel> & y",
                    status="done", elapsed=1.25)
-    assert c.metadata == {"event_type": "dockhand_job", "event_payload": {"job_id": "j1", "status": "done"}}
+    assert c.metadata == {"event_type": "dockbolt_job", "event_payload": {"job_id": "j1", "status": "done"}}
     assert "<!channel>" not in c.text and "&lt;!channel&gt;" in c.text
     assert "1.2 s" in c.blocks[1]["elements"][0]["text"] or "1.3 s" in c.blocks[1]["elements"][0]["text"]
 

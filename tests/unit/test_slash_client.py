@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from dockhand.slash_client import SlashClient, signature, slash_body
+from dockbolt.console.slash_client import SlashClient, signature, slash_body
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SLACK_FIELDS = [

@@ -9,7 +9,7 @@ import pytest
 
 from bot.parsing import parse
 from bot.verbs import VERBS
-from dockhand.errors import UsageError
+from dockbolt.core.errors import UsageError
 
 RUN_DEFAULTS: dict[str, Any] = {
     "image": "busybox",
@@ -50,11 +50,11 @@ def test_run_everything() -> None:
     text = (
         "run -d --name web -p 8080:80 -p 127.0.0.1:8443:443/tcp --publish 53/udp -e A=1 --env B= "
         "-l team=ops --label tier=web -v data:/data -v /srv/www:/www:ro --network backend "
-        "--restart on-failure:3 -m 256m --cpus 0.5 -u 1000:1000 -w /app dockhand-test/busybox:latest "
+        "--restart on-failure:3 -m 256m --cpus 0.5 -u 1000:1000 -w /app dockbolt-test/busybox:latest "
         "sh -c 'echo hi'"
     )
     assert args(text) == {
-        "image": "dockhand-test/busybox:latest",
+        "image": "dockbolt-test/busybox:latest",
         "command": ["sh", "-c", "echo hi"],
         "name": "web",
         "ports": [
@@ -214,7 +214,7 @@ def test_run_labels() -> None:
     assert args("run -l a=1 -l b= -l a=2 busybox")["labels"] == {"a": "2", "b": ""}
 
 
-@pytest.mark.parametrize("label", ["dockhand.managed=false", "dockhand.created-by=U1", "Dockhand.job=x"])
+@pytest.mark.parametrize("label", ["dockbolt.managed=false", "dockbolt.created-by=U1", "Dockbolt.job=x"])
 def test_run_reserved_labels_are_refused(label: str) -> None:
     assert "reserved" in error(f"run -l {label} busybox")
 
@@ -288,7 +288,7 @@ def test_run_restart_errors(policy: str, fragment: str) -> None:
     [
         "busybox",
         "busybox:1.36",
-        "dockhand-test/busybox:latest",
+        "dockbolt-test/busybox:latest",
         "localhost:5000/a/b:v1.0",
         "registry.example.com/team/app_x:2024-05",
         "busybox@sha256:" + "a" * 64,

@@ -13,7 +13,7 @@ from bot.verbs import QUEUED_VERBS, VERBS
 from bot.verbs.base import LocalContext
 from bot.verbs.logs import DEFAULT_TAIL
 from bot.verbs.stop import MAX_GRACE
-from dockhand.errors import UsageError
+from dockbolt.core.errors import UsageError
 
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 ALL_VERBS = (

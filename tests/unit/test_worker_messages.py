@@ -116,7 +116,7 @@ def test_ps_table_matches_the_cli_byte_for_byte() -> None:
     container = ContainerSummary(
         id="986d1e087ac2a7f281be67f148c203c15b8054d1da8a507c9263bc0e8564bad8",
         names=("t1",),
-        image="dockhand-test/busybox:latest",
+        image="dockbolt-test/busybox:latest",
         image_id="sha256:8fe6e0346895bc93530abc7023e8bb855125242c688348a97cf36306042947f7",
         command="sleep 100",
         created=created,
@@ -129,7 +129,7 @@ def test_ps_table_matches_the_cli_byte_for_byte() -> None:
         "CONTAINER ID   IMAGE                          COMMAND       CREATED         STATUS         PORTS"
         + " " * (len(CLI_PORTS) + 3 - len("PORTS"))
         + "NAMES\n"
-        '986d1e087ac2   dockhand-test/busybox:latest   "sleep 100"   4 seconds ago   Up 3 seconds   '
+        '986d1e087ac2   dockbolt-test/busybox:latest   "sleep 100"   4 seconds ago   Up 3 seconds   '
         + CLI_PORTS
         + "   t1"
     )
@@ -160,7 +160,7 @@ def test_images_table_matches_the_cli() -> None:
         ),
         ImageSummary(
             "sha256:8fe6e0346895bc93530abc7023e8bb855125242c688348a97cf36306042947f7",
-            ("dockhand-test/busybox:latest",),
+            ("dockbolt-test/busybox:latest",),
             1795705144,
             1_985_472,
         ),
@@ -168,7 +168,7 @@ def test_images_table_matches_the_cli() -> None:
     # Copied from `docker images -a`.
     assert images_table(images, now) == (
         "REPOSITORY              TAG       IMAGE ID       CREATED         SIZE\n"
-        "dockhand-test/busybox   latest    8fe6e0346895   6 minutes ago   1.99MB\n"
+        "dockbolt-test/busybox   latest    8fe6e0346895   6 minutes ago   1.99MB\n"
         "<none>                  <none>    8d06ba2a9637   6 minutes ago   1.98MB"
     )
 

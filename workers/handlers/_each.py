@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from dockhand.errors import ContractError, UserError
+from dockbolt.core.errors import ContractError, UserError
 from workers import messages
 from workers.handlers.base import HandlerContext
 from workers.reply import Reply

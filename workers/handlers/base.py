@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dockhand.contract import JobRequest
+from dockbolt.core.contract import JobRequest
 from workers.docker_port import DockerPort
 from workers.reply import Reply
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dockhand.errors import ContractError
+from dockbolt.core.errors import ContractError
 from workers import messages
 from workers.handlers.base import HandlerContext
 from workers.reply import Reply

@@ -11,12 +11,12 @@ from workers.docker_port import RunSpec
 from workers.handlers.base import HandlerContext
 from workers.reply import Reply
 
-RESERVED_PREFIX = "dockhand."
+RESERVED_PREFIX = "dockbolt."
 
 
 def ownership_labels(user_id: str, job_id: str) -> dict[str, str]:
-    """The labels that mark a container as dockhand's, with who created it and in which job."""
-    return {"dockhand.managed": "true", "dockhand.created-by": user_id, "dockhand.job": job_id}
+    """The labels that mark a container as dockbolt's, with who created it and in which job."""
+    return {"dockbolt.managed": "true", "dockbolt.created-by": user_id, "dockbolt.job": job_id}
 
 
 def handle(ctx: HandlerContext, args: Mapping[str, Any]) -> Reply:

@@ -1,0 +1,26 @@
+"""Starting and stopping `dockbolt worker` child processes (for `dockbolt up`, the tests and the bench)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def start_worker_process(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start `python -m dockbolt worker` in its own session, logging to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "dockbolt", "worker"], env=dict(env),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Ask a child to stop (SIGTERM: RQ's warm shutdown), kill it if it does not within ``timeout``."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,49 @@
+"""`dockbolt bot`: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on --port."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from redis.exceptions import RedisError
+
+from dockbolt.cli.wiring import build_bot, load_bot_config, redis_from
+from dockbolt.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_bot(settings: Settings, *, host: str, port: int) -> int:
+    """Run the bot in the foreground until interrupted."""
+    config = load_bot_config(settings)
+    if not settings.slack_bot_token:
+        print("dockbolt bot: SLACK_BOT_TOKEN is not set (try `dockbolt up` for the local console)",
+              file=sys.stderr)
+        return 2
+    if not settings.socket_mode and not settings.slack_signing_secret:
+        print("dockbolt bot: HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)",
+              file=sys.stderr)
+        return 2
+    try:
+        redis_from(settings).ping()
+    except RedisError as exc:
+        print(f"dockbolt bot: Redis unreachable ({exc}): start redis-server or set REDIS_URL",
+              file=sys.stderr)
+        return 2
+    rt = build_bot(settings, config)
+    rt.reaper.start()
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack over Socket Mode")
+            SocketModeHandler(rt.app, settings.slack_app_token.value).start()  # type: ignore[no-untyped-call]
+        else:
+            from bot.server import HttpServer, make_wsgi
+
+            server = HttpServer(make_wsgi(rt.app, rt.redis), host=host, port=port)
+            log.info("serving Slack events on http://%s:%d/slack/events", host, server.port)
+            server.serve_forever()
+    finally:
+        rt.close()
+    return 0

@@ -1,0 +1,109 @@
+"""`dockbolt up`: the embedded default — private Redis, a worker, then Slack (tokens set) or the console.
+
+The console runs the whole real pipeline: signed requests to the real bot endpoint, the real queue and
+worker, and Slack Web API calls landing in the in-process stand-in, which the console prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bot.config import default_config_toml
+from bot.verbs import VERBS
+from dockbolt.cli.local_redis import LocalRedis, LocalRedisError
+from dockbolt.cli.procs import start_worker_process, stop_process
+from dockbolt.cli.wiring import load_bot_config, start_http_bot
+from dockbolt.core.settings import Secret, Settings
+from workers.main import preflight
+
+CONSOLE_TOKEN = "xoxb-local-console"  # noqa: S105 - not a secret: only the in-process stand-in accepts it
+
+
+def _say(line: str) -> None:
+    print(f"dockbolt: {line}", file=sys.stderr, flush=True)
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(SLACK_API_URL=settings.slack_api_url, SLACK_BOT_TOKEN=settings.slack_bot_token.value,
+               REDIS_URL=settings.redis_url or "", DOCKBOLT_CONFIG=settings.config_path)
+    if settings.docker_host:
+        env["DOCKER_HOST"] = settings.docker_host
+    return env
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    return start_worker_process(_worker_env(settings), log_path)
+
+
+def run_up(settings: Settings, *, user_id: str, channel_id: str) -> int:
+    """Run the embedded default until the console ends (or the bot is interrupted)."""
+    with ExitStack() as stack:
+        if not settings.redis_url:
+            local = LocalRedis()
+            try:
+                url = local.start()
+            except LocalRedisError as exc:
+                _say(str(exc))
+                return 2
+            stack.callback(local.stop)
+            settings = dataclasses.replace(settings, redis_url=url)
+        problems = preflight(settings)
+        if problems:
+            for line in problems:
+                _say(line)
+            return 2
+        logdir = Path(tempfile.mkdtemp(prefix="dockbolt-up-"))
+        if settings.has_slack:
+            worker = _start_worker(settings, logdir / "worker.log")
+            stack.callback(stop_process, worker)
+            _say(f"worker started (log: {logdir / 'worker.log'}); starting the bot")
+            from dockbolt.cli.run_bot import run_bot
+
+            return run_bot(settings, host="0.0.0.0", port=3000)  # noqa: S104
+        return _console(settings, stack, logdir, user_id=user_id, channel_id=channel_id)
+    return 0
+
+
+def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str, channel_id: str) -> int:
+    from dockbolt.console.repl import run_console
+    from dockbolt.console.slack_standin import SlackStandIn
+
+    # The terminal belongs to the console: the bot's log lines (authz decisions…) go to a file.
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    file_handler = logging.FileHandler(logdir / "bot.log")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)
+    stack.callback(file_handler.close)
+    cfg = Path(settings.config_path)
+    if not cfg.exists():
+        cfg.write_text(default_config_toml(user_id, tuple(VERBS)))
+        _say(f"wrote a default config to {cfg} (you, {user_id}, are admin)")
+    standin = SlackStandIn(token=CONSOLE_TOKEN)
+    standin.start()
+    stack.callback(standin.stop)
+    settings = dataclasses.replace(settings, slack_api_url=standin.base_url,
+                                   slack_bot_token=Secret(CONSOLE_TOKEN),
+                                   slack_signing_secret=Secret(secrets.token_hex(16)),
+                                   slack_app_token=Secret(""))
+    config = load_bot_config(settings)
+    worker = _start_worker(settings, logdir / "worker.log")
+    stack.callback(stop_process, worker)
+    bot = start_http_bot(settings, config)
+    stack.callback(bot.close)
+    _say(f"local console: you are {user_id} in {channel_id}; logs in {logdir}. "
+         "Type `help`, `ps`, `run -d --name web IMAGE`…; `exit` to quit.")
+    assert bot.server is not None
+    return run_console(bot_url=bot.server.url, signing_secret=settings.slack_signing_secret.value,
+                       standin=standin, user_id=user_id, channel_id=channel_id,
+                       command=config.slack.command, stdin=sys.stdin, stdout=sys.stdout)

@@ -1,0 +1,70 @@
+"""Composition root for the bot process: settings + config → Redis, Slack client, Bolt app, server, reaper.
+
+Used by `dockbolt bot`, `dockbolt up` and the scenario/integration tests, so all three run the same
+wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.app import create_app
+from bot.config import Config, load_config
+from bot.reaper import Reaper
+from bot.server import HttpServer, make_wsgi
+from bot.verbs import VERBS
+from dockbolt.core.jobstore import JobStore
+from dockbolt.core.settings import Settings
+from dockbolt.core.slack_client import make_web_client
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+
+
+def load_bot_config(settings: Settings) -> Config:
+    """Load and validate the config file named by the settings (raises ConfigError)."""
+    return load_config(settings.config_path, tuple(VERBS))
+
+
+def redis_from(settings: Settings) -> Redis:
+    """Return a Redis client for REDIS_URL (default: localhost:6379)."""
+    return Redis.from_url(settings.redis_url or DEFAULT_REDIS_URL, socket_timeout=10,
+                          health_check_interval=30)
+
+
+@dataclass
+class BotRuntime:
+    """A running bot: its app, client, Redis, HTTP server (HTTP mode) and reaper."""
+
+    app: App
+    client: WebClient
+    redis: Redis
+    reaper: Reaper
+    server: HttpServer | None = None
+
+    def close(self) -> None:
+        """Stop serving and reaping."""
+        self.reaper.stop()
+        if self.server is not None:
+            self.server.close()
+
+
+def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) -> BotRuntime:
+    """Wire the app (calls auth.test) and the reaper, without serving yet."""
+    client = make_web_client(settings)
+    redis = redis_from(settings)
+    app = create_app(settings, config, redis, client)
+    reaper = Reaper(JobStore(redis), client, every=reaper_every)
+    return BotRuntime(app=app, client=client, redis=redis, reaper=reaper)
+
+
+def start_http_bot(settings: Settings, config: Config, *, host: str = "127.0.0.1", port: int = 0,
+                   reaper_every: float = 5.0) -> BotRuntime:
+    """Build the bot and serve it over HTTP in a background thread (port 0: any free port)."""
+    rt = build_bot(settings, config, reaper_every=reaper_every)
+    rt.server = HttpServer(make_wsgi(rt.app, rt.redis), host=host, port=port).start()
+    rt.reaper.start()
+    return rt

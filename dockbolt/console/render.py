@@ -1,0 +1,129 @@
+"""Turning Slack messages into terminal text: minimal mrkdwn, Block Kit text, file summaries.
+
+Pure functions; the console (``dockbolt.console.view``) decides when and where lines are printed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dockbolt.console.standin.models import Message, UploadedFile
+
+FILE_PREVIEW_LINES = 10
+_EMOJI = {
+    "hourglass_flowing_sand": "⏳",
+    "gear": "⚙",
+    "white_check_mark": "✅",
+    "x": "❌",
+    "alarm_clock": "⏰",
+    "skull": "💀",
+    "inbox_tray": "📥",
+    "warning": "⚠",
+    "no_entry": "⛔",
+    "no_entry_sign": "🚫",
+    "lock": "🔒",
+    "mag": "🔍",
+}
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_EMOJI_CODE = re.compile(r":([a-z0-9_+-]+):")
+
+
+def mrkdwn(text: str) -> str:
+    """Slack mrkdwn as terminal text: fences dropped, mentions and links spelled out, entities decoded."""
+    text = text.replace("```", "")
+    # The reporter breaks a fence inside output with a zero-width space ("`\u200b``"); undo it for display.
+    text = text.replace("\u200b", "")
+    text = _LINK.sub(_link, text)
+    text = _EMOJI_CODE.sub(lambda m: _EMOJI.get(m.group(1), m.group(0)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _link(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target[:1] in "@#":
+        return target[0] + (label or target[1:])
+    if target.startswith("!subteam^"):
+        # Slack's label for a user group already carries its "@" (<!subteam^S123|@ops>).
+        return label or "@" + target.split("^", 1)[1]
+    if target.startswith("!"):
+        return "@" + (label or target[1:])
+    return f"{label} ({target})" if label and label != target else target
+
+
+def blocks_text(blocks: list[Any]) -> str:
+    """The readable text of Block Kit blocks (sections, fields, context, headers, buttons)."""
+    parts: list[str] = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind in ("section", "header"):
+            parts.append(_text_of(block.get("text")))
+            fields = [_text_of(f) for f in block.get("fields") or []]
+            parts.extend(f for f in fields if f)
+        elif kind == "context":
+            parts.append("  ".join(_text_of(e) for e in block.get("elements") or [] if _text_of(e)))
+        elif kind == "actions":
+            labels = [_text_of(e.get("text")) for e in block.get("elements") or [] if isinstance(e, dict)]
+            parts.append(" ".join(f"[{label}]" for label in labels if label))
+    return "\n".join(p for p in parts if p)
+
+
+def _text_of(obj: Any) -> str:
+    if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+        return str(obj["text"])
+    return ""
+
+
+def body(text: str, blocks: list[Any] | None) -> str:
+    """What a message says: its blocks when it has any (they carry the detail), else its text."""
+    raw = blocks_text(blocks) if blocks else ""
+    return mrkdwn(raw or text).strip("\n")
+
+
+def card_summary(card: Message) -> str:
+    """One line saying what a job card is about (its first section, else its text)."""
+    first = next((b for b in card.blocks or [] if isinstance(b, dict) and b.get("type") == "section"), None)
+    line = mrkdwn(_text_of(first.get("text")) if first else card.text)
+    return line.splitlines()[0] if line else ""
+
+
+def card_detail(card: Message) -> str:
+    """The card's status detail (progress or failure reason) from its context line, if any."""
+    for block in card.blocks or []:
+        if isinstance(block, dict) and block.get("type") == "context":
+            text = mrkdwn(" ".join(_text_of(e) for e in block.get("elements") or []))
+            status_part = text.split(" · job ")[0]
+            return status_part.partition(" — ")[2].strip()
+    return ""
+
+
+def human_size(size: int) -> str:
+    """Bytes as B, KB or MB (powers of 1024, like ls -h)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def file_lines(file: UploadedFile) -> list[str]:
+    """A file as a heading (name, lines, size) and a preview of its first lines."""
+    try:
+        text = file.bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        return [f"📎 {file.name} (binary, {human_size(file.size)})"]
+    lines = text.splitlines()
+    out = [f"📎 {file.name} ({len(lines)} lines, {human_size(file.size)})"]
+    out += ["  " + line for line in lines[:FILE_PREVIEW_LINES]]
+    if len(lines) > FILE_PREVIEW_LINES:
+        out.append("  …")
+    return out
+
+
+def indent(text: str, prefix: str) -> list[str]:
+    """Each line of ``text`` with ``prefix`` in front (an empty text gives no lines)."""
+    return [prefix + line for line in text.splitlines()] if text else []

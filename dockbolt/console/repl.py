@@ -1,0 +1,153 @@
+"""The local console: a terminal session that plays Slack for a bot running against the stand-in.
+
+Each line is sent to the bot as a signed slash command (with a fresh response_url); the private ack is
+printed, then the job's card and thread as they grow. The console waits for the job to finish before
+reading the next line, so piped input (``printf 'run …\\nps\\n' | dockbolt up``) runs in order.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TextIO
+
+from dockbolt.console.render import body, indent
+from dockbolt.console.slack_standin import FINAL_STATUSES, Message, SlackStandIn
+from dockbolt.console.slash_client import SlashClient, SlashResponse
+from dockbolt.console.view import ONLY_YOU, ConsoleView, Printer
+
+JOB_IN_ACK = re.compile(r"job `([0-9a-f]{10})`")
+EXIT_WORDS = frozenset({"exit", "quit"})
+
+
+def run_console(
+    *,
+    bot_url: str,
+    signing_secret: str,
+    standin: SlackStandIn,
+    user_id: str,
+    channel_id: str = "CCONSOLE",
+    command: str = "/docker",
+    stdin: TextIO,
+    stdout: TextIO,
+    wait_timeout: float = 300,
+    settle: float = 0.2,
+) -> int:
+    """Read commands until exit/quit/EOF, showing what the bot answers and posts; returns 0."""
+    printer = Printer(stdout)
+    view = ConsoleView(printer, channel_id=channel_id, user_id=user_id)
+    unsubscribe = standin.subscribe(view.on_event)
+    client = SlashClient(bot_url, signing_secret)
+    interactive = stdin.isatty()
+    try:
+        while True:
+            if interactive:
+                printer.prompt(f"{command}> ")
+            line = stdin.readline()
+            printer.prompt_answered()
+            if not line:
+                break
+            text = command_text(line, command)
+            if text is None:
+                continue
+            if text in EXIT_WORDS:
+                break
+            if not interactive:
+                printer.lines([f"{command}> {text}"])  # piped input: show what is being run
+            job_id = _send(
+                client, standin, view, printer, text, user_id=user_id, channel_id=channel_id, command=command
+            )
+            if job_id is not None:
+                _wait_for_job(standin, printer, job_id, wait_timeout, settle)
+    finally:
+        unsubscribe()
+    return 0
+
+
+def command_text(line: str, command: str) -> str | None:
+    """The slash command's text for a typed line ("/docker ps" or "ps"); None for a blank line."""
+    text = line.strip()
+    if not text:
+        return None
+    if text == command:
+        return ""
+    if text.startswith(command + " "):
+        return text[len(command) + 1 :].strip()
+    return text
+
+
+def ack_lines(resp: SlashResponse) -> list[str]:
+    """How the bot's HTTP answer to a slash command is shown."""
+    if resp.status != 200:
+        return [f"  ! the bot answered HTTP {resp.status}: {resp.body.strip()[:300]}"]
+    if resp.json is not None:
+        shown = body(str(resp.json.get("text") or ""), resp.json.get("blocks"))
+        in_channel = resp.json.get("response_type") == "in_channel"
+        return indent(shown, "  " if in_channel else ONLY_YOU)
+    return indent(resp.body.strip(), ONLY_YOU)
+
+
+def _send(
+    client: SlashClient,
+    standin: SlackStandIn,
+    view: ConsoleView,
+    printer: Printer,
+    text: str,
+    *,
+    user_id: str,
+    channel_id: str,
+    command: str,
+) -> str | None:
+    url = standin.new_response_url(channel_id)
+    view.watch_response_url(url)
+    view.new_command()
+    # Whatever the bot posts before its ack arrives is shown after the ack, as Slack would order it.
+    printer.hold()
+    try:
+        resp = client.send(text, user_id=user_id, channel_id=channel_id, command=command, response_url=url)
+    except OSError as exc:
+        printer.release([f"  ! cannot reach the bot at {client.url}: {exc}"])
+        return None
+    printer.release(ack_lines(resp))
+    found = JOB_IN_ACK.search(resp.body) if resp.status == 200 else None
+    return found.group(1) if found else None
+
+
+def _wait_for_job(
+    standin: SlackStandIn, printer: Printer, job_id: str, timeout: float, settle: float
+) -> None:
+    def final_card() -> Message | None:
+        card = standin.find_card(job_id)
+        return card if card is not None and card.status in FINAL_STATUSES else None
+
+    try:
+        card = standin.wait_for(final_card, timeout=timeout)
+    except TimeoutError:
+        printer.lines([f"  (job {job_id} not finished after {timeout:g} s; not waiting any longer)"])
+        return
+    _settle(standin, card, settle)
+
+
+def _settle(standin: SlackStandIn, card: Message, quiet: float) -> None:
+    """Wait until the job's thread has been quiet for ``quiet`` seconds (bounded).
+
+    Workers often post the output right after the final card edit; without this the next command's
+    lines would interleave with the previous job's output.
+    """
+    deadline = time.monotonic() + max(quiet * 25, 1.0)
+
+    def state() -> tuple[int, int]:
+        current = standin.message(card.channel, card.ts)
+        return len(standin.thread(card.channel, card.ts)), current.updates if current else 0
+
+    seen = [state()]
+
+    def changed() -> bool:
+        return state() != seen[0]
+
+    while quiet > 0 and time.monotonic() < deadline:
+        try:
+            standin.wait_for(changed, timeout=quiet)
+        except TimeoutError:
+            return
+        seen[0] = state()

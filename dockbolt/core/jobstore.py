@@ -1,0 +1,138 @@
+"""Our own record of jobs in Redis: status, card location, heartbeats.
+
+RQ forgets a finished job after ``result_ttl`` (500 s by default), but users ask about old jobs (`jobs`)
+and the reaper must find jobs whose worker died, so both sides keep this small record:
+
+- ``dockbolt:job:<id>``           hash: request JSON, status, card channel/ts, timestamps, detail
+- ``dockbolt:user:<uid>:jobs``    sorted set of the user's job ids by queue time (last 50 kept)
+- ``dockbolt:heartbeats``         sorted set job id → last heartbeat (unix time) while a job runs
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from redis.typing import EncodableT, FieldT
+
+from dockbolt.core.contract import JobRequest
+
+KEEP_SECONDS = 7 * 24 * 3600
+KEEP_PER_USER = 50
+HEARTBEATS = "dockbolt:heartbeats"
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _job_key(job_id: str) -> str:
+    return f"dockbolt:job:{job_id}"
+
+
+def _user_key(user_id: str) -> str:
+    return f"dockbolt:user:{user_id}:jobs"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What we know about one job."""
+
+    request: JobRequest
+    status: str
+    card_channel: str | None
+    card_ts: str | None
+    started_at: float | None
+    ended_at: float | None
+    detail: str
+
+    def summary(self) -> dict[str, Any]:
+        """Return the dict the `jobs` verb formats."""
+        return {
+            "job_id": self.request.job_id,
+            "command_text": self.request.command_text,
+            "verb": self.request.verb,
+            "status": self.status,
+            "queued_at": self.request.queued_at,
+            "ended_at": self.ended_at,
+            "channel_id": self.request.channel_id,
+        }
+
+
+class JobStore:
+    """Reads and writes job records; every method is one or two Redis round trips."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def record_queued(self, req: JobRequest, card_channel: str | None, card_ts: str | None) -> None:
+        """Record a freshly accepted job and index it under its user."""
+        key = _job_key(req.job_id)
+        pipe = self.redis.pipeline()
+        fields: dict[FieldT, EncodableT] = {"request": json.dumps(req.to_dict()), "status": "queued",
+                                                  "detail": ""}
+        if card_channel and card_ts:
+            fields.update(card_channel=card_channel, card_ts=card_ts)
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, KEEP_SECONDS)
+        ukey = _user_key(req.user_id)
+        pipe.zadd(ukey, {req.job_id: req.queued_at})
+        pipe.zremrangebyrank(ukey, 0, -KEEP_PER_USER - 1)
+        pipe.expire(ukey, KEEP_SECONDS)
+        pipe.execute()
+
+    def set_status(self, job_id: str, status: str, detail: str = "", *, final: bool = False) -> None:
+        """Set a job's status; a final status also stamps the end time and stops heartbeat tracking."""
+        now = time.time()
+        fields: dict[FieldT, EncodableT] = {"status": status, "detail": detail}
+        if status == "running":
+            fields["started_at"] = now
+        if final:
+            fields["ended_at"] = now
+        pipe = self.redis.pipeline()
+        pipe.hset(_job_key(job_id), mapping=fields)
+        if final:
+            pipe.zrem(HEARTBEATS, job_id)
+        pipe.execute()
+
+    def heartbeat(self, job_id: str) -> None:
+        """Mark a running job as alive now."""
+        self.redis.zadd(HEARTBEATS, {job_id: time.time()})
+
+    def stale(self, older_than: float) -> list[str]:
+        """Return ids of running jobs whose last heartbeat is older than ``older_than`` seconds."""
+        cutoff = time.time() - older_than
+        return [_text(m) for m in self.redis.zrangebyscore(HEARTBEATS, 0, cutoff)]
+
+    def claim_lost(self, job_id: str) -> bool:
+        """Atomically claim a stale job for reporting; only one reaper wins."""
+        return bool(self.redis.zrem(HEARTBEATS, job_id))
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """Return the record of a job, or None when unknown or expired."""
+        raw = self.redis.hgetall(_job_key(job_id))
+        if not raw:
+            return None
+        d = {_text(k): _text(v) for k, v in raw.items()}
+        return JobRecord(
+            request=JobRequest.from_dict(json.loads(d["request"])),
+            status=d.get("status", "queued"),
+            card_channel=d.get("card_channel"),
+            card_ts=d.get("card_ts"),
+            started_at=float(d["started_at"]) if d.get("started_at") else None,
+            ended_at=float(d["ended_at"]) if d.get("ended_at") else None,
+            detail=d.get("detail", ""),
+        )
+
+    def recent_for_user(self, user_id: str, limit: int = 10) -> list[JobRecord]:
+        """Return the user's most recent jobs, newest first."""
+        ids = self.redis.zrevrange(_user_key(user_id), 0, limit - 1)
+        out = []
+        for raw_id in ids:
+            rec = self.get(_text(raw_id))
+            if rec is not None:
+                out.append(rec)
+        return out

@@ -1,0 +1,61 @@
+"""Posting into a job's thread and editing its card, shared by the worker's reporter and the bot's reaper.
+
+When the job has no thread (the bot could not post its card: not in the channel) or a thread post is
+refused for that reason, the message goes to the command's ``response_url`` instead, visible in channel.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from dockbolt.core.card import build_card
+from dockbolt.core.contract import JobRequest
+
+log = logging.getLogger(__name__)
+
+FALLBACK_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+TEXT_MAX = 39_000  # Slack truncates `text` at 40,000 characters
+
+
+def update_card(client: WebClient, job: JobRequest, status: str, *, elapsed: float | None = None,
+                detail: str = "") -> None:
+    """Edit the job card in place; a failed edit is logged, never raised (the thread still tells)."""
+    if job.thread_ts is None:
+        return
+    c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
+                   command_text=job.command_text, status=status, elapsed=elapsed, detail=detail)
+    try:
+        client.chat_update(channel=job.channel_id, ts=job.thread_ts, text=c.text, blocks=c.blocks,
+                           metadata=c.metadata)
+    except SlackApiError as exc:
+        log.warning("card update failed for job %s: %s", job.job_id, exc.response.get("error"))
+
+
+def post_in_thread(client: WebClient, job: JobRequest, text: str) -> None:
+    """Post into the job's thread, falling back to response_url when the channel is closed to us."""
+    if job.thread_ts is None:
+        respond(job, text)
+        return
+    try:
+        client.chat_postMessage(channel=job.channel_id, thread_ts=job.thread_ts, text=text[:TEXT_MAX],
+                                unfurl_links=False, unfurl_media=False)
+    except SlackApiError as exc:
+        if exc.response.get("error") in FALLBACK_ERRORS and job.response_url:
+            respond(job, text)
+        else:
+            raise
+
+
+def respond(job: JobRequest, text: str) -> None:
+    """Post to the command's response_url (in channel); logs when there is none or it fails."""
+    if not job.response_url:
+        log.warning("job %s has neither a thread nor a response_url; dropped: %s", job.job_id, text[:200])
+        return
+    resp = WebhookClient(job.response_url).send(text=text[:TEXT_MAX], response_type="in_channel",
+                                                replace_original=False)
+    if resp.status_code >= 300:
+        log.warning("response_url post failed for job %s: %s %s", job.job_id, resp.status_code, resp.body)

@@ -1,0 +1,86 @@
+"""Settings read once from an (injectable) environment into a typed, frozen object.
+
+Secrets are held in ``Secret`` whose repr is masked, so a logged Settings never leaks a token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_CONFIG_PATH = "./dockbolt.toml"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A string whose repr and str never show the value."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self.value else "Secret('')"
+
+    def __str__(self) -> str:
+        return "***" if self.value else ""
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything dockbolt reads from the environment."""
+
+    slack_bot_token: Secret
+    slack_signing_secret: Secret
+    slack_app_token: Secret
+    slack_api_url: str
+    redis_url: str | None
+    docker_host: str | None
+    config_path: str
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when an app-level token is set: Slack is reached over Socket Mode."""
+        return bool(self.slack_app_token)
+
+    @property
+    def has_slack(self) -> bool:
+        """True when a bot token is set (a real Slack workspace, not the local console)."""
+        return bool(self.slack_bot_token)
+
+    def problems(self) -> list[str]:
+        """Return one line per setting that is malformed."""
+        out: list[str] = []
+        if self.slack_bot_token and not self.slack_bot_token.value.startswith("xoxb-"):
+            out.append("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'")
+        if self.slack_app_token and not self.slack_app_token.value.startswith("xapp-"):
+            out.append("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'")
+        if not self.slack_api_url.startswith(("http://", "https://")):
+            out.append(f"SLACK_API_URL must be an http(s) URL, got {self.slack_api_url!r}")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            out.append(f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}")
+        return out
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not api_url.endswith("/"):
+        api_url += "/"
+    return Settings(
+        slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
+        slack_signing_secret=Secret(get("SLACK_SIGNING_SECRET")),
+        slack_app_token=Secret(get("SLACK_APP_TOKEN")),
+        slack_api_url=api_url,
+        redis_url=get("REDIS_URL") or None,
+        docker_host=get("DOCKER_HOST") or None,
+        config_path=get("DOCKBOLT_CONFIG") or DEFAULT_CONFIG_PATH,
+    )

@@ -1,0 +1,86 @@
+"""A whole local pipeline — stand-in Slack, the bot over HTTP, a Redis, real worker processes.
+
+Used by the scenario/integration tests and by `make bench`, so both measure the product's real wiring.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from redis import Redis
+
+from bot.config import Config
+from dockbolt.cli.procs import start_worker_process, stop_process
+from dockbolt.cli.wiring import BotRuntime, start_http_bot
+from dockbolt.console.slack_standin import SlackStandIn
+from dockbolt.console.slash_client import SlashClient, SlashResponse
+from dockbolt.core.settings import Settings, load_settings
+
+TOKEN = "xoxb-harness-token"
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "CTEAM"
+
+
+@dataclass
+class Pipeline:
+    """Stand-in Slack + the bot over HTTP (+ worker processes on demand), sharing one Redis."""
+
+    standin: SlackStandIn
+    bot: BotRuntime
+    settings: Settings
+    redis: Redis
+    slash: SlashClient
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logdir: Path | None = None
+
+    def send(self, text: str, user_id: str = "UOPERATOR", channel_id: str = CHANNEL,
+             **kw: object) -> SlashResponse:
+        """Send a signed slash command as Slack would, with a fresh response_url."""
+        return self.slash.send(text, user_id=user_id, channel_id=channel_id,
+                               response_url=self.standin.new_response_url(), **kw)  # type: ignore[arg-type]
+
+    def start_worker(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start a real `dockbolt worker` process against this pipeline's Redis and stand-in."""
+        env = dict(os.environ)
+        env.update(SLACK_API_URL=self.settings.slack_api_url, SLACK_BOT_TOKEN=TOKEN,
+                   REDIS_URL=self.settings.redis_url or "", **(extra_env or {}))
+        assert self.logdir is not None
+        proc = start_worker_process(env, self.logdir / f"worker-{len(self.workers)}.log")
+        self.workers.append(proc)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until RQ registered the worker
+            if self.redis.scard("rq:workers") >= len([w for w in self.workers if w.poll() is None]):
+                return proc
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited early: {self.worker_log()}")
+            time.sleep(0.1)
+        raise RuntimeError(f"worker did not register: {self.worker_log()}")
+
+    def worker_log(self) -> str:
+        """All worker logs, for failure messages."""
+        assert self.logdir is not None
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("worker-*.log")))
+
+    def close(self) -> None:
+        """Stop workers, the bot and the stand-in."""
+        for proc in self.workers:
+            stop_process(proc)
+        self.bot.close()
+        self.standin.stop()
+
+
+def start_pipeline(redis_url: str, logdir: Path, config: Config,
+                   usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0) -> Pipeline:
+    """Start the stand-in and the bot (HTTP, port 0) against ``redis_url``."""
+    standin = SlackStandIn(token=TOKEN, usergroups=usergroups or {})
+    standin.start()
+    settings = load_settings({"SLACK_API_URL": standin.base_url, "SLACK_BOT_TOKEN": TOKEN,
+                              "SLACK_SIGNING_SECRET": SECRET, "REDIS_URL": redis_url})
+    bot = start_http_bot(settings, config, reaper_every=reaper_every)
+    assert bot.server is not None
+    return Pipeline(standin=standin, bot=bot, settings=settings, redis=Redis.from_url(redis_url),
+                    slash=SlashClient(bot.server.url, SECRET), logdir=logdir)
