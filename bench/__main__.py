@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 
 from bench.floor import start_floor_server
 from bot.config import default_config_toml, parse_config
+from bot.messages import accepted_job_id
 from bot.verbs import VERBS
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.console.slash_client import SlashClient
@@ -78,7 +79,8 @@ def e2e(p: Pipeline, text: str, done: Callable[[str], bool]) -> float:
     t0 = time.perf_counter()
     resp = p.send(text, user_id=USER)
     assert resp.json is not None, resp.body
-    job_id = resp.json["text"].split("job `")[1][:10]
+    job_id = accepted_job_id(resp.json)
+    assert job_id is not None, resp.body
     p.standin.wait_for(lambda: done(job_id) or None, timeout=120)
     return (time.perf_counter() - t0) * 1000
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -47,35 +46,36 @@ class CommandListener:
     def ack(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Answer within Slack's 3 s: a private error, a bot-answered verb, or "accepted as job X"."""
         try:
-            ack(text=self._decide(body, context), response_type="ephemeral")
+            answer = self._decide(body, context)
+            ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
         except Exception:
             log.exception("slash command handling failed")
             ack(text=messages.internal_error(), response_type="ephemeral")
 
-    def _decide(self, body: dict[str, Any], context: BoltContext) -> str:
+    def _decide(self, body: dict[str, Any], context: BoltContext) -> messages.Answer:
         text = str(body.get("text", "")).strip()
         user_id, channel_id = str(body.get("user_id", "")), str(body.get("channel_id", ""))
         command = str(body.get("command") or self.config.slack.command)
         try:
             cmd = parse(text)
         except UsageError as err:
-            return messages.usage_error(err, command)
+            return messages.Answer(messages.usage_error(err, command))
         spec = VERBS[cmd.verb]
         user_groups = self.groups.groups_of(user_id, self._referenced) if self._referenced else frozenset()
         decision = authorize(self.config.policy, user_id=user_id, user_groups=user_groups,
                              channel_id=channel_id, verb=cmd.verb)
         authz_log.info(decision_log_line(decision))
         if not decision.allowed:
-            return decision.reason
+            return messages.Answer(decision.reason)
         if spec.answer is not None:
-            return spec.answer(LocalContext(
+            return messages.Answer(spec.answer(LocalContext(
                 user_id=user_id, channel_id=channel_id, args=cmd.args, roles=decision.roles,
                 allowed_verbs=allowed_verbs(self.config.policy, decision.roles),
-                recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)]))
+                recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)])))
         job = JobRequest(
             job_id=new_job_id(), verb=cmd.verb, args=cmd.args, user_id=user_id, channel_id=channel_id,
             command_text=text, command=command, response_url=str(body.get("response_url") or "") or None,
-            team_id=str(body.get("team_id", "")), request_id=uuid.uuid4().hex, queued_at=self.clock())
+            team_id=str(body.get("team_id", "")), queued_at=self.clock())
         # Bolt copies the context into the lazy listener's request: this is how the job gets there.
         context[CONTEXT_KEY] = {"job": job.to_dict(), "timeout": spec.timeout}
         return messages.accepted(job)

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.errors import UsageError
+
+# The accepted ack's block carries the job id in its block_id, for programs (the console, tests): the
+# human text is free to change.
+ACCEPTED_BLOCK = "dockbolt-accepted"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A private answer to a slash command: its text, and Block Kit blocks when it has any."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
 
 
 def usage_error(err: UsageError, command: str) -> str:
@@ -14,10 +30,22 @@ def usage_error(err: UsageError, command: str) -> str:
     return text
 
 
-def accepted(job: JobRequest) -> str:
-    """The private ack for a queued command; the console finds the job id in it."""
-    return (f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}` — follow it "
+def accepted(job: JobRequest) -> Answer:
+    """The private ack for a queued command; its block_id names the job (see ``accepted_job_id``)."""
+    text = (f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}` — follow it "
             "in the thread.")
+    block = {"type": "section", "block_id": f"{ACCEPTED_BLOCK}:{job.job_id}",
+             "text": {"type": "mrkdwn", "text": text}}
+    return Answer(text, [block])
+
+
+def accepted_job_id(ack: Mapping[str, Any] | None) -> str | None:
+    """The job id an ack names when it accepted a job (None for any other answer)."""
+    for block in (ack or {}).get("blocks") or ():
+        prefix, _, job_id = str(block.get("block_id", "")).partition(":")
+        if prefix == ACCEPTED_BLOCK and job_id:
+            return job_id
+    return None
 
 
 def not_in_channel(command: str) -> str:

@@ -7,16 +7,15 @@ reading the next line, so piped input (``printf 'run …\\nps\\n' | dockbolt up`
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TextIO
 
+from bot.messages import accepted_job_id
 from dockbolt.console.render import body, indent
 from dockbolt.console.slack_standin import FINAL_STATUSES, Message, SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
 from dockbolt.console.view import ONLY_YOU, ConsoleView, Printer
 
-JOB_IN_ACK = re.compile(r"job `([0-9a-f]{10})`")
 EXIT_WORDS = frozenset({"exit", "quit"})
 
 
@@ -109,8 +108,7 @@ def _send(
         printer.release([f"  ! cannot reach the bot at {client.url}: {exc}"])
         return None
     printer.release(ack_lines(resp))
-    found = JOB_IN_ACK.search(resp.body) if resp.status == 200 else None
-    return found.group(1) if found else None
+    return accepted_job_id(resp.json) if resp.status == 200 else None
 
 
 def _wait_for_job(

@@ -43,7 +43,6 @@ class JobRequest:
     thread_ts: str | None = None
     response_url: str | None = None
     team_id: str = ""
-    request_id: str = ""
     queued_at: float = field(default_factory=time.time)
     schema: int = SCHEMA_VERSION
 
@@ -72,7 +71,7 @@ class JobRequest:
         for key in ("thread_ts", "response_url"):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise ContractError(f"job field {key!r} must be a string or null")
-        for key in ("team_id", "request_id", "command"):
+        for key in ("team_id", "command"):
             if not isinstance(data.get(key, ""), str):
                 raise ContractError(f"job field {key!r} must be a string")
         if not isinstance(data.get("args"), Mapping):

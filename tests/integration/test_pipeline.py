@@ -21,6 +21,7 @@ import docker.errors
 import pytest
 
 from bot.enqueue import Dispatcher
+from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from dockbolt.core.contract import JobRequest, new_job_id
 from tests.support.pipeline import CHANNEL, Pipeline, start_pipeline
@@ -47,8 +48,9 @@ def live(redis_url: str, tmp_path: Path, test_image: str, docker_client: docker.
 def job_of(p: Pipeline, text: str, user: str = "UOPERATOR") -> str:
     """Send a command; return its job id (asserting it was accepted)."""
     resp = p.send(text, user_id=user)
-    assert resp.json is not None and "accepted as job" in resp.json["text"], resp.body
-    return resp.json["text"].split("job `")[1][:10]
+    job_id = accepted_job_id(resp.json)
+    assert job_id is not None, resp.body
+    return job_id
 
 
 def finished(p: Pipeline, job_id: str, timeout: float = JOB_WAIT) -> tuple[Message, list[Message]]:

@@ -10,6 +10,7 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from bot.messages import accepted_job_id
 from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
 from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
@@ -79,6 +80,7 @@ def test_viewer_cannot_stop_and_nothing_is_posted(pipeline: Pipeline) -> None:
 def test_unbound_user_is_denied_by_default(pipeline: Pipeline) -> None:
     resp = pipeline.send("ps", user_id="USTRANGER")
     assert resp.json is not None and "not allowed" in resp.json["text"]
+    assert accepted_job_id(resp.json) is None
     settle(pipeline)
     assert queued_jobs(pipeline) == []
 
@@ -90,6 +92,7 @@ def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipelin
     assert "accepted as job" in text
     card = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.messages(CHANNEL)), None))
     assert card.status == "queued" and card.job_id is not None and card.job_id in text
+    assert accepted_job_id(resp.json) == card.job_id  # machine-readable in the ack's block_id
     assert "<@UOPERATOR>" in card.text
     jobs = poll_until(lambda: queued_jobs(pipeline))
     (job,) = jobs

@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from bot.messages import ACCEPTED_BLOCK
 from dockbolt.console.render import blocks_text, card_detail, card_summary, file_lines, human_size, mrkdwn
 from dockbolt.console.repl import ack_lines, command_text, run_console
 from dockbolt.console.slack_standin import Message, SlackStandIn, UploadedFile
@@ -78,7 +79,9 @@ class FakeBot:
             self.jobs.append(job)
             job.start()
         ack = f":inbox_tray: `/docker {text}` accepted as job `{job_id}` — follow it in the thread."
-        return 200, json.dumps({"response_type": "ephemeral", "text": ack}).encode()
+        block = {"type": "section", "block_id": f"{ACCEPTED_BLOCK}:{job_id}",
+                 "text": {"type": "mrkdwn", "text": ack}}
+        return 200, json.dumps({"response_type": "ephemeral", "text": ack, "blocks": [block]}).encode()
 
     def run_job(self, job_id: str, form: dict[str, str]) -> None:
         pause = threading.Event()
