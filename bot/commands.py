@@ -73,9 +73,10 @@ class CommandListener:
                 allowed_verbs=allowed_verbs(self.config.policy, decision.roles),
                 recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)])))
         job = JobRequest(
-            job_id=new_job_id(), verb=cmd.verb, args=cmd.args, user_id=user_id, channel_id=channel_id,
-            command_text=text, command=command, response_url=str(body.get("response_url") or "") or None,
-            team_id=str(body.get("team_id", "")), queued_at=self.clock())
+            job_id=new_job_id(), verb=cmd.verb, args=cmd.args.to_dict(), user_id=user_id,
+            channel_id=channel_id, command_text=text, command=command,
+            response_url=str(body.get("response_url") or "") or None, team_id=str(body.get("team_id", "")),
+            queued_at=self.clock())
         # Bolt copies the context into the lazy listener's request: this is how the job gets there.
         context[CONTEXT_KEY] = {"job": job.to_dict(), "timeout": spec.timeout}
         return messages.accepted(job)

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.rbac import WILDCARD, Binding, Policy, Role
+from bot.verbs.base import DEFAULT_ROLES, DefaultRole, VerbSpec
 from dockbolt.core.errors import ConfigError
 
 # Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
@@ -282,18 +283,26 @@ users = [{admin}]
 # groups = ["S0456DEF"]          # user groups need a paid Slack plan; otherwise only users apply
 # channels = ["C0123456"]        # optional: the binding holds only in these channels
 """
-_VIEWER_VERBS = ("help", "ps", "images", "logs", "stats", "inspect", "whoami", "jobs")
-_OPERATOR_VERBS = ("run", "stop", "start", "restart", "rm")
 
 
-def default_config_toml(admin_user_id: str, known_verbs: Collection[str] | None = None) -> str:
-    """Return a commented default config in which ``admin_user_id`` is admin (verbs limited to known ones)."""
+def default_allows(specs: Iterable[VerbSpec]) -> dict[DefaultRole, tuple[str, ...]]:
+    """Each default role's own verbs, from the specs' ``default_role`` (in the specs' order)."""
+    allows: dict[DefaultRole, tuple[str, ...]] = {role: () for role in DEFAULT_ROLES}
+    for spec in specs:
+        allows[spec.default_role] += (spec.name,)
+    return allows
+
+
+def default_config_toml(admin_user_id: str, specs: Iterable[VerbSpec]) -> str:
+    """Return a commented default config in which ``admin_user_id`` is admin; roles allow these verbs."""
     if not USER_ID_RE.match(admin_user_id):
         raise ValueError(f"{admin_user_id!r} is not {_ID_SHAPES['users'][1]}")
+    allows = default_allows(specs)
 
     def quoted(verbs: Iterable[str]) -> str:
-        return ", ".join(json.dumps(v) for v in verbs if known_verbs is None or v in known_verbs)
+        return ", ".join(json.dumps(v) for v in verbs)
 
+    # Admin allows "*", so verbs whose default role is admin need no line of their own.
     return _DEFAULT_CONFIG.format(
-        viewer=quoted(_VIEWER_VERBS), operator=quoted(_OPERATOR_VERBS), admin=json.dumps(admin_user_id)
+        viewer=quoted(allows["viewer"]), operator=quoted(allows["operator"]), admin=json.dumps(admin_user_id)
     )

@@ -1,4 +1,4 @@
-"""Slash-command text → a validated ParsedCommand, following the docker CLI's (pflag's) flag conventions.
+"""Slash-command text → a validated ParsedCommand (verb + typed args), the docker CLI's (pflag's) way.
 
 Slack encodes `&`, `<` and `>` in slash-command text; they are decoded first. The text is then split
 into words the way a POSIX shell would (quotes honoured) but is never given to a shell: every word
@@ -16,6 +16,8 @@ from typing import Any
 from bot.suggest import code, unknown_verb_message
 from bot.verbs import VERBS
 from bot.verbs.base import Flag, ParsedCommand, VerbSpec
+from bot.verbs.help import HelpArgs
+from dockbolt.core.args import NoArgs
 from dockbolt.core.errors import UsageError
 
 _HELP_WORDS = ("-h", "--help")
@@ -45,7 +47,7 @@ def parse(text: str) -> ParsedCommand:
     text = slack_unescape(text).strip()
     words = split_words(text)
     if not words:
-        return ParsedCommand("help", {"verb": None}, text)
+        return ParsedCommand("help", HelpArgs(), text)
     name = words[0].lower()
     spec = VERBS.get("help" if name in _HELP_WORDS else name)
     if spec is None:
@@ -53,11 +55,11 @@ def parse(text: str) -> ParsedCommand:
     parsed = _Parser(spec, words[1:]).run()
     if parsed is None:
         # `stop --help` asks about stop, docker-style.
-        return ParsedCommand("help", {"verb": spec.name}, text)
+        return ParsedCommand("help", HelpArgs(spec.name), text)
     flags, positionals = parsed
     _check_arity(spec, positionals)
     try:
-        args = spec.build(flags, positionals) if spec.build else {}
+        args = spec.build(flags, positionals) if spec.build else NoArgs()
     except ValueError as exc:
         raise UsageError(str(exc), spec.usage) from None
     return ParsedCommand(spec.name, args, text)

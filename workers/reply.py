@@ -17,5 +17,3 @@ class Reply:
     body: str | None = None
     filename: str = "output.txt"
     ok: bool = True
-    # When True the body is always uploaded as a file (e.g. logs requested in full).
-    force_file: bool = False

@@ -78,7 +78,7 @@ class ThreadReporter:
             return
         lines = body.splitlines()
         fits = len(body) <= INLINE_MAX_CHARS and len(lines) <= INLINE_MAX_LINES
-        if fits and not reply.force_file:
+        if fits:
             self.post(f"{reply.text}\n{code_block(body)}")
             return
         if not self.threaded:

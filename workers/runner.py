@@ -19,7 +19,7 @@ from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from dockbolt.core.contract import JobRequest
-from dockbolt.core.errors import DockerUnavailable, UserError
+from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings, load_settings
 from dockbolt.core.slack_client import make_web_client
@@ -103,10 +103,17 @@ def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> t
     if handler is None:
         reporter.post(f":x: This worker does not know `{job.verb}`; it may be older than the bot.")
         return "failed", "unknown verb"
+    try:
+        args = handler.args.from_dict(job.args)
+    except ContractError as exc:
+        log.error("job %s: %s", job.job_id, exc)
+        reporter.post(f":x: This worker cannot accept the arguments of `{job.verb}` in job `{job.job_id}` "
+                      f"({escape_mrkdwn(str(exc))}); the bot and the worker may be different versions.")
+        return "failed", "malformed arguments"
     docker = None
     try:
         docker = docker_engine.connect(settings.docker_host)
-        reply = handler(HandlerContext(job=job, docker=docker, progress=reporter.progress), job.args)
+        reply = handler.run(HandlerContext(job=job, docker=docker, progress=reporter.progress), args)
     except DockerUnavailable as exc:
         reporter.post(f":x: The Docker engine is unreachable from this worker: {escape_mrkdwn(str(exc))}")
         return "failed", "Docker unreachable"

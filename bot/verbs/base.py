@@ -1,12 +1,17 @@
-"""Declarative verb specs: what a verb accepts, how it is queued, and its usage line."""
+"""Declarative verb specs: what a verb accepts, who may run it by default, how it is queued, its usage."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dockbolt.core.args import Args
+
 FlagKind = Literal["bool", "value", "multi"]
+# The roles of the default config, least to most powerful; operator inherits viewer, admin allows "*".
+DefaultRole = Literal["viewer", "operator", "admin"]
+DEFAULT_ROLES: tuple[DefaultRole, ...] = ("viewer", "operator", "admin")
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class LocalContext:
 
     user_id: str
     channel_id: str
-    args: Mapping[str, Any]
+    args: Args
     roles: tuple[str, ...]
     allowed_verbs: tuple[str, ...]
     recent_jobs: Callable[[], list[dict[str, Any]]]
@@ -35,18 +40,20 @@ class LocalContext:
 
 @dataclass(frozen=True)
 class VerbSpec:
-    """A verb: flags, positional arity, how parsed pieces become contract args, and job timeout."""
+    """A verb: flags, positional arity, how parsed pieces become its typed args, default role, job timeout."""
 
     name: str
     summary: str
     usage: str
+    # Which role of the default config allows it: viewer (reads), operator (changes), admin (the rest).
+    default_role: DefaultRole
     flags: tuple[Flag, ...] = ()
     min_positionals: int = 0
     max_positionals: int | None = 0
     # For `run`: everything after the first positional (IMAGE) is the container's command.
     stop_at_first_positional: bool = False
-    # Builds the contract args from parsed flags (by dest) and positionals; raises ValueError on bad input.
-    build: Callable[[dict[str, Any], list[str]], dict[str, Any]] | None = None
+    # Builds the typed args from parsed flags (by dest) and positionals; raises ValueError on bad input.
+    build: Callable[[dict[str, Any], list[str]], Args] | None = None
     # Job timeout in seconds for queued verbs.
     timeout: int = 60
     # Verbs answered by the bot itself (help, whoami, jobs): never queued, answered privately.
@@ -60,8 +67,8 @@ class VerbSpec:
 
 @dataclass(frozen=True)
 class ParsedCommand:
-    """A validated command: the verb and its JSON-ready contract args."""
+    """A validated command: the verb and its typed args."""
 
     verb: str
-    args: dict[str, Any]
+    args: Args
     text: str

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bot.suggest import code, escape, unknown_verb_message
 from bot.verbs.base import Flag, LocalContext, VerbSpec
+from dockbolt.core.args import Args
 
 
-def build(flags: dict[str, Any], positionals: list[str]) -> dict[str, Any]:
-    """Build help args: the verb asked about, or null for the overview."""
-    return {"verb": positionals[0].lower() if positionals else None}
+@dataclass(frozen=True)
+class HelpArgs(Args):
+    """The verb asked about (lower-cased), or None for the overview."""
+
+    verb: str | None = None
+
+
+def build(flags: dict[str, Any], positionals: list[str]) -> HelpArgs:
+    """Build help args: the verb asked about, or None for the overview."""
+    return HelpArgs(positionals[0].lower() if positionals else None)
 
 
 def _flag_line(flag: Flag) -> str:
@@ -42,7 +51,7 @@ def answer(ctx: LocalContext) -> str:
     # Imported here because the registry imports this module.
     from bot.verbs import VERBS
 
-    verb = ctx.args.get("verb")
+    verb = ctx.args.verb if isinstance(ctx.args, HelpArgs) else None
     if not verb:
         return _overview(ctx, VERBS)
     spec = VERBS.get(verb)
@@ -53,11 +62,14 @@ def answer(ctx: LocalContext) -> str:
     return _detail(spec)
 
 
-SPEC = VerbSpec(
-    name="help",
-    summary="List the commands you can run here, or show one command's usage",
-    usage="help [COMMAND]",
-    max_positionals=1,
-    build=build,
-    answer=answer,
+SPECS = (
+    VerbSpec(
+        name="help",
+        summary="List the commands you can run here, or show one command's usage",
+        usage="help [COMMAND]",
+        default_role="viewer",
+        max_positionals=1,
+        build=build,
+        answer=answer,
+    ),
 )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.verbs.base import VerbSpec
+from dockbolt.core.args import NoArgs
 
 
-def build(flags: dict[str, Any], positionals: list[str]) -> dict[str, Any]:
+def build(flags: dict[str, Any], positionals: list[str]) -> NoArgs:
     """Build images args (there are none)."""
-    return {}
+    return NoArgs()
 
 
-SPEC = VerbSpec(name="images", summary="List images", usage="images", build=build, timeout=60)
+SPECS = (
+    VerbSpec(name="images", summary="List images", usage="images", default_role="viewer", build=build),
+)

@@ -41,4 +41,12 @@ def answer(ctx: LocalContext) -> str:
     return "\n".join(lines)
 
 
-SPEC = VerbSpec(name="jobs", summary="List your recent jobs and their status", usage="jobs", answer=answer)
+SPECS = (
+    VerbSpec(
+        name="jobs",
+        summary="List your recent jobs and their status",
+        usage="jobs",
+        default_role="viewer",
+        answer=answer,
+    ),
+)

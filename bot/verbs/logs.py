@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.verbs.base import Flag, VerbSpec
 from bot.verbs.values import container_ref, whole_number
+from dockbolt.core.args import LogsArgs, Since
 
 # docker's default is every line; in a chat thread the recent ones are what people want, `-n all` for more.
 DEFAULT_TAIL = 100
@@ -26,7 +27,7 @@ def parse_tail(raw: str) -> int | str:
         raise ValueError("must be a number of lines ≥ 0 or `all`") from None
 
 
-def parse_since(raw: str) -> dict[str, Any]:
+def parse_since(raw: str) -> Since:
     """Parse `--since`: a duration back from now (`10m`, `1h30m`, `2d`) or a point in time."""
     m = _DURATION_RE.match(raw)
     if m and raw:
@@ -34,9 +35,9 @@ def parse_since(raw: str) -> dict[str, Any]:
         seconds = ((d * 24 + h) * 60 + mins) * 60 + s
         if seconds <= 0:
             raise ValueError("the duration must be longer than 0s")
-        return {"kind": "relative", "seconds": seconds}
+        return Since(seconds_ago=seconds)
     if _UNIX_RE.match(raw):
-        return {"kind": "absolute", "unix": float(raw)}
+        return Since(unix=float(raw))
     if _TIME_RE.match(raw):
         text = raw[:-1] if raw.endswith("Z") else raw
         try:
@@ -46,39 +47,38 @@ def parse_since(raw: str) -> dict[str, Any]:
         # Times without an offset are UTC: the bot's local zone means nothing to the person typing.
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return {"kind": "absolute", "unix": when.timestamp()}
+        return Since(unix=when.timestamp())
     raise ValueError(
         "must be a duration like `10m`, `1h30m`, `90s`, `2d`, or a time like `2024-05-01T12:00Z`, "
         "RFC 3339, or unix seconds"
     )
 
 
-def build(flags: dict[str, Any], positionals: list[str]) -> dict[str, Any]:
-    """Build logs args: name, tail (null = all), since and timestamps."""
+def build(flags: dict[str, Any], positionals: list[str]) -> LogsArgs:
+    """Build logs args: name, tail (None = all), since and timestamps."""
     tail = flags["tail"]
     if tail is None:
         tail = DEFAULT_TAIL
     elif tail == "all":
         tail = None
-    return {
-        "name": container_ref(positionals[0]),
-        "tail": tail,
-        "since": flags["since"],
-        "timestamps": flags["timestamps"],
-    }
+    return LogsArgs(container_ref(positionals[0]), tail=tail, since=flags["since"],
+                    timestamps=flags["timestamps"])
 
 
-SPEC = VerbSpec(
-    name="logs",
-    summary=f"Show a container's output (last {DEFAULT_TAIL} lines by default)",
-    usage="logs [-n|--tail N|all] [--since DURATION|TIME] [-t|--timestamps] NAME",
-    flags=(
-        Flag(("-n", "--tail"), "tail", "value", "N|all", parse_tail),
-        Flag(("--since",), "since", "value", "DURATION|TIME", parse_since),
-        Flag(("-t", "--timestamps"), "timestamps"),
+SPECS = (
+    VerbSpec(
+        name="logs",
+        summary=f"Show a container's output (last {DEFAULT_TAIL} lines by default)",
+        usage="logs [-n|--tail N|all] [--since DURATION|TIME] [-t|--timestamps] NAME",
+        default_role="viewer",
+        flags=(
+            Flag(("-n", "--tail"), "tail", "value", "N|all", parse_tail),
+            Flag(("--since",), "since", "value", "DURATION|TIME", parse_since),
+            Flag(("-t", "--timestamps"), "timestamps"),
+        ),
+        min_positionals=1,
+        max_positionals=1,
+        build=build,
+        timeout=120,
     ),
-    min_positionals=1,
-    max_positionals=1,
-    build=build,
-    timeout=120,
 )

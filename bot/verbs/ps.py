@@ -7,6 +7,7 @@ from typing import Any
 from bot.suggest import code
 from bot.verbs.base import Flag, VerbSpec
 from bot.verbs.values import key_value
+from dockbolt.core.args import PsArgs
 
 FILTER_KEYS = ("name", "label", "status")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
@@ -24,22 +25,25 @@ def parse_filter(raw: str) -> tuple[str, str]:
     return key, value
 
 
-def build(flags: dict[str, Any], positionals: list[str]) -> dict[str, Any]:
+def build(flags: dict[str, Any], positionals: list[str]) -> PsArgs:
     """Build ps args: `all` and the given filters grouped by key, in the order typed."""
-    filters: dict[str, list[str]] = {}
+    filters: dict[str, tuple[str, ...]] = {}
     for key, value in flags["filters"]:
-        filters.setdefault(key, []).append(value)
-    return {"all": flags["all"], "filters": filters}
+        filters[key] = (*filters.get(key, ()), value)
+    return PsArgs(all=flags["all"], filters=filters)
 
 
-SPEC = VerbSpec(
-    name="ps",
-    summary="List containers (running ones; `-a` for all)",
-    usage="ps [-a|--all] [-f|--filter name=…|label=…|status=…]…",
-    flags=(
-        Flag(("-a", "--all"), "all"),
-        Flag(("-f", "--filter"), "filters", "multi", "KEY=VALUE", parse_filter),
+SPECS = (
+    VerbSpec(
+        name="ps",
+        summary="List containers (running ones; `-a` for all)",
+        usage="ps [-a|--all] [-f|--filter name=…|label=…|status=…]…",
+        default_role="viewer",
+        flags=(
+            Flag(("-a", "--all"), "all"),
+            Flag(("-f", "--filter"), "filters", "multi", "KEY=VALUE", parse_filter),
+        ),
+        build=build,
+        timeout=60,
     ),
-    build=build,
-    timeout=60,
 )

@@ -10,6 +10,17 @@ from typing import Any
 from bot.suggest import code
 from bot.verbs.base import Flag, VerbSpec
 from bot.verbs.values import NEW_NAME_RE, key_value, memory_bytes, nano_cpus, new_name, whole_number
+from dockbolt.core.args import (
+    PORT_PROTOS,
+    RESERVED_LABEL_PREFIX,
+    RESTART_POLICIES,
+    PortProto,
+    PortSpec,
+    RestartPolicy,
+    RestartSpec,
+    RunArgs,
+    VolumeSpec,
+)
 
 # distribution/reference's grammar: optional registry host[:port]/, lowercase path components, :tag, @digest.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -22,8 +33,9 @@ _IMAGE_RE = re.compile(
 _PORT_RE = re.compile(r"^[0-9]+$")
 _NETWORK_RE = re.compile(r"^(?:container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
-PROTOCOLS = ("tcp", "udp", "sctp")
-RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+# Typed lookups: what the user typed → the contract's literal (None: "no", the engine's default policy).
+_PROTOS: dict[str, PortProto] = {p: p for p in PORT_PROTOS}
+_POLICIES: dict[str, RestartPolicy | None] = {"no": None, **{p: p for p in RESTART_POLICIES}}
 
 
 def image_ref(raw: str) -> str:
@@ -45,12 +57,12 @@ def _port_number(raw: str, what: str) -> str:
     return str(int(raw))
 
 
-def parse_port(raw: str) -> dict[str, str]:
+def parse_port(raw: str) -> PortSpec:
     """Parse `-p [IP:]HOST:CTR[/proto]` or `-p CTR[/proto]` (IPv6 IP in brackets)."""
-    spec, _, proto = raw.partition("/")
-    proto = (proto or "tcp").lower()
-    if proto not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {code(proto)} (use tcp, udp or sctp)")
+    spec, _, typed_proto = raw.partition("/")
+    proto = _PROTOS.get((typed_proto or "tcp").lower())
+    if proto is None:
+        raise ValueError(f"unknown protocol {code(typed_proto)} (use tcp, udp or sctp)")
     host_ip = ""
     if spec.startswith("["):
         close = spec.find("]:")
@@ -71,12 +83,8 @@ def parse_port(raw: str) -> dict[str, str]:
         except ValueError:
             raise ValueError(f"{code(host_ip)} is not an IP address") from None
     host_port = _port_number(parts[0], "host") if parts[0] else ""
-    return {
-        "host_ip": host_ip,
-        "host_port": host_port,
-        "container_port": _port_number(parts[1], "container"),
-        "proto": proto,
-    }
+    return PortSpec(container_port=_port_number(parts[1], "container"), host_port=host_port, host_ip=host_ip,
+                    proto=proto)
 
 
 def parse_env(raw: str) -> str:
@@ -92,12 +100,14 @@ def parse_env(raw: str) -> str:
 def parse_label(raw: str) -> tuple[str, str]:
     """Check `-l K=V`; keys under `dockbolt.` are reserved for the labels the bot sets itself."""
     key, value = key_value(raw, "a label")
-    if key.lower().startswith("dockbolt."):
-        raise ValueError(f"label {code(key)} is reserved: keys starting with `dockbolt.` belong to the bot")
+    if key.lower().startswith(RESERVED_LABEL_PREFIX):
+        raise ValueError(
+            f"label {code(key)} is reserved: keys starting with `{RESERVED_LABEL_PREFIX}` belong to the bot"
+        )
     return key, value
 
 
-def parse_volume(raw: str) -> dict[str, Any]:
+def parse_volume(raw: str) -> VolumeSpec:
     """Parse `-v SRC:DST[:ro|:rw]`: SRC a volume name or an absolute host path, DST an absolute path."""
     parts = raw.split(":")
     mode = parts.pop() if len(parts) == 3 else "rw"
@@ -111,24 +121,25 @@ def parse_volume(raw: str) -> dict[str, Any]:
         raise ValueError(f"{code(source)} is neither a volume name nor an absolute host path")
     if not target.startswith("/") or posixpath.normpath(target) == "/":
         raise ValueError(f"mount target {code(target)} must be an absolute path other than /")
-    return {"source": source, "target": target, "read_only": mode == "ro"}
+    return VolumeSpec(source=source, target=target, read_only=mode == "ro")
 
 
-def parse_restart(raw: str) -> dict[str, Any] | None:
+def parse_restart(raw: str) -> RestartSpec | None:
     """Parse `--restart no|always|unless-stopped|on-failure[:N]`."""
     name, colon, count = raw.partition(":")
-    if name not in RESTART_POLICIES:
-        raise ValueError(f"unknown policy {code(name)} (use {', '.join(RESTART_POLICIES)}[:N])")
+    if name not in _POLICIES:
+        raise ValueError(f"unknown policy {code(name)} (use {', '.join(_POLICIES)}[:N])")
     if colon and name != "on-failure":
         raise ValueError(f"maximum retry count cannot be used with restart policy {code(name)}")
-    if name == "no":
-        # The engine's default, so it travels as null like an absent flag.
+    policy = _POLICIES[name]
+    if policy is None:
+        # "no" is the engine's default, so it travels as null like an absent flag.
         return None
     try:
         retries = whole_number(count) if colon else 0
     except ValueError:
         raise ValueError("maximum retry count must be a whole number ≥ 0") from None
-    return {"name": name, "max_retries": retries}
+    return RestartSpec(name=policy, max_retries=retries)
 
 
 def parse_network(raw: str) -> str:
@@ -152,50 +163,55 @@ def parse_workdir(raw: str) -> str:
     return raw
 
 
-def build(flags: dict[str, Any], positionals: list[str]) -> dict[str, Any]:
+def build(flags: dict[str, Any], positionals: list[str]) -> RunArgs:
     """Build run args from the flags, IMAGE and the container command."""
-    return {
-        "image": image_ref(positionals[0]),
-        "command": positionals[1:],
-        "name": flags["name"],
-        "ports": flags["ports"],
-        "env": flags["env"],
-        "labels": dict(flags["labels"]),
-        "volumes": flags["volumes"],
-        "network": flags["network"],
-        "restart": flags["restart"],
-        "memory": flags["memory"],
-        "nano_cpus": flags["nano_cpus"],
-        "user": flags["user"],
-        "workdir": flags["workdir"],
-    }
+    return RunArgs(
+        image=image_ref(positionals[0]),
+        command=tuple(positionals[1:]),
+        name=flags["name"],
+        ports=tuple(flags["ports"]),
+        env=tuple(flags["env"]),
+        labels=dict(flags["labels"]),
+        volumes=tuple(flags["volumes"]),
+        network=flags["network"],
+        restart=flags["restart"],
+        memory=flags["memory"],
+        nano_cpus=flags["nano_cpus"],
+        user=flags["user"],
+        workdir=flags["workdir"],
+    )
 
 
-SPEC = VerbSpec(
-    name="run",
-    summary="Start a new container from an image (always detached)",
-    usage=(
-        "run [-d] [--name NAME] [-p [IP:]HOST:CTR[/PROTO]]… [-e K=V]… [-l K=V]… [-v SRC:DST[:ro|:rw]]… "
-        "[--network NET] [--restart POLICY] [-m SIZE] [--cpus N] [-u USER] [-w DIR] IMAGE [CMD…]"
+SPECS = (
+    VerbSpec(
+        name="run",
+        summary="Start a new container from an image (always detached)",
+        default_role="operator",
+        usage=(
+            "run [-d] [--name NAME] [-p [IP:]HOST:CTR[/PROTO]]… [-e K=V]… [-l K=V]… [-v SRC:DST[:ro|:rw]]… "
+            "[--network NET] [--restart POLICY] [-m SIZE] [--cpus N] [-u USER] [-w DIR] IMAGE [CMD…]"
+        ),
+        flags=(
+            # Detached is the only mode; -d is accepted so that habits from the docker CLI just work.
+            Flag(("-d", "--detach"), "detach"),
+            Flag(("--name",), "name", "value", "NAME", new_name),
+            Flag(("-p", "--publish"), "ports", "multi", "[IP:]HOST:CTR[/PROTO]", parse_port),
+            Flag(("-e", "--env"), "env", "multi", "K=V", parse_env),
+            Flag(("-l", "--label"), "labels", "multi", "K=V", parse_label),
+            Flag(("-v", "--volume"), "volumes", "multi", "SRC:DST[:ro|:rw]", parse_volume),
+            Flag(("--network", "--net"), "network", "value", "NET", parse_network),
+            Flag(
+                ("--restart",), "restart", "value", "no|always|unless-stopped|on-failure[:N]", parse_restart
+            ),
+            Flag(("-m", "--memory"), "memory", "value", "SIZE", memory_bytes),
+            Flag(("--cpus",), "nano_cpus", "value", "N", nano_cpus),
+            Flag(("-u", "--user"), "user", "value", "USER[:GROUP]", parse_user),
+            Flag(("-w", "--workdir"), "workdir", "value", "DIR", parse_workdir),
+        ),
+        min_positionals=1,
+        max_positionals=None,
+        stop_at_first_positional=True,
+        build=build,
+        timeout=300,
     ),
-    flags=(
-        # Detached is the only mode; -d is accepted so that habits from the docker CLI just work.
-        Flag(("-d", "--detach"), "detach"),
-        Flag(("--name",), "name", "value", "NAME", new_name),
-        Flag(("-p", "--publish"), "ports", "multi", "[IP:]HOST:CTR[/PROTO]", parse_port),
-        Flag(("-e", "--env"), "env", "multi", "K=V", parse_env),
-        Flag(("-l", "--label"), "labels", "multi", "K=V", parse_label),
-        Flag(("-v", "--volume"), "volumes", "multi", "SRC:DST[:ro|:rw]", parse_volume),
-        Flag(("--network", "--net"), "network", "value", "NET", parse_network),
-        Flag(("--restart",), "restart", "value", "no|always|unless-stopped|on-failure[:N]", parse_restart),
-        Flag(("-m", "--memory"), "memory", "value", "SIZE", memory_bytes),
-        Flag(("--cpus",), "nano_cpus", "value", "N", nano_cpus),
-        Flag(("-u", "--user"), "user", "value", "USER[:GROUP]", parse_user),
-        Flag(("-w", "--workdir"), "workdir", "value", "DIR", parse_workdir),
-    ),
-    min_positionals=1,
-    max_positionals=None,
-    stop_at_first_positional=True,
-    build=build,
-    timeout=300,
 )

@@ -6,18 +6,22 @@ from typing import Any
 
 from bot.verbs.base import VerbSpec
 from bot.verbs.values import container_refs
+from dockbolt.core.args import StatsArgs
 
 
-def build(flags: dict[str, Any], positionals: list[str]) -> dict[str, Any]:
+def build(flags: dict[str, Any], positionals: list[str]) -> StatsArgs:
     """Build stats args: the NAMEs, or none for every running container."""
-    return {"names": container_refs(positionals)}
+    return StatsArgs(container_refs(positionals))
 
 
-SPEC = VerbSpec(
-    name="stats",
-    summary="Show CPU/memory/network usage (all running containers when no NAME)",
-    usage="stats [NAME…]",
-    max_positionals=None,
-    build=build,
-    timeout=60,
+SPECS = (
+    VerbSpec(
+        name="stats",
+        summary="Show CPU/memory/network usage (all running containers when no NAME)",
+        usage="stats [NAME…]",
+        default_role="viewer",
+        max_positionals=None,
+        build=build,
+        timeout=60,
+    ),
 )

@@ -37,9 +37,9 @@ def container_ref(raw: str) -> str:
     return raw
 
 
-def container_refs(raws: list[str]) -> list[str]:
+def container_refs(raws: list[str]) -> tuple[str, ...]:
     """Check every container name or id in ``raws``."""
-    return [container_ref(r) for r in raws]
+    return tuple(container_ref(r) for r in raws)
 
 
 def whole_number(raw: str) -> int:

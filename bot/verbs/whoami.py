@@ -22,9 +22,12 @@ def answer(ctx: LocalContext) -> str:
     )
 
 
-SPEC = VerbSpec(
-    name="whoami",
-    summary="Show your Slack id, roles and allowed commands here",
-    usage="whoami",
-    answer=answer,
+SPECS = (
+    VerbSpec(
+        name="whoami",
+        summary="Show your Slack id, roles and allowed commands here",
+        usage="whoami",
+        default_role="viewer",
+        answer=answer,
+    ),
 )

@@ -87,7 +87,7 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
     stack.callback(file_handler.close)
     cfg = Path(settings.config_path)
     if not cfg.exists():
-        cfg.write_text(default_config_toml(user_id, tuple(VERBS)))
+        cfg.write_text(default_config_toml(user_id, VERBS.values()))
         _say(f"wrote a default config to {cfg} (you, {user_id}, are admin)")
     standin = SlackStandIn(token=CONSOLE_TOKEN)
     standin.start()

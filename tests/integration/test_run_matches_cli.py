@@ -13,8 +13,9 @@ from typing import Any
 import docker
 import pytest
 
+from dockbolt.core.args import RunArgs
 from tests.integration.conftest import RUN_LABEL
-from workers.docker_port import DockerPort, RunSpec
+from workers.docker_port import DockerPort
 from workers.messages import displayable_ports, ellipsis, familiar_image, go_quote, short_id
 from workers.stats_math import stats_row
 
@@ -140,7 +141,7 @@ def test_run_inspects_like_docker_run_d(
     )
     theirs = docker_client.api.inspect_container(name)
     docker_client.api.remove_container(name, force=True)
-    spec = RunSpec.from_args({"image": test_image, "command": command, "name": name, **args})
+    spec = RunArgs.from_dict({"image": test_image, "command": command, "name": name, **args})
     result = engine.run(spec, run_labels)
     ours = docker_client.api.inspect_container(result.id)
 
@@ -161,7 +162,7 @@ def test_ps_cells_match_docker_ps(
     engine: DockerPort, docker_cli: str, test_image: str, run_labels: dict[str, str], test_run_id: str
 ) -> None:
     specs = [
-        RunSpec.from_args(
+        RunArgs.from_dict(
             {
                 "image": test_image,
                 "command": ["sleep", "300"],
@@ -172,7 +173,7 @@ def test_ps_cells_match_docker_ps(
                 ],
             }
         ),
-        RunSpec.from_args(
+        RunArgs.from_dict(
             {
                 "image": test_image,
                 "name": f"dh-{test_run_id}-ps2",
@@ -212,7 +213,7 @@ def test_stats_limit_and_pids_match_docker_stats(
 ) -> None:
     name = f"dh-{test_run_id}-stats"
     engine.run(
-        RunSpec.from_args(
+        RunArgs.from_dict(
             {"image": test_image, "command": ["sleep", "300"], "name": name, "memory": 64 * 1024**2}
         ),
         run_labels,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.config import Config, parse_config
+from bot.config import Config, default_allows, parse_config
 from bot.verbs import VERBS
 from tests.support.harness import CHANNEL, Pipeline
 from tests.support.harness import start_pipeline as _start
@@ -23,11 +24,11 @@ notify_channel = "CNOTIFY"
 default_role = ""
 
 [rbac.roles.viewer]
-allow = ["help", "ps", "images", "logs", "stats", "inspect", "whoami", "jobs"]
+allow = {viewer}
 
 [rbac.roles.operator]
 inherits = ["viewer"]
-allow = ["run", "stop", "start", "restart", "rm"]
+allow = {operator}
 
 [rbac.roles.admin]
 allow = ["*"]
@@ -49,6 +50,11 @@ role = "viewer"
 groups = ["SVIEWERS"]
 channels = ["CTEAM"]
 """
+_ALLOWS = default_allows(VERBS.values())
+# The default roles' verbs come from the verb specs, as in the config `dockbolt up` writes.
+TEST_CONFIG = TEST_CONFIG.replace("{viewer}", json.dumps(_ALLOWS["viewer"])).replace(
+    "{operator}", json.dumps(_ALLOWS["operator"])
+)
 
 
 def load_test_config(text: str = TEST_CONFIG) -> Config:

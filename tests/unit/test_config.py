@@ -7,25 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import default_config_toml, load_config, parse_config
+from bot.config import default_allows, default_config_toml, load_config, parse_config
 from bot.rbac import authorize
+from bot.verbs import VERBS
 from dockbolt.core.errors import ConfigError
 
-VERBS = (
-    "help",
-    "ps",
-    "images",
-    "inspect",
-    "run",
-    "stop",
-    "start",
-    "restart",
-    "rm",
-    "logs",
-    "stats",
-    "whoami",
-    "jobs",
-)
+ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLE = """\
 [slack]
@@ -111,7 +98,7 @@ def test_missing_sections_take_safe_defaults() -> None:
 
 
 def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
-    text = default_config_toml("U0ADMIN42")
+    text = default_config_toml("U0ADMIN42", VERBS.values())
     assert text.lstrip().startswith("#")  # it is meant to be read and edited by a person
     path = tmp_path / "dockbolt.toml"
     path.write_text(text)
@@ -124,16 +111,29 @@ def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
     assert not other.allowed
 
 
-def test_default_config_leaves_out_verbs_that_do_not_exist_yet() -> None:
+def test_default_config_roles_follow_each_verbs_default_role() -> None:
     fewer = ("help", "ps", "run")
-    cfg = parse_config(tomllib.loads(default_config_toml("U0ADMIN", fewer)), "d.toml", fewer)
+    text = default_config_toml("U0ADMIN", [VERBS[v] for v in fewer])
+    cfg = parse_config(tomllib.loads(text), "d.toml", fewer)
     assert cfg.policy.roles["viewer"].allow == ("help", "ps")
     assert cfg.policy.roles["operator"].allow == ("run",)
+    everything = parse_config(tomllib.loads(default_config_toml("U0ADMIN", VERBS.values())), "d.toml", VERBS)
+    for role in ("viewer", "operator"):
+        assert everything.policy.roles[role].allow == tuple(
+            name for name, spec in VERBS.items() if spec.default_role == role
+        )
+
+
+def test_example_config_gives_the_default_roles_their_verbs() -> None:
+    example = tomllib.loads((ROOT / "deploy" / "dockbolt.example.toml").read_text())
+    allows = default_allows(VERBS.values())
+    for role in ("viewer", "operator"):
+        assert tuple(example["rbac"]["roles"][role]["allow"]) == allows[role], role
 
 
 def test_default_config_refuses_a_malformed_admin_id() -> None:
     with pytest.raises(ValueError, match="not a Slack user id"):
-        default_config_toml('U1"]\nrole = "x')
+        default_config_toml('U1"]\nrole = "x', VERBS.values())
 
 
 # --- each kind of problem ------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_new_job_ids_are_valid_for_rq_and_distinct() -> None:
         ({"verb": ""}, "verb"),
         ({"args": ["x"]}, "args"),
         ({"thread_ts": 17.1}, "thread_ts"),
-        ({"surprise": 1}, "unknown job fields"),
+        ({"surprise": 1}, "unknown fields surprise"),
         ({"queued_at": "soon"}, "queued_at"),
     ],
 )

@@ -19,7 +19,7 @@ def usage_error(text: str) -> UsageError:
 
 
 def args(text: str) -> dict[str, Any]:
-    return parse(text).args
+    return parse(text).args.to_dict()
 
 
 # --- words -------------------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def test_usage_error_is_a_user_error() -> None:
 @pytest.mark.parametrize("text", ["", "   ", "\t\n"])
 def test_empty_text_means_help(text: str) -> None:
     cmd = parse(text)
-    assert (cmd.verb, cmd.args) == ("help", {"verb": None})
+    assert (cmd.verb, cmd.args.to_dict()) == ("help", {"verb": None})
 
 
 def test_parsed_command_keeps_the_stripped_text() -> None:
@@ -78,7 +78,7 @@ def test_slack_unescape_decodes_exactly_three_entities() -> None:
 
 def test_slack_encoded_text_reaches_args_decoded() -> None:
     cmd = parse("run busybox sh -c 'true &amp;&amp; echo &lt;ok&gt;'")
-    assert cmd.args["command"] == ["sh", "-c", "true && echo <ok>"]
+    assert cmd.args.to_dict()["command"] == ["sh", "-c", "true && echo <ok>"]
 
 
 # --- shell metacharacters are inert ----------------------------------------------------------------------
@@ -233,7 +233,7 @@ def test_run_help_word_after_image_is_part_of_the_command() -> None:
 @pytest.mark.parametrize("text", ["stop --help", "stop -h", "stop web --help", "--help stop", "-h stop"])
 def test_help_flag_asks_about_the_verb(text: str) -> None:
     cmd = parse(text)
-    assert (cmd.verb, cmd.args) == ("help", {"verb": "stop"})
+    assert (cmd.verb, cmd.args.to_dict()) == ("help", {"verb": "stop"})
 
 
 def test_unknown_flag_before_help_is_still_reported() -> None:

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from bot.config import parse_config
+from bot.config import default_allows, parse_config
 from bot.rbac import (
     Binding,
     Decision,
@@ -19,32 +19,19 @@ from bot.rbac import (
     referenced_groups,
     roles_for,
 )
+from bot.verbs import VERBS
 
-VERBS = (
-    "help",
-    "ps",
-    "images",
-    "inspect",
-    "run",
-    "stop",
-    "start",
-    "restart",
-    "rm",
-    "logs",
-    "stats",
-    "whoami",
-    "jobs",
-)
-VIEWER_VERBS = ("help", "images", "inspect", "jobs", "logs", "ps", "stats", "whoami")
-OPERATOR_VERBS = ("run", "stop", "start", "restart", "rm")
+_ALLOWS = default_allows(VERBS.values())
+VIEWER_VERBS = tuple(sorted(_ALLOWS["viewer"]))
+OPERATOR_VERBS = _ALLOWS["operator"]
 
 POLICY_TOML = """\
 [rbac.roles.viewer]
-allow = ["help", "ps", "images", "logs", "stats", "inspect", "whoami", "jobs"]
+allow = {viewer}
 
 [rbac.roles.operator]
 inherits = ["viewer"]
-allow = ["run", "stop", "start", "restart", "rm"]
+allow = {operator}
 
 [rbac.roles.admin]
 allow = ["*"]
@@ -67,6 +54,9 @@ role = "admin"
 users = ["U0ROOT"]
 channels = ["C0OPS"]
 """
+POLICY_TOML = POLICY_TOML.replace("{viewer}", json.dumps(_ALLOWS["viewer"])).replace(
+    "{operator}", json.dumps(_ALLOWS["operator"])
+)
 
 
 def make_policy(before: str = "", after: str = "") -> Policy:

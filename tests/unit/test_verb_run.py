@@ -1,4 +1,4 @@
-"""`run`: exactly the args of docs/job-args.md, and docker-like validation of every flag and IMAGE."""
+"""`run`: the RunArgs it builds (as JSON on the queue), and docker-like validation of every flag and IMAGE."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ RUN_DEFAULTS: dict[str, Any] = {
 def args(text: str) -> dict[str, Any]:
     cmd = parse(text)
     assert cmd.verb == "run"
-    assert json.loads(json.dumps(cmd.args)) == cmd.args
-    return cmd.args
+    sent = json.loads(json.dumps(cmd.args.to_dict()))
+    assert type(cmd.args).from_dict(sent) == cmd.args
+    return sent
 
 
 def error(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Each verb: exactly the args of docs/job-args.md, docker-like validation, and the bot-answered verbs."""
+"""Each verb: the typed args it builds (as they travel, JSON), docker-like validation, bot-answered verbs."""
 
 from __future__ import annotations
 
@@ -12,32 +12,21 @@ from bot.parsing import parse
 from bot.verbs import QUEUED_VERBS, VERBS
 from bot.verbs.base import LocalContext
 from bot.verbs.logs import DEFAULT_TAIL
-from bot.verbs.stop import MAX_GRACE
+from bot.verbs.help import HelpArgs
+from bot.verbs.lifecycle import MAX_GRACE
+from dockbolt.core.args import Args, NoArgs
 from dockbolt.core.errors import UsageError
 
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
-ALL_VERBS = (
-    "help",
-    "ps",
-    "images",
-    "inspect",
-    "run",
-    "stop",
-    "start",
-    "restart",
-    "rm",
-    "logs",
-    "stats",
-    "whoami",
-    "jobs",
-)
+ALL_VERBS = tuple(VERBS)
 
 
 def args(text: str) -> dict[str, Any]:
+    """The command's args as they travel on the queue (JSON), checked to come back unchanged."""
     cmd = parse(text)
-    # Whatever a verb builds must survive the JSON queue unchanged.
-    assert json.loads(json.dumps(cmd.args)) == cmd.args
-    return cmd.args
+    sent = json.loads(json.dumps(cmd.args.to_dict()))
+    assert type(cmd.args).from_dict(sent) == cmd.args
+    return sent
 
 
 def error(text: str) -> str:
@@ -51,13 +40,18 @@ def error(text: str) -> str:
 
 
 def test_registry_has_every_verb_under_its_own_name() -> None:
-    assert sorted(VERBS) == sorted(ALL_VERBS)
+    assert {"help", "ps", "run", "stop", "logs"} <= set(VERBS)
     assert all(name == spec.name for name, spec in VERBS.items())
 
 
-def test_queued_verbs_are_those_without_an_answer() -> None:
-    assert set(QUEUED_VERBS) == set(ALL_VERBS) - {"help", "whoami", "jobs"}
+def test_only_help_whoami_and_jobs_are_answered_by_the_bot() -> None:
+    assert set(VERBS) - QUEUED_VERBS == {"help", "whoami", "jobs"}
     assert all(VERBS[v].queued and VERBS[v].build is not None for v in QUEUED_VERBS)
+
+
+def test_help_lists_reads_before_changes() -> None:
+    ranks = [("viewer", "operator", "admin").index(spec.default_role) for spec in VERBS.values()]
+    assert ranks == sorted(ranks)
 
 
 @pytest.mark.parametrize("name", ALL_VERBS)
@@ -200,7 +194,7 @@ def test_logs_tail(flags: str, tail: int | None) -> None:
     [("90s", 90), ("10m", 600), ("1h30m", 5400), ("2d", 172800), ("1d2h3m4s", 93784), ("1h", 3600)],
 )
 def test_logs_since_durations(value: str, seconds: int) -> None:
-    assert args(f"logs --since {value} web")["since"] == {"kind": "relative", "seconds": seconds}
+    assert args(f"logs --since {value} web")["since"] == {"seconds_ago": seconds, "unix": None}
 
 
 @pytest.mark.parametrize(
@@ -217,16 +211,16 @@ def test_logs_since_durations(value: str, seconds: int) -> None:
     ],
 )
 def test_logs_since_times(value: str, when: datetime) -> None:
-    assert args(f"logs --since={value} web")["since"] == {"kind": "absolute", "unix": when.timestamp()}
+    assert args(f"logs --since={value} web")["since"] == {"seconds_ago": None, "unix": when.timestamp()}
 
 
 def test_logs_since_unix_timestamp() -> None:
-    assert args("logs --since 1714566615 web")["since"] == {"kind": "absolute", "unix": 1714566615.0}
-    assert args("logs --since 1714566615.5 web")["since"] == {"kind": "absolute", "unix": 1714566615.5}
+    assert args("logs --since 1714566615 web")["since"] == {"seconds_ago": None, "unix": 1714566615.0}
+    assert args("logs --since 1714566615.5 web")["since"] == {"seconds_ago": None, "unix": 1714566615.5}
 
 
 def test_logs_timestamps_and_flag_order() -> None:
-    expected = {"name": "web", "tail": 10, "since": {"kind": "relative", "seconds": 300}, "timestamps": True}
+    expected = {"name": "web", "tail": 10, "since": {"seconds_ago": 300, "unix": None}, "timestamps": True}
     assert args("logs -t -n 10 --since 5m web") == expected
     assert args("logs web --timestamps --since=5m --tail=10") == expected
 
@@ -253,7 +247,7 @@ def test_logs_errors(text: str, fragment: str) -> None:
 
 
 def context(
-    args: dict[str, Any] | None = None,
+    args: Args | None = None,
     allowed: tuple[str, ...] = ALL_VERBS,
     roles: tuple[str, ...] = (),
     jobs: list[dict[str, Any]] | None = None,
@@ -261,7 +255,7 @@ def context(
     return LocalContext(
         user_id="U123",
         channel_id="C9",
-        args=args or {},
+        args=args or NoArgs(),
         roles=roles,
         allowed_verbs=allowed,
         recent_jobs=lambda: list(jobs or []),
@@ -289,7 +283,7 @@ def test_help_lists_only_allowed_verbs_with_summaries() -> None:
 
 
 def test_help_with_nothing_allowed() -> None:
-    assert "may not run any" in answer("help", context({"verb": None}, allowed=()))
+    assert "may not run any" in answer("help", context(HelpArgs(None), allowed=()))
 
 
 def test_help_verb_shows_usage_and_flags() -> None:
@@ -299,18 +293,18 @@ def test_help_verb_shows_usage_and_flags() -> None:
 
 
 def test_help_marks_repeatable_flags() -> None:
-    text = answer("help", context({"verb": "run"}))
+    text = answer("help", context(HelpArgs("run")))
     assert "`-e, --env K=V` (repeatable)" in text
     assert "`--name NAME` (repeatable)" not in text
 
 
 def test_help_for_a_verb_the_caller_may_not_run() -> None:
-    text = answer("help", context({"verb": "rm"}, allowed=("help", "ps")))
+    text = answer("help", context(HelpArgs("rm"), allowed=("help", "ps")))
     assert "may not run `rm`" in text and VERBS["rm"].usage not in text
 
 
 def test_help_for_an_unknown_verb_suggests() -> None:
-    assert "Did you mean `stop`?" in answer("help", context({"verb": "stpo"}))
+    assert "Did you mean `stop`?" in answer("help", context(HelpArgs("stpo")))
 
 
 def test_whoami() -> None:

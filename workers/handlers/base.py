@@ -1,14 +1,17 @@
-"""The handler signature and the context a handler runs in."""
+"""What a handler is: a verb, the args type it receives, and the function that runs it in a context."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
+from dockbolt.core.args import Args
 from dockbolt.core.contract import JobRequest
 from workers.docker_port import DockerPort
 from workers.reply import Reply
+
+A = TypeVar("A", bound=Args)
 
 
 @dataclass(frozen=True)
@@ -20,4 +23,10 @@ class HandlerContext:
     progress: Callable[[str], None]
 
 
-Handler = Callable[[HandlerContext, Mapping[str, Any]], Reply]
+@dataclass(frozen=True)
+class Handler(Generic[A]):
+    """Runs one verb: the runner decodes the job's args into ``args`` and calls ``run`` with them."""
+
+    verb: str
+    args: type[A]
+    run: Callable[[HandlerContext, A], Reply]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
 
+from dockbolt.core.args import NoArgs
 from workers import messages
-from workers.handlers.base import HandlerContext
+from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 
 
-def handle(ctx: HandlerContext, args: Mapping[str, Any]) -> Reply:
+def handle(ctx: HandlerContext, args: NoArgs) -> Reply:
     """List local images like ``docker images``."""
     images = ctx.docker.list_images()
     return Reply(
@@ -19,3 +18,6 @@ def handle(ctx: HandlerContext, args: Mapping[str, Any]) -> Reply:
         body=messages.images_table(images, now=time.time()),
         filename="images.txt",
     )
+
+
+HANDLERS = (Handler("images", NoArgs, handle),)

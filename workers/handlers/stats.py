@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from dockbolt.core.errors import ContractError, UserError
+from dockbolt.core.args import StatsArgs
+from dockbolt.core.errors import UserError
 from workers import messages
-from workers.handlers.base import HandlerContext
+from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 from workers.stats_math import StatsRow, stats_row
 
@@ -16,15 +15,11 @@ from workers.stats_math import StatsRow, stats_row
 MAX_PARALLEL = 16
 
 
-def handle(ctx: HandlerContext, args: Mapping[str, Any]) -> Reply:
+def handle(ctx: HandlerContext, args: StatsArgs) -> Reply:
     """Sample the named containers (or every running one) and return the CLI's stats table."""
-    names = args.get("names") or []
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ContractError(f"'names' must be a list of strings, got {names!r}")
+    names = list(args.names) or [c.id for c in ctx.docker.list_containers()]
     if not names:
-        names = [c.id for c in ctx.docker.list_containers()]
-        if not names:
-            return Reply(text=messages.ps_summary(0, show_all=False))
+        return Reply(text=messages.ps_summary(0, show_all=False))
     ctx.progress(f"sampling {messages.count_noun(len(names), 'container')}…")
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(names))) as pool:
         futures = [pool.submit(ctx.docker.stats, name) for name in names]
@@ -41,3 +36,6 @@ def handle(ctx: HandlerContext, args: Mapping[str, Any]) -> Reply:
         filename="stats.txt",
         ok=not failed,
     )
+
+
+HANDLERS = (Handler("stats", StatsArgs, handle),)

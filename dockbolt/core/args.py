@@ -1,0 +1,193 @@
+"""Each queued verb's arguments, once, as frozen dataclasses: the job args half of the contract.
+
+The bot's parser produces them (``bot/verbs/<verb>.py``), ``to_dict`` puts them on the queue as JSON,
+and the worker rebuilds them with ``from_dict`` (one generic, strict decoder: ``dockbolt.core.codec``)
+before a handler (``workers/handlers/<verb>.py``) receives them typed. Values are already validated and
+normalised by the bot (docker's own rules); the checks here are the invariants a worker relies on.
+Names are container names or ids as the user typed them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
+
+from dockbolt.core.codec import decode, encode
+
+# Labels every container dockbolt creates carries; user labels may not use the prefix.
+RESERVED_LABEL_PREFIX = "dockbolt."
+LABEL_MANAGED = "dockbolt.managed"
+LABEL_CREATED_BY = "dockbolt.created-by"
+LABEL_JOB = "dockbolt.job"
+
+PortProto = Literal["tcp", "udp", "sctp"]
+RestartPolicy = Literal["always", "unless-stopped", "on-failure"]
+PORT_PROTOS: tuple[PortProto, ...] = ("tcp", "udp", "sctp")
+RESTART_POLICIES: tuple[RestartPolicy, ...] = ("always", "unless-stopped", "on-failure")
+
+
+class Args:
+    """Base of every verb's args: JSON in and out through the one codec."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict put on the queue."""
+        data: dict[str, Any] = encode(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Self:
+        """Rebuild the args from queue JSON; ContractError names the first field that does not fit."""
+        return decode(cls, data, cls.__name__)
+
+
+@dataclass(frozen=True)
+class NoArgs(Args):
+    """A verb without arguments (`images`, `whoami`, `jobs`)."""
+
+
+@dataclass(frozen=True)
+class NameArgs(Args):
+    """One container (or image) name or id (`inspect NAME`)."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("name must not be empty")
+
+
+@dataclass(frozen=True)
+class NamesArgs(Args):
+    """One or more container names or ids (`start NAME…`)."""
+
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.names or not all(self.names):
+            raise ValueError("names must be a non-empty list of non-empty names")
+
+
+@dataclass(frozen=True)
+class StopArgs(NamesArgs):
+    """`stop`/`restart`: seconds before SIGKILL (None: the container's own default, usually 10)."""
+
+    timeout: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.timeout is not None and self.timeout < 0:
+            raise ValueError("timeout must be ≥ 0")
+
+
+@dataclass(frozen=True)
+class RmArgs(NamesArgs):
+    """`rm`: ``force`` kills a running container first."""
+
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class StatsArgs(Args):
+    """`stats`: the containers to sample; empty means every running one, like `docker stats`."""
+
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PsArgs(Args):
+    """`ps`: every container or running ones only; filters by key (name, label, status), values ORed."""
+
+    all: bool = False
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Since(Args):
+    """A `--since` point: ``seconds_ago`` (resolved when the job runs) or a fixed ``unix`` time."""
+
+    seconds_ago: int | None = None
+    unix: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.seconds_ago is None) == (self.unix is None):
+            raise ValueError("since needs exactly one of seconds_ago and unix")
+        if self.seconds_ago is not None and self.seconds_ago <= 0:
+            raise ValueError("since.seconds_ago must be > 0")
+
+
+@dataclass(frozen=True)
+class LogsArgs(NameArgs):
+    """`logs`: the newest ``tail`` lines (None: all), from ``since`` on, with timestamps or not."""
+
+    tail: int | None = None
+    since: Since | None = None
+    timestamps: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tail is not None and self.tail < 0:
+            raise ValueError("tail must be ≥ 0")
+
+
+@dataclass(frozen=True)
+class PortSpec(Args):
+    """A `-p` publication; ``host_port`` "" lets Docker pick one, ``host_ip`` "" means every interface."""
+
+    container_port: str
+    host_port: str = ""
+    host_ip: str = ""
+    proto: PortProto = "tcp"
+
+
+@dataclass(frozen=True)
+class VolumeSpec(Args):
+    """A `-v SOURCE:TARGET[:ro]` mount: SOURCE a volume name or an absolute host path."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+    @property
+    def bind(self) -> str:
+        """The ``Binds`` entry the Docker CLI sends for this mount."""
+        return f"{self.source}:{self.target}" + (":ro" if self.read_only else "")
+
+
+@dataclass(frozen=True)
+class RestartSpec(Args):
+    """A `--restart` policy other than "no" (which travels as None, the engine's default)."""
+
+    name: RestartPolicy
+    max_retries: int = 0
+
+
+@dataclass(frozen=True)
+class RunArgs(Args):
+    """`run` (always detached): the image, its command verbatim, and the docker-CLI options."""
+
+    image: str
+    command: tuple[str, ...] = ()
+    name: str | None = None
+    ports: tuple[PortSpec, ...] = ()
+    env: tuple[str, ...] = ()  # "K=V" (a bare "K" would copy the worker's own variable: the bot refuses it)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    volumes: tuple[VolumeSpec, ...] = ()
+    network: str | None = None
+    restart: RestartSpec | None = None
+    memory: int | None = None  # bytes
+    nano_cpus: int | None = None  # 1_000_000_000 = one CPU
+    user: str | None = None
+    workdir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.image:
+            raise ValueError("image must not be empty")
+        reserved = [k for k in self.labels if k.lower().startswith(RESERVED_LABEL_PREFIX)]
+        if reserved:
+            raise ValueError(f"labels under {RESERVED_LABEL_PREFIX!r} are reserved: {', '.join(reserved)}")
+
+
+def ownership_labels(user_id: str, job_id: str) -> dict[str, str]:
+    """The labels that mark a container as dockbolt's, with who created it and in which job."""
+    return {LABEL_MANAGED: "true", LABEL_CREATED_BY: user_id, LABEL_JOB: job_id}
