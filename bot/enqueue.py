@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from dockbolt.core.card import build_card
-from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
+from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.jobthread import FALLBACK_ERRORS, post_in_thread, respond, update_card
 
@@ -35,7 +35,7 @@ class Dispatcher:
     def post_card(self, job: JobRequest) -> str | None:
         """Post the queued card; return its ts, or None when the channel is closed to the bot."""
         c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
-                       command_text=job.command_text, status="queued")
+                       command_text=job.command_text, status=JobStatus.QUEUED)
         try:
             resp = self.client.chat_postMessage(channel=job.channel_id, text=c.text, blocks=c.blocks,
                                                 metadata=c.metadata, unfurl_links=False)
@@ -53,12 +53,12 @@ class Dispatcher:
         """Post the card, record and enqueue the job; returns the job with its thread."""
         job = dataclasses.replace(job, thread_ts=self.post_card(job))
         try:
-            self.store.record_queued(job, job.channel_id, job.thread_ts)
+            self.store.record_queued(job)
             self.queue.enqueue(JOB_FUNC, job.to_dict(), job_id=job.job_id, job_timeout=timeout,
                                result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
                                description=f"{job.command} {job.command_text}"[:200])
         except RedisError:
             log.exception("could not queue job %s", job.job_id)
             post_in_thread(self.client, job, messages.queue_unavailable(job.job_id))
-            update_card(self.client, job, "failed", detail="queue unreachable")
+            update_card(self.client, job, JobStatus.FAILED, detail="queue unreachable")
         return job

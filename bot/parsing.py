@@ -13,12 +13,13 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from bot.suggest import code, unknown_verb_message
+from bot.suggest import unknown_verb_message
 from bot.verbs import VERBS
 from bot.verbs.base import Flag, ParsedCommand, VerbSpec
 from bot.verbs.help import HelpArgs
 from dockbolt.core.args import NoArgs
 from dockbolt.core.errors import UsageError
+from dockbolt.core.mrkdwn import code
 
 _HELP_WORDS = ("-h", "--help")
 # strconv.ParseBool's spellings, which pflag accepts for `--flag=value` on booleans.

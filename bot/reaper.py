@@ -13,7 +13,7 @@ import time
 
 from slack_sdk import WebClient
 
-from dockbolt.core.card import FINAL_STATUSES
+from dockbolt.core.contract import JobStatus
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.jobthread import post_in_thread, update_card
 
@@ -40,15 +40,15 @@ class Reaper:
             if not self.store.claim_lost(job_id):
                 continue  # another reaper got it, or the job just finished
             rec = self.store.get(job_id)
-            if rec is None or rec.status in FINAL_STATUSES:
+            if rec is None or rec.status.final:
                 continue
-            self.store.set_status(job_id, "lost", "worker died", final=True)
+            self.store.set_status(job_id, JobStatus.LOST, "worker died")
             elapsed = None if rec.started_at is None else max(0.0, time.time() - rec.started_at)
             post_in_thread(self.client, rec.request,
                            f":skull: The worker running job `{job_id}` stopped responding (no heartbeat for "
                            f"{self.stale_after:.0f} s): it probably died. The job did not finish; check what "
                            "it left behind (e.g. `ps -a`) before running it again.")
-            update_card(self.client, rec.request, "lost", elapsed=elapsed, detail="worker died")
+            update_card(self.client, rec.request, JobStatus.LOST, elapsed=elapsed, detail="worker died")
             log.warning("job %s lost: worker heartbeat stopped", job_id)
             reported.append(job_id)
         return reported

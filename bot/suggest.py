@@ -1,19 +1,11 @@
-"""Closest-verb suggestions for mistyped commands ("stpo" → "stop"), and quoting what the user typed."""
+"""Closest-verb suggestions for mistyped commands ("stpo" → "stop")."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
 
-
-def code(text: str) -> str:
-    """Wrap user-typed text in a mrkdwn code span that a stray backtick cannot break out of."""
-    return "`" + text.replace("`", "'") + "`"
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+from dockbolt.core.mrkdwn import code
 
 
 def closest_verbs(word: str, verbs: Iterable[str]) -> list[str]:

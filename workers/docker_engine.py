@@ -16,15 +16,14 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from dockbolt.core.args import RunArgs
 from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
 from workers.docker_port import (
     ContainerSummary,
     DockerPort,
-    EngineInfo,
     ImageSummary,
     PortMapping,
     RunResult,
-    RunSpec,
 )
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -89,17 +88,6 @@ class DockerEngine:
         """Close the client's pooled connections."""
         self._client.close()
 
-    def version(self) -> EngineInfo:
-        """Return the engine's version information."""
-        with self._edge():
-            v = self._api.version()
-        return EngineInfo(
-            str(v.get("Version", "")),
-            str(v.get("ApiVersion", "")),
-            str(v.get("Os", "")),
-            str(v.get("Arch", "")),
-        )
-
     def list_containers(
         self, show_all: bool = False, filters: Mapping[str, Sequence[str]] | None = None
     ) -> list[ContainerSummary]:
@@ -136,7 +124,7 @@ class DockerEngine:
             except docker.errors.NotFound:
                 raise TargetNotFound(f"No such object: {name}") from None
 
-    def run(self, spec: RunSpec, labels: Mapping[str, str]) -> RunResult:
+    def run(self, spec: RunArgs, labels: Mapping[str, str]) -> RunResult:
         """Create and start a container the way ``docker run -d`` does (never pulls)."""
         bindings: dict[int | str, list[dict[str, str]]] = {}
         for port in spec.ports:

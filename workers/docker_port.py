@@ -1,9 +1,10 @@
 """The Docker I/O boundary: a small Protocol plus the typed shapes crossing it.
 
-Two implementations satisfy it: ``workers.docker_engine`` (the real engine, the only module that imports
-``docker``) and ``workers.fake_docker`` (in memory, for tests). Both raise only dockbolt errors, with
-Docker's own words: ``TargetNotFound`` (no such container), ``DockerError`` (anything else the engine
-refused) and ``DockerUnavailable`` (the engine cannot be reached).
+The product has one implementation, ``workers.docker_engine`` (the only module that imports ``docker``),
+checked against the real engine by tests/integration/test_docker_port_contract.py; handler unit tests use
+a recording stub kept in ``tests/support``. The port raises only dockbolt errors, with Docker's own
+words: ``TargetNotFound`` (no such container), ``DockerError`` (anything else the engine refused) and
+``DockerUnavailable`` (the engine cannot be reached).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from dockbolt.core.errors import ContractError
+from dockbolt.core.args import RunArgs
 
 
 @dataclass(frozen=True)
@@ -57,114 +58,6 @@ class ImageSummary:
 
 
 @dataclass(frozen=True)
-class PortSpec:
-    """A ``-p`` publication: ``host_port`` is "" when Docker should pick one."""
-
-    container_port: str
-    host_port: str = ""
-    host_ip: str = ""
-    proto: str = "tcp"
-
-
-@dataclass(frozen=True)
-class VolumeSpec:
-    """A ``-v source:target[:ro]`` mount (named volume or host path)."""
-
-    source: str
-    target: str
-    read_only: bool = False
-
-    @property
-    def bind(self) -> str:
-        """The ``Binds`` entry the Docker CLI sends for this mount."""
-        return f"{self.source}:{self.target}" + (":ro" if self.read_only else "")
-
-
-@dataclass(frozen=True)
-class RestartSpec:
-    """A ``--restart`` policy."""
-
-    name: str
-    max_retries: int = 0
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything ``run`` needs, typed; built from the contract args of docs/job-args.md."""
-
-    image: str
-    command: tuple[str, ...] = ()
-    name: str | None = None
-    ports: tuple[PortSpec, ...] = ()
-    env: tuple[str, ...] = ()
-    labels: Mapping[str, str] = field(default_factory=dict)
-    volumes: tuple[VolumeSpec, ...] = ()
-    network: str | None = None
-    restart: RestartSpec | None = None
-    memory: int | None = None
-    nano_cpus: int | None = None
-    user: str | None = None
-    workdir: str | None = None
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> RunSpec:
-        """Build a RunSpec from ``run`` job args, rejecting values of the wrong JSON type."""
-        try:
-            restart = args.get("restart")
-            return cls(
-                image=_str(args["image"]),
-                command=tuple(_str(c) for c in args.get("command") or ()),
-                name=_opt_str(args.get("name")),
-                ports=tuple(
-                    PortSpec(
-                        container_port=_str(p["container_port"]),
-                        host_port=_str(p.get("host_port", "")),
-                        host_ip=_str(p.get("host_ip", "")),
-                        proto=_str(p.get("proto", "tcp")),
-                    )
-                    for p in args.get("ports") or ()
-                ),
-                env=tuple(_str(e) for e in args.get("env") or ()),
-                labels={_str(k): _str(v) for k, v in (args.get("labels") or {}).items()},
-                volumes=tuple(
-                    VolumeSpec(_str(v["source"]), _str(v["target"]), bool(v.get("read_only", False)))
-                    for v in args.get("volumes") or ()
-                ),
-                network=_opt_str(args.get("network")),
-                restart=None
-                if restart is None
-                else RestartSpec(_str(restart["name"]), _int(restart.get("max_retries", 0))),
-                memory=_opt_int(args.get("memory")),
-                nano_cpus=_opt_int(args.get("nano_cpus")),
-                user=_opt_str(args.get("user")),
-                workdir=_opt_str(args.get("workdir")),
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ContractError(f"malformed run args: {exc!r}") from exc
-
-
-def _str(v: Any) -> str:
-    if not isinstance(v, str):
-        raise TypeError(f"expected a string, got {v!r}")
-    return v
-
-
-def _opt_str(v: Any) -> str | None:
-    return None if v is None else _str(v)
-
-
-def _int(v: Any) -> int:
-    # bool is an int subclass in Python but never a valid count or size here.
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise TypeError(f"expected an integer, got {v!r}")
-    return v
-
-
-def _opt_int(v: Any) -> int | None:
-    return None if v is None else _int(v)
-
-
-@dataclass(frozen=True)
 class RunResult:
     """The container ``run`` created and started."""
 
@@ -172,24 +65,11 @@ class RunResult:
     name: str
 
 
-@dataclass(frozen=True)
-class EngineInfo:
-    """What ``docker version`` says about the server."""
-
-    version: str
-    api_version: str
-    os: str
-    arch: str
-
-
 class DockerPort(Protocol):
     """Everything the worker asks of a Docker engine. Names may be container names, ids or id prefixes."""
 
     def ping(self) -> None:
         """Return if the engine answers; raise DockerUnavailable otherwise."""
-
-    def version(self) -> EngineInfo:
-        """Return the engine's version information."""
 
     def close(self) -> None:
         """Release the connections to the engine (the port must not be used afterwards)."""
@@ -205,7 +85,7 @@ class DockerPort(Protocol):
     def inspect(self, name: str) -> dict[str, Any]:
         """Return the raw inspect document of a container, or of an image when no container matches."""
 
-    def run(self, spec: RunSpec, labels: Mapping[str, str]) -> RunResult:
+    def run(self, spec: RunArgs, labels: Mapping[str, str]) -> RunResult:
         """Create and start a container like ``docker run -d``; ``labels`` are merged over the spec's."""
 
     def stop(self, name: str, timeout: int | None = None) -> None:

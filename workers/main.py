@@ -27,9 +27,9 @@ def preflight(settings: Settings) -> list[str]:
     """Return one line per dependency the worker cannot reach (Redis, Docker), with what to do."""
     problems: list[str] = []
     try:
-        Redis.from_url(settings.redis_url or "redis://localhost:6379/0", socket_timeout=3).ping()
+        Redis.from_url(settings.redis_location, socket_timeout=3).ping()
     except RedisError as exc:
-        problems.append(f"Redis unreachable at {settings.redis_url or 'redis://localhost:6379/0'} ({exc}): "
+        problems.append(f"Redis unreachable at {settings.redis_location} ({exc}): "
                         "start redis-server or set REDIS_URL")
     try:
         docker_engine.connect(settings.docker_host).ping()
@@ -45,7 +45,7 @@ def run_worker(settings: Settings, queue: str = DEFAULT_QUEUE, *, burst: bool = 
         for line in problems:
             print(f"dockbolt worker: {line}")
         return 2
-    redis = Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
+    redis = Redis.from_url(settings.redis_location)
     q = Queue(queue, connection=redis, serializer=JSONSerializer)
     name = f"dockbolt-{socket.gethostname()}-{os.getpid()}"
     worker = Worker([q], connection=redis, serializer=JSONSerializer, name=name)

@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from dockbolt.core.contract import JobRequest
+from dockbolt.core.mrkdwn import code, escape
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping, RunResult
 from workers.stats_math import StatsRow, human_size
 
@@ -264,11 +266,6 @@ def inspect_json(doc: Mapping[str, Any]) -> str:
 # --- results -------------------------------------------------------------------------------------------
 
 
-def code(text: str) -> str:
-    """Wrap a name in backticks for inline code (backticks inside are dropped: they would end it)."""
-    return "`" + text.replace("`", "") + "`"
-
-
 def count_noun(n: int, noun: str) -> str:
     """ "1 container", "3 containers"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
@@ -338,3 +335,39 @@ def safe_filename(name: str, suffix: str) -> str:
     """A file name built from a container name (anything odd becomes "_")."""
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip(".") or "output"
     return f"{stem}{suffix}"
+
+
+# --- how a job ended, when not with its reply ------------------------------------------------------------
+# These texts are posted as they are: anything quoted from Docker or a payload is escaped here.
+
+
+def timed_out(job: JobRequest, limit: str) -> str:
+    """Told when a job ran past its verb's timeout."""
+    return (f":alarm_clock: Job `{job.job_id}` timed out: `{job.verb}` may run for at most {limit} s. "
+            "Anything it started in Docker was left as it was.")
+
+
+def crashed(job: JobRequest) -> str:
+    """Told when a job failed with a bug (the traceback is in the worker's log, not in Slack)."""
+    return f":x: Job `{job.job_id}` failed with an internal error; the details are in the worker's log."
+
+
+def unknown_verb(verb: str) -> str:
+    """Told when the bot queued a verb this worker has no handler for."""
+    return f":x: This worker does not know {code(verb)}; it may be older than the bot."
+
+
+def bad_args(job: JobRequest, problem: str) -> str:
+    """Told when a job's args do not fit the verb's args type."""
+    return (f":x: This worker cannot accept the arguments of {code(job.verb)} in job `{job.job_id}` "
+            f"({escape(problem)}); the bot and the worker may be different versions.")
+
+
+def docker_unreachable(reason: str) -> str:
+    """Told when the worker cannot reach its Docker engine."""
+    return f":x: The Docker engine is unreachable from this worker: {escape(reason)}"
+
+
+def docker_said(error: str) -> str:
+    """Docker's own words for a failed request, escaped so "<none>" or "a & b" cannot become markup."""
+    return f":x: {escape(error)}"

@@ -15,8 +15,9 @@ import time
 
 from slack_sdk import WebClient
 
-from dockbolt.core.contract import JobRequest
+from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.jobthread import post_in_thread, respond, update_card
+from dockbolt.core.mrkdwn import code_block, escape
 from workers.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -25,16 +26,6 @@ INLINE_MAX_CHARS = 2_800  # below Slack's 3,000-character section limit, leaving
 INLINE_MAX_LINES = 40
 PREVIEW_LINES = 8
 PROGRESS_EVERY = 3.0  # seconds between card edits: chat.update is Tier 3 (≈ 50/min per workspace)
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack treats as markup, even inside code blocks."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def code_block(body: str) -> str:
-    """Wrap text in a Slack code block that the text itself cannot close."""
-    return "```" + escape_mrkdwn(body).replace("```", "`\u200b``") + "```"
 
 
 class ThreadReporter:
@@ -51,7 +42,7 @@ class ThreadReporter:
         """True when the job has a card (and so a thread) to report into."""
         return self.job.thread_ts is not None
 
-    def card(self, status: str, *, elapsed: float | None = None, detail: str = "") -> None:
+    def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "") -> None:
         """Edit the job card in place to show ``status``."""
         update_card(self.client, self.job, status, elapsed=elapsed, detail=detail)
 
@@ -62,7 +53,7 @@ class ThreadReporter:
             if now - self._last_progress < PROGRESS_EVERY:
                 return
             self._last_progress = now
-        self.card("running", detail=text)
+        self.card(JobStatus.RUNNING, detail=text)
 
     def post(self, text: str) -> None:
         """Post a message into the job's thread (or to response_url when there is no thread)."""
@@ -72,7 +63,7 @@ class ThreadReporter:
         """Deliver a handler's Reply: inline when it fits, otherwise as a file with a preview."""
         body = reply.body
         # Handler text may quote Docker ("<none>", "a & b"): never let it become Slack markup or a mention.
-        reply = dataclasses.replace(reply, text=escape_mrkdwn(reply.text))
+        reply = dataclasses.replace(reply, text=escape(reply.text))
         if not body:
             self.post(reply.text)
             return

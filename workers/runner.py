@@ -18,15 +18,15 @@ from redis import Redis
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from dockbolt.core.contract import JobRequest
+from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings, load_settings
 from dockbolt.core.slack_client import make_web_client
-from workers import docker_engine
+from workers import docker_engine, messages
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext
-from workers.reporter import ThreadReporter, escape_mrkdwn
+from workers.reporter import ThreadReporter
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _redis(settings: Settings) -> Redis:
     if current is not None:
         conn: Redis = current.connection
         return conn
-    return Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
+    return Redis.from_url(settings.redis_location)
 
 
 def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,58 +74,54 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
     store = JobStore(_redis(settings))
     reporter = ThreadReporter(make_web_client(settings), job)
     started = time.monotonic()
-    store.set_status(job.job_id, "running")
-    reporter.card("running")
+    store.set_status(job.job_id, JobStatus.RUNNING)
+    reporter.card(JobStatus.RUNNING)
     beat = Heartbeat(store, job.job_id).start()
-    status, detail = "failed", ""
+    status, detail = JobStatus.FAILED, ""
     try:
         status, detail = _execute(job, settings, reporter)
     except JobTimeoutException:
-        status, detail = "timed_out", "took too long"
-        reporter.post(f":alarm_clock: Job `{job.job_id}` timed out: `{job.verb}` may run for at most "
-                      f"{_timeout_of()} s. Anything it started in Docker was left as it was.")
+        status, detail = JobStatus.TIMED_OUT, "took too long"
+        reporter.post(messages.timed_out(job, _timeout_of()))
         raise
     except Exception:
         log.exception("job %s (%s) crashed", job.job_id, job.verb)
         detail = "internal error"
-        reporter.post(f":x: Job `{job.job_id}` failed with an internal error; the details are in the "
-                      "worker's log.")
+        reporter.post(messages.crashed(job))
         raise
     finally:
         beat.stop()
-        store.set_status(job.job_id, status, detail, final=True)
+        store.set_status(job.job_id, status, detail)
         reporter.card(status, elapsed=time.monotonic() - started, detail=detail)
-    return {"status": status}
+    return {"status": status.value}
 
 
-def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> tuple[str, str]:
+def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> tuple[JobStatus, str]:
     handler = HANDLERS.get(job.verb)
     if handler is None:
-        reporter.post(f":x: This worker does not know `{job.verb}`; it may be older than the bot.")
-        return "failed", "unknown verb"
+        reporter.post(messages.unknown_verb(job.verb))
+        return JobStatus.FAILED, "unknown verb"
     try:
         args = handler.args.from_dict(job.args)
     except ContractError as exc:
         log.error("job %s: %s", job.job_id, exc)
-        reporter.post(f":x: This worker cannot accept the arguments of `{job.verb}` in job `{job.job_id}` "
-                      f"({escape_mrkdwn(str(exc))}); the bot and the worker may be different versions.")
-        return "failed", "malformed arguments"
+        reporter.post(messages.bad_args(job, str(exc)))
+        return JobStatus.FAILED, "malformed arguments"
     docker = None
     try:
         docker = docker_engine.connect(settings.docker_host)
         reply = handler.run(HandlerContext(job=job, docker=docker, progress=reporter.progress), args)
     except DockerUnavailable as exc:
-        reporter.post(f":x: The Docker engine is unreachable from this worker: {escape_mrkdwn(str(exc))}")
-        return "failed", "Docker unreachable"
+        reporter.post(messages.docker_unreachable(str(exc)))
+        return JobStatus.FAILED, "Docker unreachable"
     except UserError as exc:
-        # Docker's own words, escaped so "<none>" or "a & b" cannot turn into Slack markup.
-        reporter.post(f":x: {escape_mrkdwn(str(exc))}")
-        return "failed", str(exc).splitlines()[0][:200] if str(exc) else ""
+        reporter.post(messages.docker_said(str(exc)))
+        return JobStatus.FAILED, str(exc).splitlines()[0][:200] if str(exc) else ""
     finally:
         if docker is not None:
             docker.close()
     reporter.reply(reply)
-    return ("done", "") if reply.ok else ("failed", "")
+    return (JobStatus.DONE, "") if reply.ok else (JobStatus.FAILED, "")
 
 
 def _timeout_of() -> str:

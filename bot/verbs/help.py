@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.suggest import code, escape, unknown_verb_message
+from bot.suggest import unknown_verb_message
 from bot.verbs.base import Flag, LocalContext, VerbSpec
 from dockbolt.core.args import Args
+from dockbolt.core.mrkdwn import code, escape
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.suggest import code, escape
 from bot.verbs.base import LocalContext, VerbSpec
+from dockbolt.core.mrkdwn import code, escape
 
 # Keeps the answer well inside one Slack message.
 MAX_SHOWN = 20

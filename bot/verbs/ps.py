@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.suggest import code
 from bot.verbs.base import Flag, VerbSpec
 from bot.verbs.values import key_value
 from dockbolt.core.args import PsArgs
+from dockbolt.core.mrkdwn import code
 
 FILTER_KEYS = ("name", "label", "status")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")

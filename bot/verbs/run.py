@@ -7,7 +7,6 @@ import posixpath
 import re
 from typing import Any
 
-from bot.suggest import code
 from bot.verbs.base import Flag, VerbSpec
 from bot.verbs.values import NEW_NAME_RE, key_value, memory_bytes, nano_cpus, new_name, whole_number
 from dockbolt.core.args import (
@@ -21,6 +20,7 @@ from dockbolt.core.args import (
     RunArgs,
     VolumeSpec,
 )
+from dockbolt.core.mrkdwn import code
 
 # distribution/reference's grammar: optional registry host[:port]/, lowercase path components, :tag, @digest.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from bot.suggest import code
+from dockbolt.core.mrkdwn import code
 
 # Docker's pattern for names it creates (containers, volumes): at least two characters.
 NEW_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")

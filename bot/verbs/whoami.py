@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.suggest import code, escape
 from bot.verbs.base import LocalContext, VerbSpec
+from dockbolt.core.mrkdwn import code, escape
 
 
 def _listing(items: tuple[str, ...]) -> str:

@@ -21,8 +21,6 @@ from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings
 from dockbolt.core.slack_client import make_web_client
 
-DEFAULT_REDIS_URL = "redis://localhost:6379/0"
-
 
 def load_bot_config(settings: Settings) -> Config:
     """Load and validate the config file named by the settings (raises ConfigError)."""
@@ -31,7 +29,7 @@ def load_bot_config(settings: Settings) -> Config:
 
 def redis_from(settings: Settings) -> Redis:
     """Return a Redis client for REDIS_URL (default: localhost:6379)."""
-    return Redis.from_url(settings.redis_url or DEFAULT_REDIS_URL, socket_timeout=10,
+    return Redis.from_url(settings.redis_location, socket_timeout=10,
                           health_check_interval=30)
 
 

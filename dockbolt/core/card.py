@@ -10,22 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-FINAL_STATUSES = frozenset({"done", "failed", "timed_out", "lost"})
+from dockbolt.core.contract import JobStatus
+from dockbolt.core.mrkdwn import escape
+
+CARD_EVENT_TYPE = "dockbolt_job"  # Slack message metadata event_type of a job card
 _ICONS = {
-    "queued": ":hourglass_flowing_sand:",
-    "running": ":gear:",
-    "done": ":white_check_mark:",
-    "failed": ":x:",
-    "timed_out": ":alarm_clock:",
-    "lost": ":skull:",
+    JobStatus.QUEUED: ":hourglass_flowing_sand:",
+    JobStatus.RUNNING: ":gear:",
+    JobStatus.DONE: ":white_check_mark:",
+    JobStatus.FAILED: ":x:",
+    JobStatus.TIMED_OUT: ":alarm_clock:",
+    JobStatus.LOST: ":skull:",
 }
 _WORDS = {
-    "queued": "queued",
-    "running": "running",
-    "done": "done",
-    "failed": "failed",
-    "timed_out": "timed out",
-    "lost": "lost (worker died)",
+    JobStatus.TIMED_OUT: "timed out",
+    JobStatus.LOST: "lost (worker died)",
 }
 
 
@@ -48,30 +47,25 @@ def format_elapsed(seconds: float) -> str:
     return f"{minutes} min {secs} s"
 
 
-def _escape(text: str) -> str:
-    # Slack mrkdwn control characters; user text must never become a mention or a link.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def build_card(
     *,
     job_id: str,
     user_id: str,
     command: str,
     command_text: str,
-    status: str,
+    status: JobStatus,
     elapsed: float | None = None,
     detail: str = "",
 ) -> Card:
-    """Build the card for a job in ``status`` (queued, running, done, failed, timed_out, lost)."""
-    icon = _ICONS.get(status, ":grey_question:")
-    word = _WORDS.get(status, status)
-    shown = _escape(f"{command} {command_text}".strip())[:2800]
-    status_line = f"{icon} *{word}*"
+    """Build the card for a job in ``status``."""
+    status = JobStatus(status)
+    word = _WORDS.get(status, status.value)
+    shown = escape(f"{command} {command_text}".strip())[:2800]
+    status_line = f"{_ICONS[status]} *{word}*"
     if elapsed is not None:
         status_line += f" in {format_elapsed(elapsed)}"
     if detail:
-        status_line += f" — {_escape(detail)[:500]}"
+        status_line += f" — {escape(detail)[:500]}"
     text = f"<@{user_id}> ran `{shown}` — {word}"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"<@{user_id}> ran `{shown}`"}},
@@ -80,5 +74,5 @@ def build_card(
             "elements": [{"type": "mrkdwn", "text": f"{status_line} · job `{job_id}`"}],
         },
     ]
-    metadata = {"event_type": "dockbolt_job", "event_payload": {"job_id": job_id, "status": status}}
+    metadata = {"event_type": CARD_EVENT_TYPE, "event_payload": {"job_id": job_id, "status": status.value}}
     return Card(text=text, blocks=blocks, metadata=metadata)

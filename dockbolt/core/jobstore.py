@@ -1,9 +1,9 @@
-"""Our own record of jobs in Redis: status, card location, heartbeats.
+"""Our own record of jobs in Redis: request, status, timestamps, heartbeats.
 
 RQ forgets a finished job after ``result_ttl`` (500 s by default), but users ask about old jobs (`jobs`)
 and the reaper must find jobs whose worker died, so both sides keep this small record:
 
-- ``dockbolt:job:<id>``           hash: request JSON, status, card channel/ts, timestamps, detail
+- ``dockbolt:job:<id>``           hash: request JSON (its thread_ts is the card), status, timestamps, detail
 - ``dockbolt:user:<uid>:jobs``    sorted set of the user's job ids by queue time (last 50 kept)
 - ``dockbolt:heartbeats``         sorted set job id → last heartbeat (unix time) while a job runs
 """
@@ -18,7 +18,7 @@ from typing import Any
 from redis import Redis
 from redis.typing import EncodableT, FieldT
 
-from dockbolt.core.contract import JobRequest
+from dockbolt.core.contract import JobRequest, JobStatus
 
 KEEP_SECONDS = 7 * 24 * 3600
 KEEP_PER_USER = 50
@@ -42,9 +42,7 @@ class JobRecord:
     """What we know about one job."""
 
     request: JobRequest
-    status: str
-    card_channel: str | None
-    card_ts: str | None
+    status: JobStatus
     started_at: float | None
     ended_at: float | None
     detail: str
@@ -68,14 +66,12 @@ class JobStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    def record_queued(self, req: JobRequest, card_channel: str | None, card_ts: str | None) -> None:
+    def record_queued(self, req: JobRequest) -> None:
         """Record a freshly accepted job and index it under its user."""
         key = _job_key(req.job_id)
         pipe = self.redis.pipeline()
-        fields: dict[FieldT, EncodableT] = {"request": json.dumps(req.to_dict()), "status": "queued",
-                                                  "detail": ""}
-        if card_channel and card_ts:
-            fields.update(card_channel=card_channel, card_ts=card_ts)
+        fields: dict[FieldT, EncodableT] = {"request": json.dumps(req.to_dict()), "status": JobStatus.QUEUED,
+                                            "detail": ""}
         pipe.hset(key, mapping=fields)
         pipe.expire(key, KEEP_SECONDS)
         ukey = _user_key(req.user_id)
@@ -84,17 +80,17 @@ class JobStore:
         pipe.expire(ukey, KEEP_SECONDS)
         pipe.execute()
 
-    def set_status(self, job_id: str, status: str, detail: str = "", *, final: bool = False) -> None:
+    def set_status(self, job_id: str, status: JobStatus, detail: str = "") -> None:
         """Set a job's status; a final status also stamps the end time and stops heartbeat tracking."""
         now = time.time()
-        fields: dict[FieldT, EncodableT] = {"status": status, "detail": detail}
-        if status == "running":
+        fields: dict[FieldT, EncodableT] = {"status": status.value, "detail": detail}
+        if status is JobStatus.RUNNING:
             fields["started_at"] = now
-        if final:
+        if status.final:
             fields["ended_at"] = now
         pipe = self.redis.pipeline()
         pipe.hset(_job_key(job_id), mapping=fields)
-        if final:
+        if status.final:
             pipe.zrem(HEARTBEATS, job_id)
         pipe.execute()
 
@@ -119,9 +115,7 @@ class JobStore:
         d = {_text(k): _text(v) for k, v in raw.items()}
         return JobRecord(
             request=JobRequest.from_dict(json.loads(d["request"])),
-            status=d.get("status", "queued"),
-            card_channel=d.get("card_channel"),
-            card_ts=d.get("card_ts"),
+            status=JobStatus(d.get("status", JobStatus.QUEUED)),
             started_at=float(d["started_at"]) if d.get("started_at") else None,
             ended_at=float(d["ended_at"]) if d.get("ended_at") else None,
             detail=d.get("detail", ""),

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from dockbolt.core.card import build_card
-from dockbolt.core.contract import JobRequest
+from dockbolt.core.contract import JobRequest, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ FALLBACK_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived
 TEXT_MAX = 39_000  # Slack truncates `text` at 40,000 characters
 
 
-def update_card(client: WebClient, job: JobRequest, status: str, *, elapsed: float | None = None,
+def update_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapsed: float | None = None,
                 detail: str = "") -> None:
     """Edit the job card in place; a failed edit is logged, never raised (the thread still tells)."""
     if job.thread_ts is None:

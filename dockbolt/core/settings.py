@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_CONFIG_PATH = "./dockbolt.toml"
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Settings:
     redis_url: str | None
     docker_host: str | None
     config_path: str
+
+    @property
+    def redis_location(self) -> str:
+        """REDIS_URL, or the default (localhost:6379, db 0) when it is not set."""
+        return self.redis_url or DEFAULT_REDIS_URL
 
     @property
     def socket_mode(self) -> bool:

@@ -48,6 +48,15 @@ def test_long_output_becomes_a_file_with_a_preview(standin: SlackStandIn) -> Non
     assert "3,000 lines" in f.initial_comment
 
 
+def test_more_than_forty_lines_go_into_a_file_however_short(standin: SlackStandIn) -> None:
+    rep, ts = reporter_for(standin)
+    rep.reply(Reply(text="forty", body="\n".join("x" for _ in range(40))))
+    assert len(standin.thread("C1", str(ts))) == 1 and standin.files == []
+    rep.reply(Reply(text="forty-one", body="\n".join("x" for _ in range(41)), filename="web.log"))
+    (f,) = standin.files
+    assert f.name == "web.log" and f.thread_ts == ts
+
+
 def test_handler_text_cannot_become_markup(standin: SlackStandIn) -> None:
     rep, ts = reporter_for(standin)
     rep.reply(Reply(text="image <none> by <!channel> & co", body=None))

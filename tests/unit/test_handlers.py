@@ -1,7 +1,12 @@
-"""Every worker handler against FakeDocker: what it asks of Docker and what it tells the user."""
+"""Every worker handler against a recording Docker stub: what it asks of Docker and what it tells the user.
+
+The stub answers only what a test cans; what the engine itself does (states, filters, tails, its error
+wording) is checked against the real engine in tests/integration/test_docker_port_contract.py.
+"""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any
@@ -9,8 +14,9 @@ from typing import Any
 import pytest
 
 from dockbolt.core.contract import JobRequest
-from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
-from workers.fake_docker import FakeDocker
+from dockbolt.core.errors import ContractError, DockerError, DockerUnavailable, TargetNotFound
+from tests.support.recording_docker import RecordingDocker, canned_id, container, sample
+from workers.docker_port import ImageSummary, RunResult
 from workers.handlers import HANDLERS, logs
 from workers.handlers.base import HandlerContext
 from workers.reply import Reply
@@ -18,83 +24,98 @@ from workers.reply import Reply
 IMAGE = "busybox:latest"
 
 
+def not_found() -> TargetNotFound:
+    """What the port raises for a missing container (a fresh exception per raise)."""
+    return TargetNotFound("No such container: ghost")
+
+
 @pytest.fixture
-def fake() -> FakeDocker:
-    fake = FakeDocker(networks=["backend"])
-    fake.add_image(IMAGE)
-    return fake
+def docker() -> RecordingDocker:
+    return RecordingDocker()
 
 
 class Call:
-    """Runs one verb's handler the way the runner does, recording progress messages."""
+    """Runs one verb's handler the way the runner does, recording progress messages.
 
-    def __init__(self, fake: FakeDocker) -> None:
-        self.fake = fake
+    The only place that knows the handler signature: tests pass a verb's job args as keywords.
+    """
+
+    def __init__(self, docker: RecordingDocker) -> None:
+        self.docker = docker
         self.progress: list[str] = []
 
     def __call__(self, verb: str, **args: Any) -> Reply:
         job = JobRequest(
             job_id="job42", verb=verb, args=args, user_id="UALICE", channel_id="C1", command_text=""
         )
-        ctx = HandlerContext(job=job, docker=self.fake, progress=self.progress.append)
-        return HANDLERS[verb](ctx, args)
+        ctx = HandlerContext(job=job, docker=self.docker, progress=self.progress.append)
+        handler = HANDLERS[verb]
+        # As the runner does: the job's JSON args are decoded into the handler's args type first.
+        return handler.run(ctx, handler.args.from_dict(args))
 
 
 @pytest.fixture
-def call(fake: FakeDocker) -> Call:
-    return Call(fake)
+def call(docker: RecordingDocker) -> Call:
+    return Call(docker)
 
 
-def _states(fake: FakeDocker) -> dict[str, str]:
-    return {c.name: c.state for c in fake.list_containers(show_all=True)}
+# --- ps, images, inspect -----------------------------------------------------------------------------
 
 
-def test_ps_shows_running_containers_unless_all(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web", IMAGE, ["httpd", "-f"])
-    fake.add_container("old", IMAGE, ["true"], running=False)
+def test_ps_asks_for_running_containers_and_tabulates_what_docker_returns(
+    docker: RecordingDocker, call: Call
+) -> None:
+    docker.containers = [container("web", command="httpd -f")]
     reply = call("ps", all=False, filters={})
-    assert reply.ok and reply.text == "1 running container."
-    assert reply.body is not None and reply.filename == "ps.txt"
-    lines = reply.body.splitlines()
-    assert lines[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
-    assert len(lines) == 2 and lines[1].endswith("web") and '"httpd -f"' in lines[1]
-    everything = call("ps", all=True)
-    assert everything.text == "2 containers."
-    assert everything.body is not None and "Exited (137)" in everything.body
+    assert docker.calls == [("list_containers", False, None)]
+    assert reply.ok and reply.text == "1 running container." and reply.filename == "ps.txt"
+    assert reply.body is not None
+    header, row = reply.body.splitlines()
+    assert header.split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    assert row.startswith(canned_id("web")[:12]) and '"httpd -f"' in row and "Up 2 minutes" in row
+    assert row.endswith("web")
 
 
-def test_ps_passes_filters_to_docker(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web", labels={"tier": "front"})
-    fake.add_container("db", labels={"tier": "back"})
-    reply = call("ps", all=True, filters={"label": ["tier=back"]})
-    assert reply.body is not None and reply.body.splitlines()[1].endswith("db")
-    assert len(reply.body.splitlines()) == 2
-    assert call("ps", all=False, filters={"name": ["nothing"]}).text == "No running containers."
+def test_ps_all_passes_the_filters_to_docker(docker: RecordingDocker, call: Call) -> None:
+    docker.containers = [container("web"), container("db", state="exited", status="Exited (0) 1 hour ago")]
+    filters = {"label": ["tier=back"], "status": ["exited", "running"]}
+    reply = call("ps", all=True, filters=filters)
+    [(show_all, sent)] = docker.called("list_containers")
+    assert show_all is True and {key: list(values) for key, values in sent.items()} == filters
+    assert reply.text == "2 containers."
+    assert reply.body is not None and "Exited (0) 1 hour ago" in reply.body
 
 
-def test_ps_reports_dockers_words_for_a_bad_filter(call: Call) -> None:
-    with pytest.raises(DockerError, match=r"^Invalid filter 'status=bogus'$"):
-        call("ps", all=True, filters={"status": ["bogus"]})
+@pytest.mark.parametrize(("show_all", "text"), [(False, "No running containers."), (True, "No containers.")])
+def test_ps_with_nothing_to_show(call: Call, show_all: bool, text: str) -> None:
+    assert call("ps", all=show_all, filters={"name": ["nothing"]}).text == text
 
 
-def test_images_table(call: Call) -> None:
+def test_images_table(docker: RecordingDocker, call: Call) -> None:
+    docker.images = [ImageSummary("sha256:" + canned_id("busybox"), (IMAGE,), 1_700_000_000, 1_985_472)]
     reply = call("images")
-    assert reply.text == "1 image."
-    assert reply.body is not None and reply.body.splitlines()[1].split()[:2] == ["busybox", "latest"]
+    assert docker.calls == [("list_images",)]
+    assert reply.text == "1 image." and reply.filename == "images.txt"
+    assert reply.body is not None
+    assert reply.body.splitlines()[1].split()[:3] == ["busybox", "latest", canned_id("busybox")[:12]]
 
 
-def test_inspect_masks_environment_values(fake: FakeDocker, call: Call) -> None:
-    call("run", image=IMAGE, command=["sleep", "60"], name="web", env=["DB_PASSWORD=hunter2"])
+def test_inspect_masks_environment_values(docker: RecordingDocker, call: Call) -> None:
+    docker.documents["web"] = {"State": {"Running": True}, "Config": {"Env": ["DB_PASSWORD=hunter2"]}}
     reply = call("inspect", name="web")
+    assert docker.calls == [("inspect", "web")]
     assert reply.filename == "web.json" and reply.text.startswith("Inspect of container `web`")
     assert reply.body is not None and "DB_PASSWORD=***" in reply.body and "hunter2" not in reply.body
 
 
-def test_inspect_falls_back_to_images_and_reports_missing_objects(call: Call) -> None:
-    assert call("inspect", name=IMAGE).text.startswith("Inspect of image")
-    with pytest.raises(TargetNotFound, match=r"^No such object: ghost$"):
-        call("inspect", name="ghost")
+def test_inspect_of_an_image_says_so(docker: RecordingDocker, call: Call) -> None:
+    # Only container documents carry a State.
+    docker.documents[IMAGE] = {"RepoTags": [IMAGE], "Config": {"Env": ["PATH=/bin"]}}
+    reply = call("inspect", name=IMAGE)
+    assert reply.text.startswith(f"Inspect of image `{IMAGE}`") and reply.filename == "busybox_latest.json"
 
+
+# --- run -----------------------------------------------------------------------------------------------
 
 RUN_ARGS: dict[str, Any] = {
     "image": IMAGE,
@@ -102,7 +123,7 @@ RUN_ARGS: dict[str, Any] = {
     "name": "web",
     "ports": [{"host_ip": "", "host_port": "8080", "container_port": "80", "proto": "tcp"}],
     "env": ["K=V"],
-    "labels": {"team": "a", "dockbolt.managed": "false", "dockbolt.created-by": "UMALLORY"},
+    "labels": {"team": "a"},
     "volumes": [{"source": "data", "target": "/data", "read_only": True}],
     "network": "backend",
     "restart": {"name": "on-failure", "max_retries": 3},
@@ -113,234 +134,252 @@ RUN_ARGS: dict[str, Any] = {
 }
 
 
-def test_run_labels_the_container_and_reports_id_and_name(fake: FakeDocker, call: Call) -> None:
+def test_run_passes_every_option_and_ownership_labels_and_reports_id_and_name(
+    docker: RecordingDocker, call: Call
+) -> None:
+    docker.run_result = RunResult(id=canned_id("web"), name="web")
     reply = call("run", **RUN_ARGS)
-    info = fake.inspect("web")
-    assert reply.ok
-    assert reply.text == f"Started container `web` (`{info['Id'][:12]}`) from `{IMAGE}`."
-    assert info["Config"]["Labels"] == {
-        "team": "a",
-        "dockbolt.managed": "true",
-        "dockbolt.created-by": "UALICE",
-        "dockbolt.job": "job42",
-    }
-    host = info["HostConfig"]
-    assert host["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}
-    assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
-    assert (host["Memory"], host["NanoCpus"], host["NetworkMode"]) == (268435456, 500000000, "backend")
-    assert host["Binds"] == ["data:/data:ro"]
-    assert (info["Config"]["User"], info["Config"]["WorkingDir"]) == ("1000:1000", "/app")
+    [(spec, labels)] = docker.called("run")
+    assert labels == {"dockbolt.managed": "true", "dockbolt.created-by": "UALICE", "dockbolt.job": "job42"}
+    assert spec.labels == {"team": "a"}
+    assert (spec.image, spec.command, spec.name, spec.env) == (
+        IMAGE,
+        ("sh", "-c", "echo hi"),
+        "web",
+        ("K=V",),
+    )
+    assert [(p.host_ip, p.host_port, p.container_port, p.proto) for p in spec.ports] == [
+        ("", "8080", "80", "tcp")
+    ]
+    assert [(v.source, v.target, v.read_only) for v in spec.volumes] == [("data", "/data", True)]
+    assert spec.restart is not None and (spec.restart.name, spec.restart.max_retries) == ("on-failure", 3)
+    assert (spec.network, spec.memory, spec.nano_cpus) == ("backend", 268435456, 500000000)
+    assert (spec.user, spec.workdir) == ("1000:1000", "/app")
+    assert reply.ok and reply.text == f"Started container `web` (`{canned_id('web')[:12]}`) from `{IMAGE}`."
     assert call.progress == [f"starting a container from {IMAGE}…"]
 
 
-def test_run_with_a_missing_image_fails_in_dockers_words(call: Call) -> None:
-    with pytest.raises(DockerError, match=r"^No such image: nope:latest$"):
-        call("run", image="nope", command=["true"])
+def test_run_with_reserved_user_labels_never_reaches_docker(docker: RecordingDocker, call: Call) -> None:
+    # Ownership labels must stay trustworthy: a job claiming dockbolt.* labels is refused as malformed.
+    forged = {**RUN_ARGS, "labels": {"team": "a", "dockbolt.created-by": "UMALLORY"}}
+    with pytest.raises(ContractError, match="reserved"):
+        call("run", **forged)
+    assert docker.calls == []
 
 
-def test_run_name_conflict_is_dockers_message(fake: FakeDocker, call: Call) -> None:
-    first = fake.add_container("web")
-    with pytest.raises(DockerError, match=f'name "/web" is already in use by container "{first}"'):
-        call("run", image=IMAGE, command=["true"], name="web")
+# --- stop, start, restart, rm --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("verb", "extra", "past", "state_after"),
+    ("verb", "args", "method", "sent", "past"),
     [
-        ("stop", {"timeout": 3}, "Stopped", "exited"),
-        ("restart", {"timeout": None}, "Restarted", "running"),
-        ("rm", {"force": True}, "Removed", None),
+        ("stop", {"timeout": 7}, "stop", (7,), "Stopped"),
+        ("start", {}, "start", (), "Started"),
+        ("restart", {"timeout": None}, "restart", (None,), "Restarted"),
+        ("rm", {"force": True}, "remove", (True,), "Removed"),
+        ("rm", {"force": False}, "remove", (False,), "Removed"),
     ],
 )
-def test_multi_name_verbs_report_per_name(
-    fake: FakeDocker, call: Call, verb: str, extra: dict[str, Any], past: str, state_after: str | None
+def test_multi_name_verbs_act_on_every_name_and_report_each_failure(
+    docker: RecordingDocker,
+    call: Call,
+    verb: str,
+    args: dict[str, Any],
+    method: str,
+    sent: tuple[Any, ...],
+    past: str,
 ) -> None:
-    fake.add_container("web")
-    fake.add_container("db")
-    reply = call(verb, names=["web", "ghost", "db"], **extra)
+    docker.fail(method, not_found(), name="ghost")
+    reply = call(verb, names=["web", "ghost", "db"], **args)
+    assert sorted(docker.called(method)) == sorted((name, *sent) for name in ("web", "ghost", "db"))
     assert not reply.ok
     assert reply.text.splitlines() == [
         f"{past} `web`, `db`.",
         "Failed for 1 container:",
         "• `ghost`: No such container: ghost",
     ]
-    states = _states(fake)
-    assert states.get("web") == state_after and states.get("db") == state_after
     assert len(call.progress) == 1 and "web, ghost, db" in call.progress[0]
 
 
-def test_stop_passes_the_timeout(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
-    assert call("stop", names=["web"], timeout=7).ok
-    assert ("stop", "web", 7) in fake.calls
-
-
-def test_start_starts_stopped_containers(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web", running=False)
+def test_a_multi_name_verb_that_succeeds_says_so_in_one_line(call: Call) -> None:
     reply = call("start", names=["web"])
     assert reply.ok and reply.text == "Started `web`."
-    assert _states(fake) == {"web": "running"}
 
 
-def test_rm_of_a_running_container_without_force_is_refused_in_dockers_words(
-    fake: FakeDocker, call: Call
-) -> None:
-    cid = fake.add_container("web")
+def test_any_refusal_is_reported_per_name_in_dockers_words(docker: RecordingDocker, call: Call) -> None:
+    refusal = DockerError("You cannot remove a running container 0123. Stop the container before …")
+    docker.fail("remove", refusal, name="web")
     reply = call("rm", names=["web"], force=False)
     assert not reply.ok
-    assert reply.text.splitlines()[-1] == (
-        f"• `web`: You cannot remove a running container {cid}. "
-        "Stop the container before attempting removal or force remove"
-    )
-    assert _states(fake) == {"web": "running"}
+    assert reply.text.splitlines() == ["Failed for 1 container:", f"• `web`: {refusal}"]
 
 
-def test_logs_returns_the_text_as_a_named_body(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
-    fake.write_log("web", "one\ntwo\nthree\n")
-    reply = call("logs", name="web", tail=2, since=None, timestamps=False)
-    assert (reply.body, reply.filename, reply.force_file) == ("two\nthree\n", "web.log", False)
+# --- logs ----------------------------------------------------------------------------------------------
+
+
+def test_logs_asks_for_the_tail_and_returns_a_named_body(docker: RecordingDocker, call: Call) -> None:
+    docker.logs_of["web"] = b"two\nthree\n"
+    reply = call("logs", name="web", tail=2, since=None, timestamps=True)
+    # One byte more than is kept tells the handler whether anything older was cut.
+    assert docker.calls == [("logs", "web", 2, None, True, logs.MAX_LOG_BYTES + 1)]
+    assert (reply.body, reply.filename) == ("two\nthree\n", "web.log")
     assert reply.text == "Logs of `web`: 2 lines."
 
 
-def test_logs_relative_since_is_counted_back_from_execution_time(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
-    now = time.time()
-    fake.write_log("web", "old\n", at=now - 600)
-    fake.write_log("web", "new\n", at=now)
+def test_logs_relative_since_is_counted_back_from_execution_time(docker: RecordingDocker, call: Call) -> None:
     before = time.time()
-    reply = call("logs", name="web", tail=None, since={"kind": "relative", "seconds": 60}, timestamps=False)
+    call("logs", name="web", tail=None, since={"seconds_ago": 60}, timestamps=False)
     after = time.time()
-    assert reply.body == "new\n"
-    since = fake.calls[-1][3]
-    assert int(before) - 60 - 1 <= since <= after - 60
+    [(_, _, since, _, _)] = docker.called("logs")
+    assert math.floor(before) - 60 <= since <= after - 60
 
 
-def test_logs_absolute_since_and_timestamps(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
-    fake.write_log("web", "a\n", at=1_700_000_000.5)
-    fake.write_log("web", "b\n", at=1_700_000_100.25)
-    reply = call(
-        "logs", name="web", tail=None, since={"kind": "absolute", "unix": 1_700_000_050.9}, timestamps=True
-    )
-    assert reply.body == "2023-11-14T22:15:00.250000000Z b\n"
+def test_logs_absolute_since_is_floored_to_whole_seconds(docker: RecordingDocker, call: Call) -> None:
+    # The engine takes whole seconds; one line too many beats one too few.
+    call("logs", name="web", tail=None, since={"unix": 1_700_000_050.9}, timestamps=False)
+    [(_, _, since, _, _)] = docker.called("logs")
+    assert since == 1_700_000_050
 
 
-def test_long_logs_are_forced_into_a_file(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
-    fake.write_log("web", "".join(f"line {i}\n" for i in range(41)))
-    reply = call("logs", name="web", tail=None, since=None, timestamps=False)
-    assert reply.force_file and reply.text == "Logs of `web`: 41 lines."
-    assert not call("logs", name="web", tail=40, since=None, timestamps=False).force_file
-
-
-def test_huge_logs_keep_the_newest_whole_lines(
-    fake: FakeDocker, call: Call, monkeypatch: pytest.MonkeyPatch
+def test_huge_logs_keep_the_newest_whole_lines_and_say_so(
+    docker: RecordingDocker, call: Call, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(logs, "MAX_LOG_BYTES", 20)
-    fake.add_container("web")
-    fake.write_log("web", "first line\nsecond line\nthird\nlast\n")
+    # What the port returns for "first line\nsecond line\nthird\nlast\n": its newest 21 bytes.
+    docker.logs_of["web"] = b"cond line\nthird\nlast\n"
     reply = call("logs", name="web", tail=None, since=None, timestamps=False)
+    assert docker.called("logs")[0][-1] == 21
     # The newest 20 bytes start inside "second line"; that partial line is dropped.
     assert reply.body == "third\nlast\n"
-    assert "older output cut" in reply.text
+    assert reply.text == "Logs of `web`: 2 lines (older output cut: only the newest part is shown)."
 
 
-def test_logs_of_an_empty_or_missing_container(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
+def test_logs_of_exactly_the_limit_are_not_cut(
+    docker: RecordingDocker, call: Call, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "MAX_LOG_BYTES", 20)
+    docker.logs_of["web"] = b"first\nsecond\nthird!\n"
+    reply = call("logs", name="web", tail=None, since=None, timestamps=False)
+    assert reply.body == "first\nsecond\nthird!\n" and reply.text == "Logs of `web`: 3 lines."
+
+
+def test_logs_of_a_silent_container(call: Call) -> None:
     reply = call("logs", name="web", tail=None, since=None, timestamps=False)
     assert reply.body is None and reply.text == "No log output from `web`."
-    with pytest.raises(TargetNotFound, match=r"^No such container: ghost$"):
-        call("logs", name="ghost", tail=None, since=None, timestamps=False)
 
 
-def test_stats_without_names_samples_every_running_container(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
-    fake.add_container("db")
-    fake.add_container("old", running=False)
+# --- stats ---------------------------------------------------------------------------------------------
+
+
+def test_stats_without_names_samples_every_running_container(docker: RecordingDocker, call: Call) -> None:
+    docker.containers = [container("web"), container("db")]
+    docker.samples = {canned_id(name): sample(name) for name in ("web", "db")}
     reply = call("stats", names=[])
+    assert docker.called("list_containers") == [(False, None)]
+    assert sorted(docker.called("stats")) == sorted([(canned_id("web"),), (canned_id("db"),)])
     assert reply.ok and reply.text == "Stats for 2 containers (one sample each)."
     assert reply.body is not None
-    names = sorted(line.split()[1] for line in reply.body.splitlines()[1:])
-    assert names == ["db", "web"]
+    assert sorted(line.split()[1] for line in reply.body.splitlines()[1:]) == ["db", "web"]
     assert call.progress == ["sampling 2 containers…"]
 
 
-def test_stats_row_is_computed_from_the_sample(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
-    fake.set_stats(
+def test_stats_with_nothing_running(docker: RecordingDocker, call: Call) -> None:
+    reply = call("stats", names=[])
+    assert reply.text == "No running containers." and reply.body is None
+    assert docker.called("stats") == []
+
+
+def test_stats_row_is_computed_from_the_sample(docker: RecordingDocker, call: Call) -> None:
+    docker.samples["web"] = sample(
         "web",
-        {
-            "cpu_stats": {"cpu_usage": {"total_usage": 3_000}, "system_cpu_usage": 20_000, "online_cpus": 2},
-            "precpu_stats": {"cpu_usage": {"total_usage": 1_000}, "system_cpu_usage": 10_000},
-            "memory_stats": {
-                "usage": 10 * 1024**2,
-                "limit": 64 * 1024**2,
-                "stats": {"total_inactive_file": 0},
-            },
-            "pids_stats": {"current": 3},
-        },
+        cpu_stats={"cpu_usage": {"total_usage": 3_000}, "system_cpu_usage": 20_000, "online_cpus": 2},
+        precpu_stats={"cpu_usage": {"total_usage": 1_000}, "system_cpu_usage": 10_000},
+        memory_stats={"usage": 10 * 1024**2, "limit": 64 * 1024**2, "stats": {"total_inactive_file": 0}},
+        pids_stats={"current": 3},
     )
     reply = call("stats", names=["web"])
     assert reply.body is not None
-    assert reply.body.splitlines()[1].split()[1:] == [
-        "web",
-        "40.00%",
-        "10MiB",
-        "/",
-        "64MiB",
-        "15.62%",
-        "0B",
-        "/",
-        "0B",
-        "0B",
-        "/",
-        "0B",
-        "3",
+    assert reply.body.splitlines()[1].split() == [
+        canned_id("web")[:12],
+        *("web", "40.00%", "10MiB", "/", "64MiB", "15.62%", "0B", "/", "0B", "0B", "/", "0B", "3"),
     ]
 
 
-def test_stats_reports_each_failed_container(fake: FakeDocker, call: Call) -> None:
-    fake.add_container("web")
+def test_stats_reports_each_failed_container(docker: RecordingDocker, call: Call) -> None:
+    docker.samples["web"] = sample("web")
+    docker.fail("stats", not_found(), name="ghost")
     reply = call("stats", names=["web", "ghost"])
     assert not reply.ok
-    assert reply.text.splitlines()[1:] == ["Failed for 1 container:", "• `ghost`: No such container: ghost"]
+    assert reply.text.splitlines() == [
+        "Stats for 1 container (one sample each).",
+        "Failed for 1 container:",
+        "• `ghost`: No such container: ghost",
+    ]
     assert reply.body is not None and len(reply.body.splitlines()) == 2
 
 
-def test_stats_samples_in_parallel(fake: FakeDocker, call: Call) -> None:
+def test_stats_samples_in_parallel(
+    docker: RecordingDocker, call: Call, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Each sample waits for the other: only concurrent sampling gets past the barrier.
-    barrier = threading.Barrier(2, timeout=30)
-    real_stats = fake.stats
+    barrier = threading.Barrier(2, timeout=10)
+    docker.samples = {name: sample(name) for name in ("web", "db")}
+    recorded = docker.stats
 
     def waiting_stats(name: str) -> dict[str, Any]:
         barrier.wait()
-        return real_stats(name)
+        return recorded(name)
 
-    fake.stats = waiting_stats  # type: ignore[method-assign]
-    fake.add_container("web")
-    fake.add_container("db")
+    monkeypatch.setattr(docker, "stats", waiting_stats)
     assert call("stats", names=["web", "db"]).ok
 
 
-def test_stats_with_nothing_running(call: Call) -> None:
-    reply = call("stats", names=[])
-    assert reply.text == "No running containers." and reply.body is None
+# --- what reaches the runner ---------------------------------------------------------------------------
+
+SINGLE_TARGET = [
+    ("ps", {"all": True, "filters": {}}, "list_containers"),
+    ("images", {}, "list_images"),
+    ("inspect", {"name": "web"}, "inspect"),
+    ("run", {"image": IMAGE, "command": ["true"]}, "run"),
+    ("logs", {"name": "web", "tail": None, "since": None, "timestamps": False}, "logs"),
+    ("stats", {"names": []}, "list_containers"),
+]
+PER_NAME = [
+    ("stop", {"names": ["web"], "timeout": None}, "stop"),
+    ("start", {"names": ["web"]}, "start"),
+    ("restart", {"names": ["web"], "timeout": None}, "restart"),
+    ("rm", {"names": ["web"], "force": False}, "remove"),
+    ("stats", {"names": ["web"]}, "stats"),
+]
 
 
+@pytest.mark.parametrize(("verb", "args", "method"), SINGLE_TARGET)
 @pytest.mark.parametrize(
-    ("verb", "args"),
-    [
-        ("ps", {"all": True}),
-        ("stop", {"names": ["web"], "timeout": None}),
-        ("stats", {"names": ["web"]}),
-        ("logs", {"name": "web", "tail": None, "since": None, "timestamps": False}),
-    ],
+    ("kind", "words"), [(TargetNotFound, "No such object: web"), (DockerError, "No such image: nope:latest")]
 )
-def test_an_unreachable_engine_is_not_a_per_name_failure(
-    fake: FakeDocker, call: Call, verb: str, args: dict[str, Any]
+def test_single_target_verbs_leave_dockers_words_to_the_runner(
+    docker: RecordingDocker,
+    call: Call,
+    verb: str,
+    args: dict[str, Any],
+    method: str,
+    kind: type[Exception],
+    words: str,
 ) -> None:
-    fake.add_container("web")
-    fake.unavailable = True
-    with pytest.raises(DockerUnavailable):
+    error = kind(words)
+    docker.fail(method, error)
+    with pytest.raises(type(error)) as raised:
         call(verb, **args)
+    assert raised.value is error
+
+
+@pytest.mark.parametrize(("verb", "args", "method"), SINGLE_TARGET + PER_NAME)
+@pytest.mark.parametrize("kind", [DockerUnavailable, KeyError], ids=["unavailable", "bug"])
+def test_an_unreachable_engine_or_a_bug_is_never_a_per_name_failure(
+    docker: RecordingDocker, call: Call, verb: str, args: dict[str, Any], method: str, kind: type[Exception]
+) -> None:
+    error = kind("Cannot reach the Docker engine at unix:///x: Connection refused")
+    docker.fail(method, error)
+    with pytest.raises(type(error)) as raised:
+        call(verb, **args)
+    assert raised.value is error

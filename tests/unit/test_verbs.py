@@ -11,9 +11,9 @@ import pytest
 from bot.parsing import parse
 from bot.verbs import QUEUED_VERBS, VERBS
 from bot.verbs.base import LocalContext
-from bot.verbs.logs import DEFAULT_TAIL
 from bot.verbs.help import HelpArgs
 from bot.verbs.lifecycle import MAX_GRACE
+from bot.verbs.logs import DEFAULT_TAIL
 from dockbolt.core.args import Args, NoArgs
 from dockbolt.core.errors import UsageError
 
