@@ -59,6 +59,13 @@ def queue_unavailable(job_id: str) -> str:
     return f":x: Job `{job_id}` could not be queued: the job queue (Redis) is unreachable. Nothing was run."
 
 
+def worker_lost(job_id: str, silent_for: float) -> str:
+    """Told in a job's thread when its worker stopped beating (the reaper found it)."""
+    return (f":skull: The worker running job `{job_id}` stopped responding (no heartbeat for "
+            f"{silent_for:.0f} s): it probably died. The job did not finish; check what it left behind "
+            "(e.g. `ps -a`) before running it again.")
+
+
 def internal_error() -> str:
     """The ack when the bot itself failed while handling a command."""
     return ":x: Something went wrong in dockbolt while handling that command; nothing was run. It is logged."

@@ -13,6 +13,7 @@ import time
 
 from slack_sdk import WebClient
 
+from bot import messages
 from dockbolt.core.contract import JobStatus
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.jobthread import post_in_thread, update_card
@@ -44,10 +45,7 @@ class Reaper:
                 continue
             self.store.set_status(job_id, JobStatus.LOST, "worker died")
             elapsed = None if rec.started_at is None else max(0.0, time.time() - rec.started_at)
-            post_in_thread(self.client, rec.request,
-                           f":skull: The worker running job `{job_id}` stopped responding (no heartbeat for "
-                           f"{self.stale_after:.0f} s): it probably died. The job did not finish; check what "
-                           "it left behind (e.g. `ps -a`) before running it again.")
+            post_in_thread(self.client, rec.request, messages.worker_lost(job_id, self.stale_after))
             update_card(self.client, rec.request, JobStatus.LOST, elapsed=elapsed, detail="worker died")
             log.warning("job %s lost: worker heartbeat stopped", job_id)
             reported.append(job_id)

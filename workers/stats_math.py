@@ -1,43 +1,13 @@
-"""What the ``docker stats`` CLI shows, computed from one raw stats sample. Pure functions.
+"""The numbers the ``docker stats`` CLI shows, computed from one raw stats sample. Pure functions.
 
-The arithmetic follows docker/cli ``stats_helpers.go`` and the formatting follows go-units, so a row here
-reads exactly like the CLI's. Go's ``%.Ng`` and Python's agree for the non-negative values and the
-precisions used here (both drop trailing zeros and switch to an exponent at the same point).
+The arithmetic follows docker/cli ``stats_helpers.go``; ``workers.formatting.stats_row`` formats a row
+like the CLI (go-units).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-
-DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
-
-
-def _size_and_unit(size: float, base: float, units: tuple[str, ...]) -> tuple[float, str]:
-    i = 0
-    while size >= base and i < len(units) - 1:
-        size /= base
-        i += 1
-    return size, units[i]
-
-
-def bytes_size(size: float) -> str:
-    """Format like go-units ``BytesSize``: binary units, 4 significant digits ("612KiB", "64MiB")."""
-    value, unit = _size_and_unit(size, 1024.0, BINARY_UNITS)
-    return f"{value:.4g}{unit}"
-
-
-def human_size(size: float, precision: int = 3) -> str:
-    """Format like go-units ``HumanSizeWithPrecision``: decimal units ("736B", "1.05MB")."""
-    value, unit = _size_and_unit(size, 1000.0, DECIMAL_UNITS)
-    return f"{value:.{precision}g}{unit}"
-
-
-def percent(value: float) -> str:
-    """Format a percentage the way the CLI does ("0.93%")."""
-    return f"{value:.2f}%"
 
 
 def _num(d: Mapping[str, Any] | None, key: str) -> float:
@@ -106,32 +76,3 @@ def pids(sample: Mapping[str, Any]) -> int:
     return int(_num(sample.get("pids_stats"), "current"))
 
 
-@dataclass(frozen=True)
-class StatsRow:
-    """One ``docker stats`` row, every cell already formatted like the CLI."""
-
-    container_id: str
-    name: str
-    cpu: str
-    mem_usage: str
-    mem_percent: str
-    net_io: str
-    block_io: str
-    pids: str
-
-
-def stats_row(sample: Mapping[str, Any]) -> StatsRow:
-    """Compute and format one CLI row from a raw stats sample."""
-    raw_name = str(sample.get("name") or "")
-    rx, tx = network_io(sample)
-    blk_read, blk_write = block_io(sample)
-    return StatsRow(
-        container_id=str(sample.get("id") or "")[:12],
-        name=raw_name[1:] if len(raw_name) > 1 else "--",
-        cpu=percent(cpu_percent(sample)),
-        mem_usage=f"{bytes_size(memory_used(sample))} / {bytes_size(memory_limit(sample))}",
-        mem_percent=percent(memory_percent(sample)),
-        net_io=f"{human_size(rx)} / {human_size(tx)}",
-        block_io=f"{human_size(blk_read)} / {human_size(blk_write)}",
-        pids=f"{pids(sample):d}",
-    )

@@ -21,8 +21,7 @@ from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
 from tests.integration.conftest import TEST_IMAGE
 from workers.docker_engine import DockerEngine, connect
 from workers.docker_port import DockerPort
-from workers.messages import inspect_json
-from workers.stats_math import stats_row
+from workers.formatting import inspect_json, stats_row
 
 pytestmark = pytest.mark.integration
 

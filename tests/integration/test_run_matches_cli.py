@@ -16,8 +16,7 @@ import pytest
 from dockbolt.core.args import RunArgs
 from tests.integration.conftest import RUN_LABEL
 from workers.docker_port import DockerPort
-from workers.messages import displayable_ports, ellipsis, familiar_image, go_quote, short_id
-from workers.stats_math import stats_row
+from workers.formatting import displayable_ports, ellipsis, familiar_image, go_quote, short_id, stats_row
 
 pytestmark = pytest.mark.integration
 

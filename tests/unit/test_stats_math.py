@@ -6,17 +6,14 @@ from typing import Any
 
 import pytest
 
+from workers.formatting import bytes_size, human_size, percent, stats_row
 from workers.stats_math import (
     block_io,
-    bytes_size,
     cpu_percent,
-    human_size,
     memory_percent,
     memory_used,
     network_io,
-    percent,
     pids,
-    stats_row,
 )
 
 KiB, MiB, GiB, TiB, PiB = 1024, 1024**2, 1024**3, 1024**4, 1024**5

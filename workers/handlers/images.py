@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from dockbolt.core.args import NoArgs
-from workers import messages
+from workers import formatting, messages
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 
@@ -15,7 +15,7 @@ def handle(ctx: HandlerContext, args: NoArgs) -> Reply:
     images = ctx.docker.list_images()
     return Reply(
         text=messages.images_summary(len(images)),
-        body=messages.images_table(images, now=time.time()),
+        body=formatting.images_table(images, now=time.time()),
         filename="images.txt",
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockbolt.core.args import NameArgs
-from workers import messages
+from workers import formatting, messages
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 
@@ -15,7 +15,7 @@ def handle(ctx: HandlerContext, args: NameArgs) -> Reply:
     kind = "container" if "State" in doc else "image"
     return Reply(
         text=messages.inspect_summary(args.name, kind),
-        body=messages.inspect_json(doc),
+        body=formatting.inspect_json(doc),
         filename=messages.safe_filename(args.name, ".json"),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from dockbolt.core.args import PsArgs
-from workers import messages
+from workers import formatting, messages
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 
@@ -15,7 +15,7 @@ def handle(ctx: HandlerContext, args: PsArgs) -> Reply:
     containers = ctx.docker.list_containers(show_all=args.all, filters=args.filters or None)
     return Reply(
         text=messages.ps_summary(len(containers), args.all),
-        body=messages.ps_table(containers, now=time.time()),
+        body=formatting.ps_table(containers, now=time.time()),
         filename="ps.txt",
     )
 

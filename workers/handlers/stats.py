@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dockbolt.core.args import StatsArgs
 from dockbolt.core.errors import UserError
-from workers import messages
+from workers import formatting, messages
+from workers.formatting import StatsRow, stats_row
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
-from workers.stats_math import StatsRow, stats_row
 
 # Each sample holds an engine connection for 1-2 s (it waits for a second reading).
 MAX_PARALLEL = 16
@@ -32,7 +32,7 @@ def handle(ctx: HandlerContext, args: StatsArgs) -> Reply:
             failed.append((name, str(exc)))
     return Reply(
         text=messages.stats_summary(len(rows), failed),
-        body=messages.stats_table(rows) if rows else None,
+        body=formatting.stats_table(rows) if rows else None,
         filename="stats.txt",
         ok=not failed,
     )

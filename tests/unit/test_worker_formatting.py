@@ -1,4 +1,4 @@
-"""Worker texts: tables compared with what the Docker CLI printed for the same data on this machine."""
+"""Worker formatting and texts: tables compared with what the Docker CLI printed for the same data here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 import pytest
 
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping, RunResult
-from workers.messages import (
+from workers.formatting import (
+    StatsRow,
     displayable_ports,
     ellipsis,
     familiar_image,
@@ -16,16 +17,12 @@ from workers.messages import (
     human_duration,
     images_table,
     inspect_json,
-    logs_summary,
-    mask_env,
-    per_name_result,
     ps_table,
-    run_done,
-    safe_filename,
     stats_table,
     table,
 )
-from workers.stats_math import StatsRow
+from workers.messages import logs_summary, per_name_result, run_done, safe_filename
+from workers.redact import mask_env
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 WEEK, MONTH, YEAR = 7 * DAY, 30 * DAY, 365 * DAY
