@@ -8,7 +8,6 @@ always up, and claims each lost job atomically so several bots never report it t
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from slack_sdk import WebClient
@@ -17,6 +16,7 @@ from bot import messages
 from dockbolt.core.contract import JobStatus
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.jobthread import post_in_thread, update_card
+from dockbolt.core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,8 @@ class Reaper:
     def __init__(self, store: JobStore, client: WebClient, *, stale_after: float = STALE_AFTER,
                  every: float = CHECK_EVERY) -> None:
         self.store, self.client = store, client
-        self.stale_after, self.every = stale_after, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="dockbolt-reaper", daemon=True)
+        self.stale_after = stale_after
+        self._loop = Periodic(self.run_once, every, "dockbolt-reaper")
 
     def run_once(self) -> list[str]:
         """Report every stale job once; return the ids reported."""
@@ -53,16 +52,9 @@ class Reaper:
 
     def start(self) -> Reaper:
         """Check in a daemon thread every few seconds."""
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop checking."""
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                self.run_once()
-            except Exception:  # keep reaping after a Redis or Slack blip
-                log.exception("reaper pass failed")
+        self._loop.stop()

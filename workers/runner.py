@@ -9,7 +9,6 @@ whose heartbeat stopped.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +20,7 @@ from rq.timeouts import JobTimeoutException
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.periodic import Periodic
 from dockbolt.core.settings import Settings, load_settings
 from dockbolt.core.slack_client import make_web_client
 from workers import docker_engine, messages
@@ -33,30 +33,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 5.0
 
 
-class Heartbeat:
-    """A daemon thread that marks a job alive until stopped."""
-
-    def __init__(self, store: JobStore, job_id: str, every: float = HEARTBEAT_EVERY) -> None:
-        self.store, self.job_id, self.every = store, job_id, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
-
-    def start(self) -> Heartbeat:
-        """Beat once now, then every ``every`` seconds in the background."""
-        self.store.heartbeat(self.job_id)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop beating (the final status removes the job from the heartbeat set)."""
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                self.store.heartbeat(self.job_id)
-            except Exception:  # a Redis blip must not kill the job; the reaper tolerates a missed beat
-                log.warning("heartbeat failed for job %s", self.job_id, exc_info=True)
+def start_heartbeat(store: JobStore, job_id: str, every: float = HEARTBEAT_EVERY) -> Periodic:
+    """Mark the job alive now, then every ``every`` seconds until stopped (a missed beat is tolerated)."""
+    store.heartbeat(job_id)
+    return Periodic(lambda: store.heartbeat(job_id), every, f"heartbeat of job {job_id}").start()
 
 
 def _redis(settings: Settings) -> Redis:
@@ -76,7 +56,7 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     store.set_status(job.job_id, JobStatus.RUNNING)
     reporter.card(JobStatus.RUNNING)
-    beat = Heartbeat(store, job.job_id).start()
+    beat = start_heartbeat(store, job.job_id)
     status, detail = JobStatus.FAILED, ""
     try:
         status, detail = _execute(job, settings, reporter)

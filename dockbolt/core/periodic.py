@@ -1,0 +1,37 @@
+"""A daemon thread that calls a function every few seconds until stopped (the reaper, job heartbeats).
+
+A call that raises is logged and the next one still happens: a Redis or Slack blip must not end the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    """Calls ``fn`` every ``every`` seconds (first call after one interval) until ``stop``."""
+
+    def __init__(self, fn: Callable[[], object], every: float, name: str) -> None:
+        self.fn, self.every, self.name = fn, every, name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> Periodic:
+        """Start calling in the background."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop calling (a call in progress finishes)."""
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.fn()
+            except Exception:
+                log.warning("%s failed; trying again in %g s", self.name, self.every, exc_info=True)
