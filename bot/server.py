@@ -6,13 +6,15 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from redis import Redis
 from redis.exceptions import RedisError
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from waitress.server import create_server
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+DRAIN_SECONDS = 10  # how long close() lets requests already being handled finish
 
 
 def make_wsgi(app: App, redis: Redis) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
@@ -41,19 +44,51 @@ def make_wsgi(app: App, redis: Redis) -> Callable[[WSGIEnvironment, StartRespons
     return wsgi
 
 
+class _Trigger(Protocol):
+    """The pipe that wakes waitress's loop (waitress's stubs type it as an int)."""
+
+    def pull_trigger(self, thunk: Callable[[], object] | None = None) -> None: ...
+    def del_channel(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class HttpServer:
-    """A waitress server on (host, port); port 0 picks a free port. Runs in a thread or in the foreground."""
+    """A waitress server on (host, port); port 0 picks a free port. Runs in a thread or in the foreground.
+
+    ``close()`` stops it in an order that cannot race waitress's own threads: (1) the loop closes the
+    listening socket (the port is free, new connections are refused); (2) the request threads finish —
+    meanwhile the loop keeps sending their answers and they keep waking it through the trigger pipe;
+    (3) the loop closes the remaining connections and drops the trigger from its socket map, which ends
+    the loop; (4) the pipe is closed once the loop has ended and no request thread is left to write to it.
+    """
 
     def __init__(self, wsgi: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]],
                  host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
-        self._server = create_server(wsgi, host=host, port=port, threads=threads, ident="dockbolt",
-                                     clear_untrusted_proxy_headers=True)
-        self._thread: threading.Thread | None = None
+        server = create_server(wsgi, host=host, port=port, threads=threads, ident="dockbolt",
+                               clear_untrusted_proxy_headers=True)
+        if not isinstance(server, BaseWSGIServer):  # the host name resolved to several addresses
+            server.close()
+            raise ValueError(f"host {host!r} resolves to several addresses; give one address to bind")
+        self._server = server
+        # Waitress has no stop of its own (its maintainers point to webtest's StopableWSGIServer), so the
+        # steps above use its internals: the trigger, whose callbacks run inside the loop (only the loop
+        # may touch its sockets; a callback must never close the pipe that delivered it, because
+        # pull_trigger() queues the callback *before* writing its wake-up byte and a loop woken by another
+        # thread can run it first: the old EBADF); the connection registry ``active_channels``; the
+        # listener's plain dispatcher close (``BaseWSGIServer.close`` would close the trigger too); and
+        # the task dispatcher's ``threads`` set, empty once no request thread can write to the pipe.
+        self._trigger = cast(_Trigger, server.trigger)
+        self._channels = cast("dict[int, HTTPChannel]", server.active_channels)
+        self._loop: threading.Thread | None = None  # the thread running waitress's loop, once serving
+        self._own_thread = False
+        self._loop_done = threading.Event()
+        self._close_lock = threading.Lock()
+        self._closed = False
 
     @property
     def port(self) -> int:
         """The port actually bound."""
-        return int(self._server.effective_port)  # type: ignore[union-attr]
+        return int(self._server.effective_port)  # type: ignore[attr-defined]  # missing from the stubs
 
     @property
     def url(self) -> str:
@@ -61,30 +96,86 @@ class HttpServer:
         return f"http://127.0.0.1:{self.port}{EVENTS_PATH}"
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until closed."""
-        self._server.run()
+        """Serve in the calling thread until closed from another thread or interrupted (Ctrl-C)."""
+        self._loop = threading.current_thread()
+        try:
+            self._run()
+        finally:
+            self.close()
 
     def start(self) -> HttpServer:
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.run, name="dockbolt-http", daemon=True)
-        self._thread.start()
+        self._loop = threading.Thread(target=self._run, name="dockbolt-http", daemon=True)
+        self._own_thread = True
+        self._loop.start()
         return self
 
     def close(self) -> None:
-        """Stop serving and release the port, from inside the server's own loop.
+        """Stop serving and release the port, the threads and every socket; a second call does nothing.
 
-        Closing the listening socket from another thread while the loop polls it kills the loop with
-        EBADF; waitress's trigger runs the close in the loop thread, which then ends cleanly.
+        Requests already being handled finish (up to DRAIN_SECONDS); call it from any thread but the one
+        serving.
         """
-        server = self._server
-        if self._thread is None:
-            server.close()
-            return
+        with self._close_lock:
+            if self._closed:
+                return
+            loop_running = self._loop is not None and not self._loop_done.is_set()
+            if loop_running and self._loop is threading.current_thread():
+                raise RuntimeError("HttpServer.close() called from the serving thread")
+            self._closed = True
+            dispatcher = self._server.task_dispatcher
+            if loop_running:
+                self._in_loop(self._close_listener)
+                dispatcher.shutdown(timeout=DRAIN_SECONDS)
+                self._in_loop(self._end_loop)
+                self._loop_done.wait()
+                if self._own_thread and self._loop is not None:
+                    self._loop.join()
+            else:  # never served, or interrupted: no loop runs, nothing else touches the sockets
+                dispatcher.shutdown(timeout=DRAIN_SECONDS)
+                self._close_listener()
+                self._close_connections()
+            if dispatcher.threads:
+                log.warning("%d request thread(s) still busy after %d s; leaving their wake-up pipe open",
+                            len(dispatcher.threads), DRAIN_SECONDS)
+            else:
+                self._trigger.close()
 
-        def close_all() -> None:
-            for channel in list(server._map.values()):  # type: ignore[union-attr]
-                channel.close()
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        finally:
+            self._loop_done.set()
 
-        server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
-        self._thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
+    def _in_loop(self, step: Callable[[], None]) -> None:
+        """Run ``step`` in the loop's thread and wait for it (or run it here if the loop has died)."""
+        ran = threading.Event()
+
+        def callback() -> None:
+            try:
+                step()
+            finally:
+                ran.set()
+
+        self._trigger.pull_trigger(callback)
+        while not ran.wait(0.05):
+            if self._loop_done.is_set() and not ran.is_set():
+                step()
+                return
+
+    def _close_listener(self) -> None:
+        wasyncore.dispatcher.close(self._server)
+
+    def _close_connections(self) -> None:
+        for channel in list(self._channels.values()):
+            channel.will_close = True  # handle_write sends what the socket takes now, then closes
+            try:
+                channel.handle_write()
+            finally:
+                channel.handle_close()  # a no-op when already closed; covers a failed write
+
+    def _end_loop(self) -> None:
+        try:
+            self._close_connections()
+        finally:
+            self._trigger.del_channel()  # an empty socket map ends the loop; the pipe is closed after it

@@ -1,4 +1,7 @@
-"""`dockbolt bot`: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on --port."""
+"""The bot in the foreground (`dockbolt bot`, and `dockbolt up` with Slack tokens).
+
+Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP mode (waitress) on --host/--port.
+"""
 
 from __future__ import annotations
 

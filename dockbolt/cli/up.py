@@ -1,7 +1,9 @@
 """`dockbolt up`: the embedded default — private Redis, a worker, then Slack (tokens set) or the console.
 
-The console runs the whole real pipeline: signed requests to the real bot endpoint, the real queue and
-worker, and Slack Web API calls landing in the in-process stand-in, which the console prints.
+With Slack tokens the bot runs as `dockbolt bot` does (Socket Mode, or HTTP on --host/--port). Without
+them the console runs the whole real pipeline: signed requests to the real bot endpoint, the real queue
+and worker, and Slack Web API calls landing in the in-process stand-in, which the console prints; its
+bot token and signing secret are made up afresh for every run.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from dockbolt.cli.wiring import load_bot_config, start_http_bot
 from dockbolt.core.settings import Secret, Settings
 from workers.main import preflight
 
-CONSOLE_TOKEN = "xoxb-local-console"  # noqa: S105 - not a secret: only the in-process stand-in accepts it
-
 
 def _say(line: str) -> None:
     print(f"dockbolt: {line}", file=sys.stderr, flush=True)
@@ -44,8 +44,11 @@ def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]
     return start_worker_process(_worker_env(settings), log_path)
 
 
-def run_up(settings: Settings, *, user_id: str, channel_id: str) -> int:
-    """Run the embedded default until the console ends (or the bot is interrupted)."""
+def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port: int) -> int:
+    """Run the embedded default until the console ends (or the bot is interrupted).
+
+    ``host``/``port``: where the bot serves HTTP mode when Slack tokens are set (as `dockbolt bot`).
+    """
     with ExitStack() as stack:
         if not settings.redis_url:
             local = LocalRedis()
@@ -68,9 +71,8 @@ def run_up(settings: Settings, *, user_id: str, channel_id: str) -> int:
             _say(f"worker started (log: {logdir / 'worker.log'}); starting the bot")
             from dockbolt.cli.run_bot import run_bot
 
-            return run_bot(settings, host="0.0.0.0", port=3000)  # noqa: S104
+            return run_bot(settings, host=host, port=port)
         return _console(settings, stack, logdir, user_id=user_id, channel_id=channel_id)
-    return 0
 
 
 def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str, channel_id: str) -> int:
@@ -89,11 +91,12 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
     if not cfg.exists():
         cfg.write_text(default_config_toml(user_id, VERBS.values()))
         _say(f"wrote a default config to {cfg} (you, {user_id}, are admin)")
-    standin = SlackStandIn(token=CONSOLE_TOKEN)
+    token = "xoxb-" + secrets.token_hex(16)  # only the in-process stand-in accepts it, and only this run
+    standin = SlackStandIn(token=token)
     standin.start()
     stack.callback(standin.stop)
     settings = dataclasses.replace(settings, slack_api_url=standin.base_url,
-                                   slack_bot_token=Secret(CONSOLE_TOKEN),
+                                   slack_bot_token=Secret(token),
                                    slack_signing_secret=Secret(secrets.token_hex(16)),
                                    slack_app_token=Secret(""))
     config = load_bot_config(settings)

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from dockbolt.console.standin.models import Message, UploadedFile
+from workers.formatting import human_size
 
 FILE_PREVIEW_LINES = 10
 _EMOJI = {
@@ -97,15 +98,6 @@ def card_detail(card: Message) -> str:
             status_part = text.split(" · job ")[0]
             return status_part.partition(" — ")[2].strip()
     return ""
-
-
-def human_size(size: int) -> str:
-    """Bytes as B, KB or MB (powers of 1024, like ls -h)."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def file_lines(file: UploadedFile) -> list[str]:

@@ -1,8 +1,10 @@
 """The local console: a terminal session that plays Slack for a bot running against the stand-in.
 
 Each line is sent to the bot as a signed slash command (with a fresh response_url); the private ack is
-printed, then the job's card and thread as they grow. The console waits for the job to finish before
-reading the next line, so piped input (``printf 'run …\\nps\\n' | dockbolt up``) runs in order.
+printed, then the job's card and thread as they grow. The job id comes from the ack's machine-readable
+block (``bot.messages.accepted_job_id``), and the job is followed through the card whose metadata names
+it (``SlackStandIn.find_card``). The console waits for the job to finish before reading the next line,
+so piped input (``printf 'run …\\nps\\n' | dockbolt up``) runs in order.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TextIO
 
 from bot.messages import accepted_job_id
 from dockbolt.console.render import body, indent
-from dockbolt.console.slack_standin import FINAL_STATUSES, Message, SlackStandIn
+from dockbolt.console.slack_standin import Message, SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
 from dockbolt.console.view import ONLY_YOU, ConsoleView, Printer
 
@@ -116,7 +118,7 @@ def _wait_for_job(
 ) -> None:
     def final_card() -> Message | None:
         card = standin.find_card(job_id)
-        return card if card is not None and card.status in FINAL_STATUSES else None
+        return card if card is not None and card.status is not None and card.status.final else None
 
     try:
         card = standin.wait_for(final_card, timeout=timeout)

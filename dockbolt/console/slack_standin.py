@@ -1,8 +1,9 @@
-"""A local stand-in for the Slack Web API, used by ``dockbolt up``'s console and by tests.
+"""A local stand-in for the Slack Web API: what the console of ``dockbolt up`` runs the pipeline against.
 
 Speaks the Web API the way slack_sdk's ``WebClient(base_url=standin.base_url)`` and ``WebhookClient``
-use it, enforces Slack's message limits, records everything (thread-safe queries, ``wait_for``,
-``subscribe``) and can inject faults (``fail_channel``, ``rate_limit``, ``fail_method``).
+use it, enforces Slack's message limits and records everything (thread-safe queries, ``wait_for``,
+``subscribe``). ``intercept`` registers a hook that may answer a call first (tests build Slack's
+failures on it: rate limits, refused channels, API errors).
 
 Implementation lives in ``dockbolt.console.standin``: ``models`` (records), ``limits`` (Slack's rules),
 ``state`` (recording, waiting, events), ``api``/``chat``/``files`` (methods), ``response_urls``, ``http``.
@@ -11,13 +12,12 @@ Implementation lives in ``dockbolt.console.standin``: ``models`` (records), ``li
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
-from dockbolt.console.standin.api import BOT_USER_ID, WebApi
+from dockbolt.console.standin.api import BOT_USER_ID, ApiAnswer, Hook, WebApi
 from dockbolt.console.standin.http import StandInServer
 from dockbolt.console.standin.models import (
-    FINAL_STATUSES,
-    JOB_EVENT_TYPE,
     Call,
     Ephemeral,
     Message,
@@ -29,10 +29,10 @@ from dockbolt.console.standin.response_urls import ResponseUrls
 from dockbolt.console.standin.state import StandInState
 
 __all__ = [
-    "FINAL_STATUSES",
-    "JOB_EVENT_TYPE",
+    "ApiAnswer",
     "Call",
     "Ephemeral",
+    "Hook",
     "Message",
     "ResponsePost",
     "SlackStandIn",
@@ -42,13 +42,12 @@ __all__ = [
 
 
 class SlackStandIn(StandInState):
-    """The Slack Web API on 127.0.0.1 (port chosen by the OS), recording what it is asked to do."""
+    """The Slack Web API on 127.0.0.1 (port chosen by the OS), recording what it is asked to do.
 
-    def __init__(
-        self,
-        token: str = "xoxb-standin",  # noqa: S107 - only this local stand-in accepts it
-        usergroups: dict[str, list[str]] | None = None,
-    ) -> None:
+    Only ``token`` authenticates; ``usergroups`` answers usergroups.users.list (group id → member ids).
+    """
+
+    def __init__(self, token: str, usergroups: dict[str, list[str]] | None = None) -> None:
         super().__init__()
         self.token = token
         self.bot_user_id = BOT_USER_ID
@@ -97,34 +96,22 @@ class SlackStandIn(StandInState):
         self._origin()
         return self._responses.new_url(channel)
 
-    # -- configuration and fault injection -------------------------------------------------------
+    def intercept(self, hook: Hook) -> Callable[[], None]:
+        """Consult ``hook(method, params)`` before every authenticated Web API call, in registration order.
 
-    def fail_channel(self, channel_id: str, error: str | None = "not_in_channel") -> None:
-        """Make every call naming this channel fail with ``error``; ``error=None`` heals it."""
-        self._api.fail_channel(channel_id, error)
-
-    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with HTTP 429 and ``Retry-After: retry_after``."""
-        self._api.rate_limit(method, times, retry_after)
-
-    def fail_method(self, method: str, error: str, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
-        self._api.fail_method(method, error, times)
-
-    def set_plan_upgrade_required(self, required: bool = True) -> None:
-        """Make usergroups.users.list answer ``plan_upgrade_required`` (as on a free workspace)."""
+        An ``ApiAnswer`` it returns is sent (and recorded) instead of the method's own answer; None lets
+        the call through. The hook runs on a server thread and must not change ``params``. Returns a
+        function that removes the hook.
+        """
         with self.lock:
-            self._api.faults.plan_upgrade_required = required
+            self._api.hooks.append(hook)
 
-    def set_usergroup(self, usergroup_id: str, user_ids: list[str]) -> None:
-        """Create or replace a user group's members."""
-        with self.lock:
-            self._api.usergroups[usergroup_id] = list(user_ids)
+        def remove() -> None:
+            with self.lock:
+                if hook in self._api.hooks:
+                    self._api.hooks.remove(hook)
 
-    def set_user_name(self, user_id: str, name: str) -> None:
-        """Give users.info a name to answer for this user."""
-        with self.lock:
-            self._api.users[user_id] = name
+        return remove
 
     def _origin(self) -> str:
         if self._server is None:

@@ -44,11 +44,13 @@ def slash_body(
     user_name: str = "",
     response_url: str = "",
     trigger_id: str = "",
+    verification_token: str = "",
 ) -> bytes:
     """The form-encoded body Slack POSTs for a slash command (same fields, same order)."""
     fields = [
-        # The legacy verification token: Slack still sends it; signed requests make it redundant.
-        ("token", "dockbolt-local-verification-token"),
+        # The legacy verification token: Slack still sends it (one per app); signed requests make it
+        # redundant and nothing here checks it, so it is random rather than a constant to copy.
+        ("token", verification_token or _random_verification_token()),
         ("team_id", team_id),
         ("team_domain", "dockbolt-local"),
         ("channel_id", channel_id),
@@ -74,6 +76,7 @@ class SlashClient:
         self.url = url
         self.signing_secret = signing_secret
         self.timeout = timeout
+        self.verification_token = _random_verification_token()
 
     def send(
         self,
@@ -99,6 +102,7 @@ class SlashClient:
             user_name=user_name,
             response_url=response_url,
             trigger_id=trigger_id,
+            verification_token=self.verification_token,
         )
         ts = int(time.time()) if timestamp is None else timestamp
         headers = {
@@ -129,6 +133,10 @@ def _response(status: int, raw: bytes) -> SlashResponse:
     except ValueError:
         parsed = None
     return SlashResponse(status, body, parsed if isinstance(parsed, dict) else None)
+
+
+def _random_verification_token() -> str:
+    return secrets.token_urlsafe(18)  # Slack's are 24 characters
 
 
 def _fake_trigger_id() -> str:

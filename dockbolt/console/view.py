@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from dockbolt.console.render import body, card_detail, card_summary, file_lines, indent
-from dockbolt.console.standin.models import FINAL_STATUSES, Message, ResponsePost, StandInEvent
+from dockbolt.console.standin.models import Message, ResponsePost, StandInEvent
 from dockbolt.core.card import format_elapsed
 
 ONLY_YOU = "  (only you) "
@@ -144,7 +144,7 @@ class ConsoleView:
         job.statuses.append(status)
         job.detail = detail
         line = f"  [job {job.job_id}] {' → '.join(job.statuses)}"
-        if status in FINAL_STATUSES:
+        if card.status is not None and card.status.final:
             line += f" ({format_elapsed(max(0.0, at - job.started))})"
         if first:
             line += f" — {card_summary(card)}"

@@ -10,6 +10,7 @@ from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.settings import load_settings
 from dockbolt.core.slack_client import make_web_client
+from tests.support.slack_faults import SlackFaults
 from workers.reply import Reply
 from workers.reporter import ThreadReporter
 
@@ -67,7 +68,7 @@ def test_handler_text_cannot_become_markup(standin: SlackStandIn) -> None:
 
 def test_a_429_is_waited_out_not_dropped(standin: SlackStandIn) -> None:
     rep, ts = reporter_for(standin)
-    standin.rate_limit("chat.postMessage", times=1, retry_after=1)
+    SlackFaults(standin).rate_limit("chat.postMessage", times=1, retry_after=1)
     rep.post("after the rate limit")
     (reply,) = standin.thread("C1", str(ts))
     assert reply.text == "after the rate limit"
@@ -83,6 +84,6 @@ def test_without_a_thread_results_go_to_response_url(standin: SlackStandIn) -> N
 
 def test_thread_post_refused_falls_back_to_response_url(standin: SlackStandIn) -> None:
     rep, _ = reporter_for(standin)
-    standin.fail_channel("C1", "not_in_channel")
+    SlackFaults(standin).fail_channel("C1", "not_in_channel")
     rep.post("still delivered")
     assert [p.text for p in standin.response_posts] == ["still delivered"]

@@ -111,7 +111,7 @@ def test_shell_metacharacters_arrive_as_literal_arguments(pipeline: Pipeline) ->
 
 
 def test_card_falls_back_to_response_url_when_not_in_channel(pipeline: Pipeline) -> None:
-    pipeline.standin.fail_channel("CCLOSED", error="not_in_channel")
+    pipeline.faults.fail_channel("CCLOSED", error="not_in_channel")
     resp = pipeline.send("ps", channel_id="CCLOSED")
     assert resp.json is not None and "accepted" in resp.json["text"]
     post = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.response_posts), None))

@@ -14,7 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from dockbolt.console.slack_standin import Message, SlackStandIn, StandInEvent
+from dockbolt.console.slack_standin import ApiAnswer, Message, SlackStandIn, StandInEvent
+from tests.support.slack_faults import SlackFaults
 
 pytestmark = pytest.mark.scenario
 TOKEN = "xoxb-test-standin"
@@ -43,6 +44,11 @@ def standin() -> Iterator[SlackStandIn]:
 @pytest.fixture
 def client(standin: SlackStandIn) -> WebClient:
     return WebClient(token=TOKEN, base_url=standin.base_url)
+
+
+@pytest.fixture
+def faults(standin: SlackStandIn) -> SlackFaults:
+    return SlackFaults(standin)
 
 
 def test_base_url_is_local_and_port_chosen_by_os(standin: SlackStandIn) -> None:
@@ -220,24 +226,46 @@ def test_missing_channel_is_channel_not_found(client: WebClient) -> None:
     assert api_error(lambda: client.chat_postMessage(channel="", text="x")) == "channel_not_found"
 
 
+def test_a_hook_can_answer_first_and_be_removed(standin: SlackStandIn, client: WebClient) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def hook(method: str, params: dict[str, Any]) -> ApiAnswer | None:
+        seen.append((method, str(params.get("text"))))
+        return ApiAnswer(200, {"ok": False, "error": "hooked"}) if params.get("text") == "stop" else None
+
+    remove = standin.intercept(hook)
+    assert api_error(lambda: client.chat_postMessage(channel="C1", text="stop")) == "hooked"
+    client.chat_postMessage(channel="C1", text="go")
+    assert api_error(lambda: WebClient(token="xoxb-wrong", base_url=standin.base_url).auth_test()) == (
+        "invalid_auth"
+    )
+    remove()
+    client.chat_postMessage(channel="C1", text="stop")
+    assert seen == [("chat.postMessage", "stop"), ("chat.postMessage", "go")]  # never before auth
+    assert [m.text for m in standin.messages()] == ["go", "stop"]
+    assert [c.error for c in standin.calls] == ["hooked", None, "invalid_auth", None]
+
+
 def test_failed_channel_refuses_posts_and_uploads_until_healed(
-    standin: SlackStandIn, client: WebClient
+    standin: SlackStandIn, client: WebClient, faults: SlackFaults
 ) -> None:
-    standin.fail_channel("CSECRET")
+    faults.fail_channel("CSECRET")
     assert api_error(lambda: client.chat_postMessage(channel="CSECRET", text="x")) == "not_in_channel"
     assert api_error(lambda: client.files_upload_v2(channel="CSECRET", content="x", filename="x")) == (
         "not_in_channel"
     )
     client.chat_postMessage(channel="COTHER", text="fine")
-    standin.fail_channel("CSECRET", error="is_archived")
+    faults.fail_channel("CSECRET", error="is_archived")
     assert api_error(lambda: client.chat_postMessage(channel="CSECRET", text="x")) == "is_archived"
-    standin.fail_channel("CSECRET", error=None)
+    faults.fail_channel("CSECRET", error=None)
     client.chat_postMessage(channel="CSECRET", text="now fine")
     assert [m.text for m in standin.messages()] == ["fine", "now fine"]
 
 
-def test_rate_limit_answers_429_with_retry_after(standin: SlackStandIn, client: WebClient) -> None:
-    standin.rate_limit("chat.postMessage", times=1, retry_after=7)
+def test_rate_limit_answers_429_with_retry_after(
+    standin: SlackStandIn, client: WebClient, faults: SlackFaults
+) -> None:
+    faults.rate_limit("chat.postMessage", times=1, retry_after=7)
     with pytest.raises(SlackApiError) as info:
         client.chat_postMessage(channel="C1", text="x")
     assert info.value.response.status_code == 429
@@ -246,18 +274,20 @@ def test_rate_limit_answers_429_with_retry_after(standin: SlackStandIn, client: 
     assert [m.text for m in standin.messages()] == ["after"]
 
 
-def test_retry_handler_waits_out_a_rate_limit(standin: SlackStandIn) -> None:
+def test_retry_handler_waits_out_a_rate_limit(standin: SlackStandIn, faults: SlackFaults) -> None:
     retrying = WebClient(
         token=TOKEN, base_url=standin.base_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)]
     )
-    standin.rate_limit("chat.postMessage", times=2, retry_after=0)
+    faults.rate_limit("chat.postMessage", times=2, retry_after=0)
     assert retrying.chat_postMessage(channel="C1", text="eventually")["ok"]
     assert [c.error for c in standin.calls_to("chat.postMessage")] == ["ratelimited", "ratelimited", None]
     assert [m.text for m in standin.messages()] == ["eventually"]
 
 
-def test_fail_method_injects_errors_for_a_number_of_calls(standin: SlackStandIn, client: WebClient) -> None:
-    standin.fail_method("chat.update", "internal_error", times=2)
+def test_fail_method_injects_errors_for_a_number_of_calls(
+    standin: SlackStandIn, client: WebClient, faults: SlackFaults
+) -> None:
+    faults.fail_method("chat.update", "internal_error", times=2)
     ts = client.chat_postMessage(channel="C1", text="x")["ts"]
     for _ in range(2):
         assert api_error(lambda: client.chat_update(channel="C1", ts=ts, text="y")) == "internal_error"
@@ -265,20 +295,13 @@ def test_fail_method_injects_errors_for_a_number_of_calls(standin: SlackStandIn,
     assert [m.text for m in standin.messages()] == ["y"]
 
 
-def test_usergroups_users_list_and_plan_upgrade(standin: SlackStandIn, client: WebClient) -> None:
+def test_usergroups_users_list_and_plan_upgrade(client: WebClient, faults: SlackFaults) -> None:
     assert client.usergroups_users_list(usergroup="S0OPS")["users"] == ["U1", "U2"]
     assert api_error(lambda: client.usergroups_users_list(usergroup="S0NONE")) == "no_such_subteam"
-    standin.set_usergroup("S0NEW", ["U9"])
-    assert client.usergroups_users_list(usergroup="S0NEW")["users"] == ["U9"]
-    standin.set_plan_upgrade_required(True)
+    faults.plan_upgrade_required(True)
     assert api_error(lambda: client.usergroups_users_list(usergroup="S0OPS")) == "plan_upgrade_required"
-
-
-def test_users_info(standin: SlackStandIn, client: WebClient) -> None:
-    standin.set_user_name("U1", "alice")
-    assert client.users_info(user="U1")["user"]["name"] == "alice"
-    assert client.users_info(user="U2")["user"]["id"] == "U2"
-    assert api_error(lambda: client.users_info(user="not-a-user")) == "user_not_found"
+    faults.plan_upgrade_required(False)
+    assert client.usergroups_users_list(usergroup="S0OPS")["users"] == ["U1", "U2"]
 
 
 def test_unknown_method(client: WebClient) -> None:
@@ -386,10 +409,10 @@ def test_concurrent_posts_get_unique_increasing_ts(standin: SlackStandIn, client
 
 
 def test_stop_releases_the_port() -> None:
-    standin = SlackStandIn().start()
+    standin = SlackStandIn(token=TOKEN).start()
     url = standin.base_url
     standin.stop()
     with pytest.raises(OSError):
-        WebClient(token="xoxb-standin", base_url=url, timeout=2, retry_handlers=[]).auth_test()
+        WebClient(token=TOKEN, base_url=url, timeout=2, retry_handlers=[]).auth_test()
     with pytest.raises(RuntimeError):
         standin.new_response_url()

@@ -19,6 +19,7 @@ from dockbolt.cli.wiring import BotRuntime, start_http_bot
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
 from dockbolt.core.settings import Settings, load_settings
+from tests.support.slack_faults import SlackFaults
 
 TOKEN = "xoxb-harness-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -27,9 +28,10 @@ CHANNEL = "CTEAM"
 
 @dataclass
 class Pipeline:
-    """Stand-in Slack + the bot over HTTP (+ worker processes on demand), sharing one Redis."""
+    """Stand-in Slack (and its faults) + the bot over HTTP (+ worker processes on demand), one Redis."""
 
     standin: SlackStandIn
+    faults: SlackFaults
     bot: BotRuntime
     settings: Settings
     redis: Redis
@@ -82,5 +84,5 @@ def start_pipeline(redis_url: str, logdir: Path, config: Config,
                               "SLACK_SIGNING_SECRET": SECRET, "REDIS_URL": redis_url})
     bot = start_http_bot(settings, config, reaper_every=reaper_every)
     assert bot.server is not None
-    return Pipeline(standin=standin, bot=bot, settings=settings, redis=Redis.from_url(redis_url),
-                    slash=SlashClient(bot.server.url, SECRET), logdir=logdir)
+    return Pipeline(standin=standin, faults=SlackFaults(standin), bot=bot, settings=settings,
+                    redis=Redis.from_url(redis_url), slash=SlashClient(bot.server.url, SECRET), logdir=logdir)

@@ -1,9 +1,10 @@
 """The console: rendering helpers, and whole sessions against the stand-in and a small signed fake bot.
 
-The fake bot verifies Slack's signature, acks like dockbolt's bot ("accepted as job `…`") and then, from
-another thread, posts a real job card (``dockbolt.core.card.build_card``), thread replies, a file and
-the final card edit into the stand-in with slack_sdk — slowly enough that a console that did not wait for the
-job would visibly run the next command too early.
+The fake bot verifies Slack's signature, acks like dockbolt's bot ("accepted as job `…`", the job id also
+in the ack's machine-readable block) and then, from another thread, posts a real job card
+(``dockbolt.core.card.build_card``), thread replies, a file and the final card edit into the stand-in
+with slack_sdk — slowly enough that a console that did not wait for the job would visibly run the next
+command too early.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from bot.messages import ACCEPTED_BLOCK
-from dockbolt.console.render import blocks_text, card_detail, card_summary, file_lines, human_size, mrkdwn
+from dockbolt.console.render import blocks_text, card_detail, card_summary, file_lines, mrkdwn
 from dockbolt.console.repl import ack_lines, command_text, run_console
 from dockbolt.console.slack_standin import Message, SlackStandIn, UploadedFile
 from dockbolt.console.slash_client import SlashResponse
@@ -32,6 +33,7 @@ from dockbolt.console.view import Printer
 from dockbolt.core.card import build_card
 
 SECRET = "console-test-secret"
+TOKEN = "xoxb-console-test"
 CHANNEL = "CCONSOLE"
 USER = "UME"
 STEP = 0.15  # pause between a fake job's steps, so a console that does not wait runs ahead visibly
@@ -130,7 +132,7 @@ class FakeBot:
 
 @pytest.fixture
 def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as s:
+    with SlackStandIn(token=TOKEN) as s:
         yield s
 
 
@@ -224,7 +226,7 @@ def test_commands_run_one_after_another_showing_card_thread_and_file(
         rf"^  \[job {second}\] queued — ",
         rf"^  \[job {second}\] queued → running$",
         r"^    30 lines — full output in the file$",
-        r"^    📎 web\.log \(30 lines, \d+ B\)$",
+        r"^    📎 web\.log \(30 lines, \d+B\)$",
         r"^      log line 0$",
         r"^      log line 9$",
         r"^      …$",
@@ -390,22 +392,12 @@ def test_card_summary_and_detail_come_from_the_real_card() -> None:
 def test_file_lines_preview_the_first_ten_lines() -> None:
     data = "".join(f"l{i}\n" for i in range(3000)).encode()
     lines = file_lines(UploadedFile(id="F1", name="web.log", title="web.log", bytes=data))
-    assert lines[0] == f"📎 web.log (3000 lines, {round(len(data) / 1024)} KB)"
+    assert len(data) == 16_890 and lines[0] == "📎 web.log (3000 lines, 16.9kB)"  # sizes as the docker CLI
     assert lines[1:11] == [f"  l{i}" for i in range(10)] and lines[11:] == ["  …"]
     short = file_lines(UploadedFile(id="F2", name="a.txt", title="a", bytes=b"one\ntwo"))
-    assert short == ["📎 a.txt (2 lines, 7 B)", "  one", "  two"]
+    assert short == ["📎 a.txt (2 lines, 7B)", "  one", "  two"]
     assert file_lines(UploadedFile(id="F3", name="b.bin", title="b", bytes=b"\xff\x00\x01")) == [
-        "📎 b.bin (binary, 3 B)"
-    ]
-
-
-def test_human_size() -> None:
-    assert [human_size(n) for n in (0, 1023, 1024, 120 * 1024, 3 * 1024 * 1024 + 1)] == [
-        "0 B",
-        "1023 B",
-        "1 KB",
-        "120 KB",
-        "3.0 MB",
+        "📎 b.bin (binary, 3B)"
     ]
 
 

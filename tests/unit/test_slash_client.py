@@ -100,6 +100,18 @@ def test_body_has_slacks_fields_in_slacks_order() -> None:
     assert values["trigger_id"]
 
 
+def test_legacy_token_is_one_random_value_per_client(bot: tuple[str, Seen]) -> None:
+    url, seen = bot
+    first, second = SlashClient(url, SECRET), SlashClient(url, SECRET)
+    for client in (first, first, second):
+        client.send("ps", user_id="U1", channel_id="C1")
+    tokens = [dict(parse_qsl(raw.decode()))["token"] for _, raw in seen.requests]
+    assert tokens[0] == tokens[1] == first.verification_token and len(tokens[0]) >= 24
+    assert tokens[2] == second.verification_token != tokens[0]
+    given = slash_body(text="", user_id="U", channel_id="C", verification_token="t")
+    assert dict(parse_qsl(given.decode()))["token"] == "t"
+
+
 def test_send_posts_a_signed_form_that_slack_sdk_accepts(bot: tuple[str, Seen]) -> None:
     url, seen = bot
     resp = SlashClient(url, SECRET).send(

@@ -1,4 +1,4 @@
-"""The Web API side of the stand-in: authentication, fault injection and the method table.
+"""The Web API side of the stand-in: authentication, the method table, and hooks that may answer first.
 
 Answers follow Slack's conventions: HTTP 200 with ``{"ok": false, "error": …}`` for API errors, HTTP 429
 with ``Retry-After`` when rate limited, and ``response_metadata.messages`` detail for invalid blocks.
@@ -32,16 +32,12 @@ class ApiAnswer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class _Faults:
-    channels: dict[str, str] = field(default_factory=dict)
-    rate_limits: dict[str, list[int]] = field(default_factory=dict)
-    method_errors: dict[str, list[str]] = field(default_factory=dict)
-    plan_upgrade_required: bool = False
+# Consulted with (method, params) before an authenticated call; an answer it returns replaces the call's.
+Hook = Callable[[str, dict[str, Any]], ApiAnswer | None]
 
 
 class WebApi:
-    """Slack Web API methods over a StandInState, with the configured token, user groups and faults."""
+    """Slack Web API methods over a StandInState, with the configured token, user groups and hooks."""
 
     def __init__(self, state: StandInState, token: str, usergroups: dict[str, list[str]] | None) -> None:
         self.state = state
@@ -49,8 +45,7 @@ class WebApi:
         self.bot_user_id = BOT_USER_ID
         self.origin = ""
         self.usergroups = {k: list(v) for k, v in (usergroups or {}).items()}
-        self.users: dict[str, str] = {}
-        self.faults = _Faults()
+        self.hooks: list[Hook] = []
         self.uploads: dict[str, files.PendingUpload] = {}
         self._lock = state.lock
         self.methods: dict[str, Method] = {
@@ -61,22 +56,18 @@ class WebApi:
             "files.getUploadURLExternal": files.get_upload_url,
             "files.completeUploadExternal": files.complete_upload,
             "usergroups.users.list": _usergroups_users_list,
-            "users.info": _users_info,
         }
 
     def call(self, method: str, params: dict[str, Any], token: str | None) -> ApiAnswer:
-        """Authenticate, apply injected faults, run the method and record the call."""
-        error: str | None = None
+        """Authenticate, consult the hooks, run the method and record the call."""
         try:
             answer = self._call(method, params, token)
         except ApiError as exc:
-            error = exc.error
             payload: dict[str, Any] = {"ok": False, "error": exc.error}
             if exc.details:
                 payload["response_metadata"] = {"messages": exc.details}
             answer = ApiAnswer(200, payload)
-        if answer.status == 429:
-            error = "ratelimited"
+        error = None if answer.payload.get("ok") else str(answer.payload.get("error", "unknown_error"))
         self.state.record_call(Call(method, params, time.time(), error))
         return answer
 
@@ -86,46 +77,21 @@ class WebApi:
         if token != self.token:
             raise ApiError("invalid_auth")
         with self._lock:
-            limit = self.faults.rate_limits.get(method)
-            if limit and limit[0] > 0:
-                limit[0] -= 1
-                headers = {"Retry-After": str(limit[1])}
-                return ApiAnswer(429, {"ok": False, "error": "ratelimited"}, headers)
-            queued = self.faults.method_errors.get(method)
-            if queued:
-                raise ApiError(queued.pop(0))
+            hooks = list(self.hooks)
+        for hook in hooks:
+            answer = hook(method, params)
+            if answer is not None:
+                return answer
         impl = self.methods.get(method)
         if impl is None:
             raise ApiError("unknown_method")
         return ApiAnswer(200, {"ok": True, **impl(self, params)})
 
     def check_channel(self, channel: Any) -> str:
-        """Return the channel id, or raise channel_not_found / the error injected for that channel."""
+        """Return the channel id, or raise channel_not_found."""
         if not isinstance(channel, str) or not channel:
             raise ApiError("channel_not_found")
-        with self._lock:
-            injected = self.faults.channels.get(channel)
-        if injected:
-            raise ApiError(injected)
         return channel
-
-    def fail_channel(self, channel: str, error: str | None) -> None:
-        """Make every call naming ``channel`` fail with ``error`` (None clears it)."""
-        with self._lock:
-            if error is None:
-                self.faults.channels.pop(channel, None)
-            else:
-                self.faults.channels[channel] = error
-
-    def rate_limit(self, method: str, times: int, retry_after: int) -> None:
-        """Answer the next ``times`` calls of ``method`` with HTTP 429 and ``Retry-After``."""
-        with self._lock:
-            self.faults.rate_limits[method] = [times, retry_after]
-
-    def fail_method(self, method: str, error: str, times: int) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``error``."""
-        with self._lock:
-            self.faults.method_errors.setdefault(method, []).extend([error] * times)
 
 
 def _auth_test(api: WebApi, params: dict[str, Any]) -> dict[str, Any]:
@@ -141,31 +107,8 @@ def _auth_test(api: WebApi, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _usergroups_users_list(api: WebApi, params: dict[str, Any]) -> dict[str, Any]:
-    with api._lock:
-        if api.faults.plan_upgrade_required:
-            raise ApiError("plan_upgrade_required")
-        members = api.usergroups.get(str(params.get("usergroup", "")))
+    members = api.usergroups.get(str(params.get("usergroup", "")))
     if members is None:
         raise ApiError("no_such_subteam")
     return {"users": list(members)}
 
-
-def _users_info(api: WebApi, params: dict[str, Any]) -> dict[str, Any]:
-    user = params.get("user")
-    # Any Slack-shaped user id exists here; names can be configured for nicer output.
-    if not isinstance(user, str) or user[:1] not in ("U", "W") or not user.isalnum():
-        raise ApiError("user_not_found")
-    name = api.users.get(user, user.lower())
-    profile = {"real_name": name, "display_name": name}
-    return {
-        "user": {
-            "id": user,
-            "team_id": TEAM_ID,
-            "name": name,
-            "real_name": name,
-            "deleted": False,
-            "is_bot": user == api.bot_user_id,
-            "tz": "UTC",
-            "profile": profile,
-        }
-    }

@@ -10,8 +10,8 @@ import builtins
 from dataclasses import dataclass
 from typing import Any, Literal
 
-JOB_EVENT_TYPE = "dockbolt_job"
-FINAL_STATUSES = frozenset({"done", "failed", "timed_out", "lost"})
+from dockbolt.core.card import CARD_EVENT_TYPE
+from dockbolt.core.contract import JobStatus
 
 EventKind = Literal["message", "update", "ephemeral", "file", "response_post"]
 
@@ -78,16 +78,18 @@ class Message:
         return value if isinstance(value, str) else None
 
     @property
-    def status(self) -> str | None:
+    def status(self) -> JobStatus | None:
         """The job status a job card carries in its metadata."""
         payload = self._job_payload()
         value = payload.get("status") if payload else None
-        return value if isinstance(value, str) else None
+        if not isinstance(value, str) or value not in JobStatus.__members__.values():
+            return None  # no status, or one this version does not know
+        return JobStatus(value)
 
     def _job_payload(self) -> dict[str, Any] | None:
         meta = self.metadata or {}
         payload = meta.get("event_payload")
-        if meta.get("event_type") != JOB_EVENT_TYPE or not isinstance(payload, dict):
+        if meta.get("event_type") != CARD_EVENT_TYPE or not isinstance(payload, dict):
             return None
         return payload
 
