@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
 
 
@@ -34,37 +34,38 @@ def signature(secret: str, timestamp: int | str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+class SlashFields(TypedDict, total=False):
+    """The optional fields of a slash command, with Slack's meaning (defaults in ``slash_body``)."""
+
+    command: str  # default "/docker"
+    team_id: str  # default "T0LOCAL"
+    user_name: str  # default: the user id in lower case
+    response_url: str
+    trigger_id: str  # default: a fresh one, as Slack sends
+
+
 def slash_body(
-    *,
-    text: str,
-    user_id: str,
-    channel_id: str,
-    command: str = "/docker",
-    team_id: str = "T0LOCAL",
-    user_name: str = "",
-    response_url: str = "",
-    trigger_id: str = "",
-    verification_token: str = "",
+    *, text: str, user_id: str, channel_id: str, verification_token: str = "", **fields: Unpack[SlashFields]
 ) -> bytes:
     """The form-encoded body Slack POSTs for a slash command (same fields, same order)."""
-    fields = [
+    form = [
         # The legacy verification token: Slack still sends it (one per app); signed requests make it
         # redundant and nothing here checks it, so it is random rather than a constant to copy.
         ("token", verification_token or _random_verification_token()),
-        ("team_id", team_id),
+        ("team_id", fields.get("team_id", "T0LOCAL")),
         ("team_domain", "dockbolt-local"),
         ("channel_id", channel_id),
         ("channel_name", "directmessage" if channel_id.startswith("D") else channel_id.lower()),
         ("user_id", user_id),
-        ("user_name", user_name or user_id.lower()),
-        ("command", command),
+        ("user_name", fields.get("user_name") or user_id.lower()),
+        ("command", fields.get("command", "/docker")),
         ("text", text),
         ("api_app_id", "A0LOCAL"),
         ("is_enterprise_install", "false"),
-        ("response_url", response_url),
-        ("trigger_id", trigger_id or _fake_trigger_id()),
+        ("response_url", fields.get("response_url", "")),
+        ("trigger_id", fields.get("trigger_id") or _fake_trigger_id()),
     ]
-    return urlencode(fields).encode()
+    return urlencode(form).encode()
 
 
 class SlashClient:
@@ -84,26 +85,13 @@ class SlashClient:
         *,
         user_id: str,
         channel_id: str,
-        command: str = "/docker",
-        team_id: str = "T0LOCAL",
-        user_name: str = "",
-        response_url: str = "",
-        trigger_id: str = "",
         timestamp: int | None = None,
         sign: bool = True,
+        **fields: Unpack[SlashFields],
     ) -> SlashResponse:
         """Send one slash command (signed unless ``sign=False``) and return the bot's answer."""
-        body = slash_body(
-            text=text,
-            user_id=user_id,
-            channel_id=channel_id,
-            command=command,
-            team_id=team_id,
-            user_name=user_name,
-            response_url=response_url,
-            trigger_id=trigger_id,
-            verification_token=self.verification_token,
-        )
+        body = slash_body(text=text, user_id=user_id, channel_id=channel_id,
+                          verification_token=self.verification_token, **fields)
         ts = int(time.time()) if timestamp is None else timestamp
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
