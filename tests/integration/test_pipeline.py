@@ -219,3 +219,19 @@ def test_a_job_that_times_out_says_so_in_its_thread(
     card, replies = finished(live, job.job_id)
     assert card.status == "timed_out"
     assert "timed out" in thread_text(replies) and "at most 3 s" in thread_text(replies)
+
+
+def test_a_job_whose_args_do_not_fit_is_refused_in_its_thread_and_touches_nothing(
+        live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
+    c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
+                                     name=f"dhit-{test_run_id}-kept", labels={"dhtest.run": test_run_id})
+    # A payload the bot would never build (a newer bot, or a hand-made job): rm with a string for force.
+    job = JobRequest(job_id=new_job_id(), verb="rm", args={"names": [c.name], "force": "yes"},
+                     user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"rm -f {c.name}")
+    Dispatcher(live.bot.client, live.redis).dispatch(job, timeout=30)
+    card, replies = finished(live, job.job_id)
+    assert card.status == "failed"
+    text = html.unescape(thread_text(replies))
+    assert "cannot accept the arguments of `rm`" in text and "RmArgs.force: expected true or false" in text
+    c.reload()
+    assert c.status == "running"
