@@ -11,14 +11,20 @@ from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
-from dockbolt.core.contract import DEFAULT_QUEUE
+from dockbolt.core.codec import prepare
+from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest
 from dockbolt.core.errors import DockerUnavailable
 from dockbolt.core.settings import Settings
 from workers import docker_engine
 
 # Preloaded in the parent so every forked work horse inherits it instead of importing the docker SDK,
-# slack_sdk and the handlers again for each job (RQ forks one horse per job).
+# slack_sdk and the handlers again for each job (RQ forks one horse per job); the same goes for the
+# codec's resolved type hints of the job and of every handler's args.
 from workers import runner as _runner  # noqa: F401
+from workers.handlers import HANDLERS
+
+for _cls in (JobRequest, *(handler.args for handler in HANDLERS.values())):
+    prepare(_cls)
 
 log = logging.getLogger(__name__)
 

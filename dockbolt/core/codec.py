@@ -57,6 +57,15 @@ def decode(cls: type[T], data: Any, where: str = "") -> T:
         raise ContractError(f"{where or cls.__name__}: {exc}") from exc
 
 
+def prepare(hint: Any) -> None:
+    """Resolve the type hints of the dataclasses in ``hint`` now, not at their first decode."""
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        for inner in _hints(hint).values():
+            prepare(inner)
+    for arg in typing.get_args(hint):
+        prepare(arg)
+
+
 @cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
