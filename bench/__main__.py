@@ -88,7 +88,8 @@ def e2e(p: Pipeline, text: str, done: Callable[[str], bool]) -> float:
 def main() -> int:
     """Run everything and print the table."""
     with LocalRedis() as local, tempfile.TemporaryDirectory() as tmp:
-        config = parse_config(tomllib.loads(default_config_toml(USER, VERBS.values())), "bench", tuple(VERBS))
+        text = default_config_toml(USER, VERBS.values())
+        config = parse_config(tomllib.loads(text), "bench", VERBS.values())
         p = start_pipeline(local.url, Path(tmp), config)
         redis = Redis.from_url(local.url)
         try:

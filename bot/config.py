@@ -202,13 +202,28 @@ def _parse_bindings(c: _Checker, data: object, roles: Collection[str]) -> list[B
     return [b for b in parsed if b is not None]
 
 
-def parse_config(data: Mapping[str, Any], source: str, known_verbs: Collection[str]) -> Config:
-    """Validate an already-parsed TOML document; raise ConfigError listing every problem."""
+def built_in_roles(specs: Iterable[VerbSpec]) -> dict[str, Role]:
+    """viewer, operator (inherits viewer) and admin ("*"), their verbs from each spec's ``default_role``."""
+    allows = default_allows(specs)
+    return {
+        "viewer": Role("viewer", allow=allows["viewer"]),
+        "operator": Role("operator", allow=allows["operator"], inherits=("viewer",)),
+        "admin": Role("admin", allow=(WILDCARD,)),
+    }
+
+
+def parse_config(data: Mapping[str, Any], source: str, specs: Collection[VerbSpec]) -> Config:
+    """Validate an already-parsed TOML document; raise ConfigError listing every problem.
+
+    The built-in roles (``built_in_roles``) exist unless the file defines a role of the same name.
+    """
     c = _Checker(source)
+    known_verbs = tuple(spec.name for spec in specs)
     top = c.table(dict(data), "", ("slack", "rbac"))
     slack = _parse_slack(c, top.get("slack", {}))
     rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
-    roles = _parse_roles(c, rbac.get("roles"), known_verbs)
+    defined = _parse_roles(c, rbac.get("roles"), known_verbs)
+    roles = {name: role for name, role in built_in_roles(specs).items() if name not in defined} | defined
     _check_inheritance(c, roles)
     bindings = _parse_bindings(c, rbac.get("bindings", []), roles)
     default_role = c.string(rbac, "rbac", "default_role", "") or ""
@@ -225,7 +240,7 @@ def parse_config(data: Mapping[str, Any], source: str, known_verbs: Collection[s
     return Config(source=source, slack=slack, policy=policy)
 
 
-def load_config(path: str, known_verbs: Collection[str]) -> Config:
+def load_config(path: str, specs: Collection[VerbSpec]) -> Config:
     """Read and validate the TOML config at ``path``; raise ConfigError naming every problem."""
     try:
         with open(path, "rb") as f:
@@ -240,7 +255,7 @@ def load_config(path: str, known_verbs: Collection[str]) -> Config:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None
-    return parse_config(data, path, known_verbs)
+    return parse_config(data, path, specs)
 
 
 def _syntax_line(message: str) -> str:
@@ -261,16 +276,15 @@ notify_channel = ""            # channel id for notifications (e.g. "C0123456");
 # Role for users that no binding names. "" = none: such users may do nothing (deny by default).
 default_role = ""
 
-# A role lists the verbs it allows ("*" = every verb) and may inherit other roles' verbs.
-[rbac.roles.viewer]
-allow = [{viewer}]
-
-[rbac.roles.operator]
-inherits = ["viewer"]
-allow = [{operator}]
-
-[rbac.roles.admin]
-allow = ["*"]
+# Built-in roles (each verb says which one it belongs to, so new verbs join them on upgrade):
+#   viewer:   {viewer}
+#   operator: inherits viewer; {operator}
+#   admin:    every verb ("*")
+# Define a role of the same name to replace a built-in one, or your own roles next to them. A role lists
+# the verbs it allows ("*" = every verb) and may inherit other roles' verbs:
+# [rbac.roles.lead]
+# inherits = ["viewer"]
+# allow = ["restart"]
 
 # A binding grants a role to Slack user ids (U…/W…) and/or user-group ids (S…), optionally only in
 # some channels (C…/G…/D…). A user holds every role whose bindings match, plus default_role.
@@ -294,15 +308,11 @@ def default_allows(specs: Iterable[VerbSpec]) -> dict[DefaultRole, tuple[str, ..
 
 
 def default_config_toml(admin_user_id: str, specs: Iterable[VerbSpec]) -> str:
-    """Return a commented default config in which ``admin_user_id`` is admin; roles allow these verbs."""
+    """Return a commented default config in which ``admin_user_id`` is admin (built-in roles described)."""
     if not USER_ID_RE.match(admin_user_id):
         raise ValueError(f"{admin_user_id!r} is not {_ID_SHAPES['users'][1]}")
     allows = default_allows(specs)
-
-    def quoted(verbs: Iterable[str]) -> str:
-        return ", ".join(json.dumps(v) for v in verbs)
-
-    # Admin allows "*", so verbs whose default role is admin need no line of their own.
     return _DEFAULT_CONFIG.format(
-        viewer=quoted(allows["viewer"]), operator=quoted(allows["operator"]), admin=json.dumps(admin_user_id)
+        viewer=" ".join(allows["viewer"]), operator=" ".join(allows["operator"]),
+        admin=json.dumps(admin_user_id),
     )

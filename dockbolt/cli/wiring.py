@@ -24,7 +24,7 @@ from dockbolt.core.slack_client import make_web_client
 
 def load_bot_config(settings: Settings) -> Config:
     """Load and validate the config file named by the settings (raises ConfigError)."""
-    return load_config(settings.config_path, tuple(VERBS))
+    return load_config(settings.config_path, VERBS.values())
 
 
 def redis_from(settings: Settings) -> Redis:

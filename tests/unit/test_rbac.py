@@ -61,7 +61,7 @@ POLICY_TOML = POLICY_TOML.replace("{viewer}", json.dumps(_ALLOWS["viewer"])).rep
 
 def make_policy(before: str = "", after: str = "") -> Policy:
     """The policy above with TOML added around it, parsed exactly as the bot would parse it."""
-    return parse_config(tomllib.loads(before + POLICY_TOML + after), "dockbolt.toml", VERBS).policy
+    return parse_config(tomllib.loads(before + POLICY_TOML + after), "dockbolt.toml", VERBS.values()).policy
 
 
 def check(
@@ -172,9 +172,13 @@ def test_default_role_applies_to_everyone() -> None:
 
 def test_verb_no_role_allows() -> None:
     policy = parse_config(
-        tomllib.loads('[rbac.roles.v]\nallow = ["ps"]\n[[rbac.bindings]]\nrole = "v"\nusers = ["U0A"]\n'),
+        tomllib.loads(
+            # Built-in roles replaced, so that no role at all allows rm.
+            "".join(f'[rbac.roles.{r}]\nallow = ["ps"]\n' for r in ("viewer", "operator", "admin", "v"))
+            + '[[rbac.bindings]]\nrole = "v"\nusers = ["U0A"]\n'
+        ),
         "dockbolt.toml",
-        VERBS,
+        VERBS.values(),
     ).policy
     d = check(policy, "U0A", "rm")
     assert not d.allowed
