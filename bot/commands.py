@@ -77,14 +77,12 @@ class CommandListener:
             channel_id=channel_id, command_text=text, command=command,
             response_url=str(body.get("response_url") or "") or None, team_id=str(body.get("team_id", "")),
             queued_at=self.clock())
-        # Bolt copies the context into the lazy listener's request: this is how the job gets there.
-        context[CONTEXT_KEY] = {"job": job.to_dict(), "timeout": spec.timeout}
+        # Bolt deep-copies the context into the lazy listener's request: this is how the job gets there.
+        context[CONTEXT_KEY] = (job, spec.timeout)
         return messages.accepted(job)
 
     def lazy(self, context: BoltContext) -> None:
         """After the ack: post the card and enqueue the accepted job (nothing to do otherwise)."""
-        data = context.get(CONTEXT_KEY)
-        if not data:
-            return
-        job = JobRequest.from_dict(data["job"])
-        self.dispatcher.dispatch(job, int(data["timeout"]))
+        accepted: tuple[JobRequest, int] | None = context.get(CONTEXT_KEY)
+        if accepted is not None:
+            self.dispatcher.dispatch(*accepted)

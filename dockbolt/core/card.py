@@ -58,7 +58,6 @@ def build_card(
     detail: str = "",
 ) -> Card:
     """Build the card for a job in ``status``."""
-    status = JobStatus(status)
     word = _WORDS.get(status, status.value)
     shown = escape(f"{command} {command_text}".strip())[:2800]
     status_line = f"{_ICONS[status]} *{word}*"

@@ -70,8 +70,8 @@ class JobStore:
         """Record a freshly accepted job and index it under its user."""
         key = _job_key(req.job_id)
         pipe = self.redis.pipeline()
-        fields: dict[FieldT, EncodableT] = {"request": json.dumps(req.to_dict()), "status": JobStatus.QUEUED,
-                                            "detail": ""}
+        fields: dict[FieldT, EncodableT] = {"request": json.dumps(req.to_dict()),
+                                            "status": JobStatus.QUEUED.value, "detail": ""}
         pipe.hset(key, mapping=fields)
         pipe.expire(key, KEEP_SECONDS)
         ukey = _user_key(req.user_id)

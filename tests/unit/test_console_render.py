@@ -31,6 +31,7 @@ from dockbolt.console.slack_standin import Message, SlackStandIn, UploadedFile
 from dockbolt.console.slash_client import SlashResponse
 from dockbolt.console.view import Printer
 from dockbolt.core.card import build_card
+from dockbolt.core.contract import JobStatus
 
 SECRET = "console-test-secret"
 TOKEN = "xoxb-console-test"
@@ -89,7 +90,7 @@ class FakeBot:
         pause = threading.Event()
         verb = form["text"].split()[0]
 
-        def card(status: str, **kw: Any) -> dict[str, Any]:
+        def card(status: JobStatus, **kw: Any) -> dict[str, Any]:
             c = build_card(
                 job_id=job_id,
                 user_id=form["user_id"],
@@ -100,15 +101,15 @@ class FakeBot:
             )
             return {"text": c.text, "blocks": c.blocks, "metadata": c.metadata}
 
-        ts = self.client.chat_postMessage(channel=CHANNEL, **card("queued"))["ts"]
+        ts = self.client.chat_postMessage(channel=CHANNEL, **card(JobStatus.QUEUED))["ts"]
         if self.first_card is None:
             self.first_card = self.standin.message(CHANNEL, ts)
         pause.wait(STEP)
-        self.client.chat_update(channel=CHANNEL, ts=ts, **card("running"))
+        self.client.chat_update(channel=CHANNEL, ts=ts, **card(JobStatus.RUNNING))
         pause.wait(STEP)
         if verb == "fail":
             self.client.chat_update(
-                channel=CHANNEL, ts=ts, **card("failed", elapsed=0.3, detail="No such container: web")
+                channel=CHANNEL, ts=ts, **card(JobStatus.FAILED, elapsed=0.3, detail="No such container: web")
             )
         else:
             if verb == "logs":
@@ -125,7 +126,7 @@ class FakeBot:
                     channel=CHANNEL, thread_ts=ts, text="1 container\n```NAME   STATUS\nweb    Up 2 s```"
                 )
             pause.wait(STEP)
-            self.client.chat_update(channel=CHANNEL, ts=ts, **card("done", elapsed=0.5))
+            self.client.chat_update(channel=CHANNEL, ts=ts, **card(JobStatus.DONE, elapsed=0.5))
         with self.lock:
             self.unfinished.discard(job_id)
 
@@ -376,7 +377,7 @@ def test_card_summary_and_detail_come_from_the_real_card() -> None:
         user_id="U1",
         command="/docker",
         command_text="stop web",
-        status="failed",
+        status=JobStatus.FAILED,
         elapsed=2.0,
         detail="No such container: web",
     )
@@ -384,7 +385,7 @@ def test_card_summary_and_detail_come_from_the_real_card() -> None:
     assert card_summary(card) == "@U1 ran `/docker stop web`"
     assert card_detail(card) == "No such container: web"
     queued = build_card(
-        job_id="0123456789", user_id="U1", command="/docker", command_text="ps", status="queued"
+        job_id="0123456789", user_id="U1", command="/docker", command_text="ps", status=JobStatus.QUEUED
     )
     assert card_detail(Message(channel="C", ts="1.1", text=queued.text, blocks=queued.blocks)) == ""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockbolt.core.card import build_card, format_elapsed
+from dockbolt.core.contract import JobStatus
 from dockbolt.core.settings import DEFAULT_SLACK_API_URL, load_settings
 
 
@@ -28,7 +29,7 @@ def test_api_url_gets_a_trailing_slash() -> None:
 
 def test_card_carries_status_metadata_and_escapes_user_text() -> None:
     c = build_card(job_id="j1", user_id="U1", command="/docker", command_text="run x <!channel> & y",
-                   status="done", elapsed=1.25)
+                   status=JobStatus.DONE, elapsed=1.25)
     assert c.metadata == {"event_type": "dockbolt_job", "event_payload": {"job_id": "j1", "status": "done"}}
     assert "<!channel>" not in c.text and "&lt;!channel&gt;" in c.text
     assert "1.2 s" in c.blocks[1]["elements"][0]["text"] or "1.3 s" in c.blocks[1]["elements"][0]["text"]
