@@ -16,11 +16,11 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bench.floor import start_floor_server
-from bot.config import default_config_toml, parse_config
 from bot.messages import accepted_job_id
-from bot.verbs import VERBS
+from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.console.slash_client import SlashClient
+from dockbolt.core.config import default_config_toml, parse_config
 from dockbolt.core.contract import DEFAULT_QUEUE
 from tests.support.harness import CHANNEL, SECRET, Pipeline, start_pipeline
 
@@ -88,8 +88,8 @@ def e2e(p: Pipeline, text: str, done: Callable[[str], bool]) -> float:
 def main() -> int:
     """Run everything and print the table."""
     with LocalRedis() as local, tempfile.TemporaryDirectory() as tmp:
-        text = default_config_toml(USER, VERBS.values())
-        config = parse_config(tomllib.loads(text), "bench", VERBS.values())
+        text = default_config_toml(USER, CATALOG)
+        config = parse_config(tomllib.loads(text), "bench", CATALOG)
         p = start_pipeline(local.url, Path(tmp), config)
         redis = Redis.from_url(local.url)
         try:

@@ -9,9 +9,9 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.commands import CommandListener
-from bot.config import Config
 from bot.enqueue import Dispatcher
 from bot.usergroups import UserGroupCache
+from dockbolt.core.config import Config
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings
 

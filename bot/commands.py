@@ -14,16 +14,16 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 
 from bot import messages
-from bot.config import Config
 from bot.enqueue import Dispatcher
 from bot.parsing import parse
-from bot.rbac import allowed_verbs, authorize, decision_log_line, referenced_groups
 from bot.usergroups import UserGroupCache
 from bot.verbs import VERBS
 from bot.verbs.base import LocalContext
+from dockbolt.core.config import Config
 from dockbolt.core.contract import JobRequest, new_job_id
 from dockbolt.core.errors import UsageError
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.rbac import allowed_verbs, authorize, decision_log_line, referenced_groups
 
 log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from bot.verbs.base import DEFAULT_ROLES, VerbSpec
+from bot.verbs.base import VerbSpec
+from dockbolt.core.rbac import DEFAULT_ROLES, DefaultRole
 
 
 def _discover() -> dict[str, VerbSpec]:
@@ -28,3 +29,5 @@ def _discover() -> dict[str, VerbSpec]:
 VERBS: dict[str, VerbSpec] = _discover()
 # Verbs that run as jobs on a worker (the rest are answered by the bot).
 QUEUED_VERBS: frozenset[str] = frozenset(name for name, spec in VERBS.items() if spec.queued)
+# What the policy needs to know of every verb (the worker gets it from the composition root).
+CATALOG: dict[str, DefaultRole] = {name: spec.default_role for name, spec in VERBS.items()}

@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dockbolt.core.args import Args
+from dockbolt.core.rbac import DefaultRole
 
 FlagKind = Literal["bool", "value", "multi"]
-# The roles of the default config, least to most powerful; operator inherits viewer, admin allows "*".
-DefaultRole = Literal["viewer", "operator", "admin"]
-DEFAULT_ROLES: tuple[DefaultRole, ...] = ("viewer", "operator", "admin")
 
 
 @dataclass(frozen=True)

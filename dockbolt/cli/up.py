@@ -18,11 +18,11 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bot.config import default_config_toml
-from bot.verbs import VERBS
+from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis, LocalRedisError
 from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import load_bot_config, start_http_bot
+from dockbolt.core.config import default_config_toml
 from dockbolt.core.settings import Secret, Settings
 from workers.main import preflight
 
@@ -89,7 +89,7 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
     stack.callback(file_handler.close)
     cfg = Path(settings.config_path)
     if not cfg.exists():
-        cfg.write_text(default_config_toml(user_id, VERBS.values()))
+        cfg.write_text(default_config_toml(user_id, CATALOG))
         _say(f"wrote a default config to {cfg} (you, {user_id}, are admin)")
     token = "xoxb-" + secrets.token_hex(16)  # only the in-process stand-in accepts it, and only this run
     standin = SlackStandIn(token=token)

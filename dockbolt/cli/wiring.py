@@ -13,10 +13,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import create_app
-from bot.config import Config, load_config
 from bot.reaper import Reaper
 from bot.server import HttpServer, make_wsgi
-from bot.verbs import VERBS
+from bot.verbs import CATALOG
+from dockbolt.core.config import Config, load_config
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings
 from dockbolt.core.slack_client import make_web_client
@@ -24,7 +24,7 @@ from dockbolt.core.slack_client import make_web_client
 
 def load_bot_config(settings: Settings) -> Config:
     """Load and validate the config file named by the settings (raises ConfigError)."""
-    return load_config(settings.config_path, VERBS.values())
+    return load_config(settings.config_path, CATALOG)
 
 
 def redis_from(settings: Settings) -> Redis:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from redis import Redis
 
-from bot.config import Config
 from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import BotRuntime, start_http_bot
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
+from dockbolt.core.config import Config
 from dockbolt.core.settings import Settings, load_settings
 from tests.support.slack_faults import SlackFaults
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.config import Config, parse_config
-from bot.verbs import VERBS
+from bot.verbs import CATALOG
+from dockbolt.core.config import Config, parse_config
 from tests.support.harness import CHANNEL, Pipeline
 from tests.support.harness import start_pipeline as _start
 
@@ -44,7 +44,7 @@ channels = ["CTEAM"]
 
 def load_test_config(text: str = TEST_CONFIG) -> Config:
     """Parse a TOML config the way the bot does."""
-    return parse_config(tomllib.loads(text), "test.toml", VERBS.values())
+    return parse_config(tomllib.loads(text), "test.toml", CATALOG)
 
 
 

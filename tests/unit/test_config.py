@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import default_allows, default_config_toml, load_config, parse_config
-from bot.rbac import allowed_verbs, authorize
-from bot.verbs import VERBS
+from bot.verbs import CATALOG, VERBS
+from dockbolt.core.config import default_allows, default_config_toml, load_config, parse_config
 from dockbolt.core.errors import ConfigError
+from dockbolt.core.rbac import allowed_verbs, authorize
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ channels = ["C0123456"]        # optional: the binding holds only in these chann
 def problems_of(toml_text: str) -> list[str]:
     """Parse ``toml_text`` as dockbolt.toml and return the reported problems (fails if none)."""
     with pytest.raises(ConfigError) as info:
-        parse_config(tomllib.loads(toml_text), "dockbolt.toml", VERBS.values())
+        parse_config(tomllib.loads(toml_text), "dockbolt.toml", CATALOG)
     return info.value.problems
 
 
@@ -67,7 +67,7 @@ def base() -> str:
 def test_example_parses_into_the_policy_it_describes(tmp_path: Path) -> None:
     path = tmp_path / "dockbolt.toml"
     path.write_text(EXAMPLE)
-    cfg = load_config(str(path), VERBS.values())
+    cfg = load_config(str(path), CATALOG)
     assert cfg.source == str(path)
     assert cfg.slack.command == "/docker"
     assert cfg.slack.notify_channel == "C0123456"
@@ -91,18 +91,18 @@ def test_example_parses_into_the_policy_it_describes(tmp_path: Path) -> None:
 
 
 def test_missing_sections_take_safe_defaults() -> None:
-    cfg = parse_config({}, "dockbolt.toml", VERBS.values())
+    cfg = parse_config({}, "dockbolt.toml", CATALOG)
     assert cfg.slack.command == "/docker"
     assert cfg.policy.bindings == ()
     assert not authorize(cfg.policy, user_id="U1", user_groups=(), channel_id="C1", verb="help").allowed
 
 
 def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
-    text = default_config_toml("U0ADMIN42", VERBS.values())
+    text = default_config_toml("U0ADMIN42", CATALOG)
     assert text.lstrip().startswith("#")  # it is meant to be read and edited by a person
     path = tmp_path / "dockbolt.toml"
     path.write_text(text)
-    policy = load_config(str(path), VERBS.values()).policy
+    policy = load_config(str(path), CATALOG).policy
     for verb in VERBS:
         decision = authorize(policy, user_id="U0ADMIN42", user_groups=(), channel_id="C9", verb=verb)
         assert decision.allowed, decision
@@ -112,7 +112,7 @@ def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
 
 
 def test_built_in_roles_give_each_verb_to_its_default_role() -> None:
-    policy = parse_config({}, "d.toml", VERBS.values()).policy
+    policy = parse_config({}, "d.toml", CATALOG).policy
     for name, spec in VERBS.items():
         allowed_by = {r for r in ("viewer", "operator", "admin") if name in allowed_verbs(policy, [r])}
         expected = {"viewer": {"viewer", "operator", "admin"}, "operator": {"operator", "admin"},
@@ -121,26 +121,26 @@ def test_built_in_roles_give_each_verb_to_its_default_role() -> None:
 
 
 def test_a_verb_joins_its_built_in_role_without_editing_any_config() -> None:
-    fewer = [VERBS["help"], VERBS["ps"], VERBS["run"]]
+    fewer = {name: CATALOG[name] for name in ("help", "ps", "run")}
     policy = parse_config({}, "d.toml", fewer).policy
     assert policy.roles["viewer"].allow == ("help", "ps") and policy.roles["operator"].allow == ("run",)
-    text = default_config_toml("U0ADMIN", VERBS.values())
+    text = default_config_toml("U0ADMIN", CATALOG)
     assert "[rbac.roles." not in text.replace("# [rbac.roles.", "")  # the written config lists no verbs
     example = (ROOT / "deploy" / "dockbolt.example.toml").read_text()
     assert all(f"[rbac.roles.{r}]" not in example for r in ("viewer", "operator", "admin"))
-    parse_config(tomllib.loads(example), "example.toml", VERBS.values())  # and it is valid
+    parse_config(tomllib.loads(example), "example.toml", CATALOG)  # and it is valid
 
 
 def test_a_role_defined_in_the_file_replaces_the_built_in_one() -> None:
     toml_text = '[rbac.roles.viewer]\nallow = ["ps"]\n[[rbac.bindings]]\nrole = "operator"\nusers = ["U1"]\n'
-    policy = parse_config(tomllib.loads(toml_text), "d.toml", VERBS.values()).policy
+    policy = parse_config(tomllib.loads(toml_text), "d.toml", CATALOG).policy
     assert allowed_verbs(policy, ["viewer"]) == ("ps",)
-    assert set(allowed_verbs(policy, ["operator"])) == {"ps", *default_allows(VERBS.values())["operator"]}
+    assert set(allowed_verbs(policy, ["operator"])) == {"ps", *default_allows(CATALOG)["operator"]}
 
 
 def test_default_config_refuses_a_malformed_admin_id() -> None:
     with pytest.raises(ValueError, match="not a Slack user id"):
-        default_config_toml('U1"]\nrole = "x', VERBS.values())
+        default_config_toml('U1"]\nrole = "x', CATALOG)
 
 
 # --- each kind of problem ------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ role = "viewer"
 def test_missing_file_is_a_clear_config_error(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.toml"
     with pytest.raises(ConfigError) as info:
-        load_config(str(path), VERBS.values())
+        load_config(str(path), CATALOG)
     (problem,) = info.value.problems
     assert problem.startswith(f"{path}: config file not found")
 
@@ -335,18 +335,18 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "dockbolt.toml"
     path.write_text('[slack]\ncommand = "/docker"\nnotify_channel = \n')
     with pytest.raises(ConfigError) as info:
-        load_config(str(path), VERBS.values())
+        load_config(str(path), CATALOG)
     (problem,) = info.value.problems
     assert problem.startswith(f"{path}: line 3: TOML syntax error")
 
 
 def test_directory_instead_of_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
-        load_config(str(tmp_path), VERBS.values())
+        load_config(str(tmp_path), CATALOG)
 
 
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "dockbolt.toml"
     path.write_bytes(b'[slack]\ncommand = "/d\xff"\n')
     with pytest.raises(ConfigError, match="not UTF-8"):
-        load_config(str(path), VERBS.values())
+        load_config(str(path), CATALOG)

@@ -7,8 +7,9 @@ import tomllib
 
 import pytest
 
-from bot.config import default_allows, parse_config
-from bot.rbac import (
+from bot.verbs import CATALOG, VERBS
+from dockbolt.core.config import default_allows, parse_config
+from dockbolt.core.rbac import (
     Binding,
     Decision,
     Policy,
@@ -19,9 +20,8 @@ from bot.rbac import (
     referenced_groups,
     roles_for,
 )
-from bot.verbs import VERBS
 
-_ALLOWS = default_allows(VERBS.values())
+_ALLOWS = default_allows(CATALOG)
 VIEWER_VERBS = tuple(sorted(_ALLOWS["viewer"]))
 OPERATOR_VERBS = _ALLOWS["operator"]
 
@@ -61,7 +61,7 @@ POLICY_TOML = POLICY_TOML.replace("{viewer}", json.dumps(_ALLOWS["viewer"])).rep
 
 def make_policy(before: str = "", after: str = "") -> Policy:
     """The policy above with TOML added around it, parsed exactly as the bot would parse it."""
-    return parse_config(tomllib.loads(before + POLICY_TOML + after), "dockbolt.toml", VERBS.values()).policy
+    return parse_config(tomllib.loads(before + POLICY_TOML + after), "dockbolt.toml", CATALOG).policy
 
 
 def check(
@@ -178,7 +178,7 @@ def test_verb_no_role_allows() -> None:
             + '[[rbac.bindings]]\nrole = "v"\nusers = ["U0A"]\n'
         ),
         "dockbolt.toml",
-        VERBS.values(),
+        CATALOG,
     ).policy
     d = check(policy, "U0A", "rm")
     assert not d.allowed

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from bot.rbac import WILDCARD, Binding, Policy, Role
-from bot.verbs.base import DEFAULT_ROLES, DefaultRole, VerbSpec
 from dockbolt.core.errors import ConfigError
+from dockbolt.core.rbac import DEFAULT_ROLES, WILDCARD, Binding, DefaultRole, Policy, Role
 
 # Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+$")
@@ -202,9 +201,14 @@ def _parse_bindings(c: _Checker, data: object, roles: Collection[str]) -> list[B
     return [b for b in parsed if b is not None]
 
 
-def built_in_roles(specs: Iterable[VerbSpec]) -> dict[str, Role]:
-    """viewer, operator (inherits viewer) and admin ("*"), their verbs from each spec's ``default_role``."""
-    allows = default_allows(specs)
+# Every verb's default role, by name: the bot builds it from its verb specs (``bot.verbs.CATALOG``) and
+# hands it to the worker through the composition root, so both sides read the same file the same way.
+Catalog = Mapping[str, DefaultRole]
+
+
+def built_in_roles(catalog: Catalog) -> dict[str, Role]:
+    """viewer, operator (inherits viewer) and admin ("*"), their verbs from each verb's default role."""
+    allows = default_allows(catalog)
     return {
         "viewer": Role("viewer", allow=allows["viewer"]),
         "operator": Role("operator", allow=allows["operator"], inherits=("viewer",)),
@@ -212,18 +216,18 @@ def built_in_roles(specs: Iterable[VerbSpec]) -> dict[str, Role]:
     }
 
 
-def parse_config(data: Mapping[str, Any], source: str, specs: Collection[VerbSpec]) -> Config:
+def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Config:
     """Validate an already-parsed TOML document; raise ConfigError listing every problem.
 
     The built-in roles (``built_in_roles``) exist unless the file defines a role of the same name.
     """
     c = _Checker(source)
-    known_verbs = tuple(spec.name for spec in specs)
+    known_verbs = tuple(catalog)
     top = c.table(dict(data), "", ("slack", "rbac"))
     slack = _parse_slack(c, top.get("slack", {}))
     rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
     defined = _parse_roles(c, rbac.get("roles"), known_verbs)
-    roles = {name: role for name, role in built_in_roles(specs).items() if name not in defined} | defined
+    roles = {name: role for name, role in built_in_roles(catalog).items() if name not in defined} | defined
     _check_inheritance(c, roles)
     bindings = _parse_bindings(c, rbac.get("bindings", []), roles)
     default_role = c.string(rbac, "rbac", "default_role", "") or ""
@@ -240,7 +244,7 @@ def parse_config(data: Mapping[str, Any], source: str, specs: Collection[VerbSpe
     return Config(source=source, slack=slack, policy=policy)
 
 
-def load_config(path: str, specs: Collection[VerbSpec]) -> Config:
+def load_config(path: str, catalog: Catalog) -> Config:
     """Read and validate the TOML config at ``path``; raise ConfigError naming every problem."""
     try:
         with open(path, "rb") as f:
@@ -255,7 +259,7 @@ def load_config(path: str, specs: Collection[VerbSpec]) -> Config:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None
-    return parse_config(data, path, specs)
+    return parse_config(data, path, catalog)
 
 
 def _syntax_line(message: str) -> str:
@@ -299,19 +303,19 @@ users = [{admin}]
 """
 
 
-def default_allows(specs: Iterable[VerbSpec]) -> dict[DefaultRole, tuple[str, ...]]:
-    """Each default role's own verbs, from the specs' ``default_role`` (in the specs' order)."""
+def default_allows(catalog: Catalog) -> dict[DefaultRole, tuple[str, ...]]:
+    """Each default role's own verbs, from the catalog (in its order)."""
     allows: dict[DefaultRole, tuple[str, ...]] = {role: () for role in DEFAULT_ROLES}
-    for spec in specs:
-        allows[spec.default_role] += (spec.name,)
+    for verb, role in catalog.items():
+        allows[role] += (verb,)
     return allows
 
 
-def default_config_toml(admin_user_id: str, specs: Iterable[VerbSpec]) -> str:
+def default_config_toml(admin_user_id: str, catalog: Catalog) -> str:
     """Return a commented default config in which ``admin_user_id`` is admin (built-in roles described)."""
     if not USER_ID_RE.match(admin_user_id):
         raise ValueError(f"{admin_user_id!r} is not {_ID_SHAPES['users'][1]}")
-    allows = default_allows(specs)
+    allows = default_allows(catalog)
     return _DEFAULT_CONFIG.format(
         viewer=" ".join(allows["viewer"]), operator=" ".join(allows["operator"]),
         admin=json.dumps(admin_user_id),

@@ -11,8 +11,13 @@ import json
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 WILDCARD = "*"
+# The built-in roles, least to most powerful; operator inherits viewer, admin allows "*". Every verb
+# names the one it belongs to (its "default role"), which is how the built-in roles get their verbs.
+DefaultRole = Literal["viewer", "operator", "admin"]
+DEFAULT_ROLES: tuple[DefaultRole, ...] = ("viewer", "operator", "admin")
 
 
 @dataclass(frozen=True)
