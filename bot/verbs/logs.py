@@ -9,10 +9,10 @@ from typing import Any
 from bot.verbs.base import Flag, VerbSpec
 from bot.verbs.values import container_ref, whole_number
 from dockbolt.core.args import LogsArgs, Since
+from dockbolt.core.units import duration_seconds
 
 # docker's default is every line; in a chat thread the recent ones are what people want, `-n all` for more.
 DEFAULT_TAIL = 100
-_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNIX_RE = re.compile(r"^\d+(?:\.\d+)?$")
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:\d{2})?$")
 
@@ -29,10 +29,8 @@ def parse_tail(raw: str) -> int | str:
 
 def parse_since(raw: str) -> Since:
     """Parse `--since`: a duration back from now (`10m`, `1h30m`, `2d`) or a point in time."""
-    m = _DURATION_RE.match(raw)
-    if m and raw:
-        d, h, mins, s = (int(g or 0) for g in m.groups())
-        seconds = ((d * 24 + h) * 60 + mins) * 60 + s
+    seconds = duration_seconds(raw)
+    if seconds is not None:
         if seconds <= 0:
             raise ValueError("the duration must be longer than 0s")
         return Since(seconds_ago=seconds)

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from bot.verbs.base import Flag, VerbSpec
-from bot.verbs.values import NEW_NAME_RE, key_value, memory_bytes, nano_cpus, new_name, whole_number
+from bot.verbs.values import NEW_NAME_RE, key_value, nano_cpus, new_name, whole_number
 from dockbolt.core.args import (
     PORT_PROTOS,
     RESERVED_LABEL_PREFIX,
@@ -21,6 +21,7 @@ from dockbolt.core.args import (
     VolumeSpec,
 )
 from dockbolt.core.mrkdwn import code
+from dockbolt.core.units import memory_bytes
 
 # distribution/reference's grammar: optional registry host[:port]/, lowercase path components, :tag, @digest.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"

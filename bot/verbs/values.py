@@ -15,11 +15,6 @@ from dockbolt.core.mrkdwn import code
 NEW_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 # A name or id (prefix) to look up: an id prefix may be a single character.
 REF_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-# go-units RAMInBytes; the fraction is limited to one group because Go's ParseFloat rejects "1.2.3" anyway.
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$")
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-# The engine refuses smaller limits ("Minimum memory limit allowed is 6MB", where MB means MiB).
-MIN_MEMORY = 6 * 1024 * 1024
 _DECIMAL_RE = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)$")
 
 
@@ -47,19 +42,6 @@ def whole_number(raw: str) -> int:
     if not re.fullmatch(r"[0-9]+", raw):
         raise ValueError("must be a whole number ≥ 0")
     return int(raw)
-
-
-def memory_bytes(raw: str) -> int:
-    """Parse a memory size like docker (`256m`, `1.5g`, `512k`, `100` bytes; binary units) into bytes."""
-    m = _SIZE_RE.match(raw)
-    if not m:
-        raise ValueError("must be a size like `256m`, `1g`, `512k` or a number of bytes")
-    size = int(Decimal(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
-    if size < MIN_MEMORY:
-        raise ValueError("minimum memory limit allowed is 6MB (6m)")
-    if size >= 1 << 63:
-        raise ValueError("is too large")
-    return size
 
 
 def nano_cpus(raw: str) -> int:

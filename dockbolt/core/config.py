@@ -16,7 +16,8 @@ from types import MappingProxyType
 from typing import Any
 
 from dockbolt.core.errors import ConfigError
-from dockbolt.core.rbac import DEFAULT_ROLES, WILDCARD, Binding, DefaultRole, Policy, Role
+from dockbolt.core.guardrails import KEYS, parse_guardrails
+from dockbolt.core.rbac import DEFAULT_ROLES, GRANTS, WILDCARD, Binding, DefaultRole, Policy, Role
 
 # Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+$")
@@ -140,15 +141,21 @@ def _parse_roles(c: _Checker, data: object, known_verbs: Collection[str]) -> dic
         key = f"rbac.roles.{name}"
         if not ROLE_NAME_RE.match(name):
             c.add(key, f'role name "{name}" may use only letters, digits, "_" and "-"')
-        t = c.table(body, key, ("allow", "inherits"))
+        t = c.table(body, key, ("allow", "inherits", "grants"))
 
         def check_verb(verb: str) -> str | None:
             if verb == WILDCARD or verb in known_verbs:
                 return None
             return f'unknown verb "{verb}"' + (_hint(verb, known_verbs) or ' (or "*" for every verb)')
 
+        def check_grant(grant: str) -> str | None:
+            if grant in GRANTS:
+                return None
+            return f'unknown grant "{grant}"' + (_hint(grant, GRANTS) or f" (grants: {', '.join(GRANTS)})")
+
         allow = c.strings(t, key, "allow", check_verb)
-        roles[name] = Role(name=name, allow=allow, inherits=c.strings(t, key, "inherits"))
+        roles[name] = Role(name=name, allow=allow, inherits=c.strings(t, key, "inherits"),
+                           grants=c.strings(t, key, "grants", check_grant))
     return roles
 
 
@@ -177,7 +184,7 @@ def _parse_binding(c: _Checker, key: str, body: object, roles: Collection[str]) 
     if not isinstance(body, dict):
         c.add(key, f"must be a table, got {_tname(body)}")
         return None
-    t = c.table(body, key, ("role", *_ID_SHAPES))
+    t = c.table(body, key, ("role", *_ID_SHAPES, "containers", "images"))
     role = c.string(t, key, "role", None)
     if role is not None:
         c.role_ref(f"{key}.role", role, roles)
@@ -190,7 +197,13 @@ def _parse_binding(c: _Checker, key: str, body: object, roles: Collection[str]) 
         ids[kind] = frozenset(c.strings(t, key, kind, check_id))
     if not t.get("users") and not t.get("groups"):  # wrong types were reported above; don't pile on
         c.add(key, "binding names nobody: give users and/or groups")
-    return Binding(role=role or "", users=ids["users"], groups=ids["groups"], channels=ids["channels"])
+    return Binding(role=role or "", users=ids["users"], groups=ids["groups"], channels=ids["channels"],
+                   containers=c.strings(t, key, "containers", _check_glob),
+                   images=c.strings(t, key, "images", _check_glob))
+
+
+def _check_glob(glob: str) -> str | None:
+    return None if glob.strip() else "must not be empty (use \"*\" for every name)"
 
 
 def _parse_bindings(c: _Checker, data: object, roles: Collection[str]) -> list[Binding]:
@@ -223,7 +236,7 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Conf
     """
     c = _Checker(source)
     known_verbs = tuple(catalog)
-    top = c.table(dict(data), "", ("slack", "rbac"))
+    top = c.table(dict(data), "", ("slack", "rbac", "policy"))
     slack = _parse_slack(c, top.get("slack", {}))
     rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
     defined = _parse_roles(c, rbac.get("roles"), known_verbs)
@@ -233,9 +246,14 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Conf
     default_role = c.string(rbac, "rbac", "default_role", "") or ""
     if default_role:
         c.role_ref("rbac.default_role", default_role, roles)
+    guardrails, problems = parse_guardrails(c.table(top.get("policy", {}), "policy", KEYS))
+    for key, problem in problems:
+        if problem != "unknown key":  # c.table reported it, with a hint
+            c.add(f"policy.{key}", problem)
     if c.problems:
         raise ConfigError(c.problems)
     policy = Policy(
+        guardrails=guardrails,
         roles=MappingProxyType(roles),
         bindings=tuple(bindings),
         default_role=default_role,

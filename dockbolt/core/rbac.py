@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from dockbolt.core.guardrails import Guardrails
+
 WILDCARD = "*"
 # The built-in roles, least to most powerful; operator inherits viewer, admin allows "*". Every verb
 # names the one it belongs to (its "default role"), which is how the built-in roles get their verbs.
@@ -20,34 +22,55 @@ DefaultRole = Literal["viewer", "operator", "admin"]
 DEFAULT_ROLES: tuple[DefaultRole, ...] = ("viewer", "operator", "admin")
 
 
+# What a role may do beyond its verbs. Each guards one way out of a container onto the host (or past
+# dockbolt's own scope); `run` names the grant a flag needs, the worker checks targets against `unmanaged`.
+GRANTS: Mapping[str, str] = MappingProxyType({
+    "privileged": "--privileged, --cap-add, --device, --pid/--ipc/--userns host, --security-opt",
+    "host-mounts": "bind mounts of host paths (only under [policy] allowed_host_paths)",
+    "docker-socket": "mounting the Docker socket (or a directory holding it)",
+    "host-network": "--network host or container:NAME",
+    "root-user": "-u 0 / -u root",
+    "public-ports": "publishing ports on an address other than [policy] publish_address",
+    "unmanaged": "acting on containers dockbolt did not create",
+})
+
+
 @dataclass(frozen=True)
 class Role:
-    """A named set of allowed verbs, plus the roles whose verbs it inherits."""
+    """A named set of allowed verbs and grants, plus the roles whose verbs and grants it inherits."""
 
     name: str
     allow: tuple[str, ...] = ()
     inherits: tuple[str, ...] = ()
+    grants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Binding:
-    """Grants ``role`` to these users and user groups; only in ``channels`` when that is non-empty."""
+    """Grants ``role`` to these users and user groups; only in ``channels`` when that is non-empty.
+
+    ``containers`` and ``images`` (globs) narrow it further: when set, it covers only targets whose name
+    (resp. image) matches one of them.
+    """
 
     role: str
     users: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     channels: frozenset[str] = frozenset()
+    containers: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Roles (in config order), bindings (in config order) and the role of users with no binding."""
+    """Roles (in config order), bindings (in config order), the role of users with no binding, guardrails."""
 
     roles: Mapping[str, Role] = field(default_factory=lambda: MappingProxyType({}))
     bindings: tuple[Binding, ...] = ()
     default_role: str = ""
     # Lets allowed_verbs() expand "*" into real verb names; empty means "*" is reported as is.
     known_verbs: tuple[str, ...] = ()
+    guardrails: Guardrails = field(default_factory=Guardrails)
 
 
 @dataclass(frozen=True)
