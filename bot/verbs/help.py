@@ -31,11 +31,11 @@ def _flag_line(flag: Flag) -> str:
 
 def _overview(ctx: LocalContext, verbs: Mapping[str, VerbSpec]) -> str:
     allowed = [spec for name, spec in verbs.items() if name in ctx.allowed_verbs]
-    if not allowed:
-        return "You may not run any commands in this channel."
     lines = ["*Commands you can run here:*"]
     lines += [f"• {code(spec.name)} — {spec.summary}" for spec in allowed]
     lines.append("Type `help COMMAND` for its usage and flags.")
+    if all(spec.default_role == "everyone" for spec in allowed):
+        lines.append("You have no role in this channel: ask an admin for one (`whoami` shows your id).")
     return "\n".join(lines)
 
 
@@ -68,7 +68,7 @@ SPECS = (
         name="help",
         summary="List the commands you can run here, or show one command's usage",
         usage="help [COMMAND]",
-        default_role="viewer",
+        default_role="everyone",
         max_positionals=1,
         build=build,
         answer=answer,

@@ -27,7 +27,7 @@ SPECS = (
         name="whoami",
         summary="Show your Slack id, roles and allowed commands here",
         usage="whoami",
-        default_role="viewer",
+        default_role="everyone",
         answer=answer,
     ),
 )

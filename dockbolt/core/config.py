@@ -254,6 +254,8 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Conf
         raise ConfigError(c.problems)
     policy = Policy(
         guardrails=guardrails,
+        open_verbs=frozenset(v for v, role in catalog.items() if role == "everyone"),
+        read_verbs=frozenset(v for v, role in catalog.items() if role == "viewer"),
         roles=MappingProxyType(roles),
         bindings=tuple(bindings),
         default_role=default_role,

@@ -8,18 +8,21 @@ inherit transitively; ``"*"`` allows every verb. The caller logs every decision 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
 from dockbolt.core.guardrails import Guardrails
+from dockbolt.core.scopes import Requirement, Target, uncovered
 
 WILDCARD = "*"
 # The built-in roles, least to most powerful; operator inherits viewer, admin allows "*". Every verb
 # names the one it belongs to (its "default role"), which is how the built-in roles get their verbs.
-DefaultRole = Literal["viewer", "operator", "admin"]
-DEFAULT_ROLES: tuple[DefaultRole, ...] = ("viewer", "operator", "admin")
+# "everyone" is not a role: its verbs (help, whoami, why) need none, so a user without a role learns
+# their id and whom to ask.
+DefaultRole = Literal["everyone", "viewer", "operator", "admin"]
+DEFAULT_ROLES: tuple[DefaultRole, ...] = ("everyone", "viewer", "operator", "admin")
 
 
 # What a role may do beyond its verbs. Each guards one way out of a container onto the host (or past
@@ -71,6 +74,9 @@ class Policy:
     # Lets allowed_verbs() expand "*" into real verb names; empty means "*" is reported as is.
     known_verbs: tuple[str, ...] = ()
     guardrails: Guardrails = field(default_factory=Guardrails)
+    # Verbs anyone may run (default role "everyone"), and the verbs that only read (default role "viewer").
+    open_verbs: frozenset[str] = frozenset()
+    read_verbs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -86,27 +92,38 @@ class Decision:
     reason: str
 
 
-def _held(
-    policy: Policy, user_id: str, user_groups: Collection[str], channel_id: str
-) -> list[tuple[str, str]]:
-    """Return (role, how it was granted) for every role held here, first grant wins, config order."""
+@dataclass(frozen=True)
+class Held:
+    """A role held here, how (which binding, or default_role), and that binding's scope globs."""
+
+    role: str
+    how: str
+    containers: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+
+
+def held_roles(policy: Policy, *, user_id: str, user_groups: Collection[str], channel_id: str) -> list[Held]:
+    """Every binding that gives this user a role here, in config order, then default_role (unscoped).
+
+    A role held through two bindings appears twice: each binding's scope stands on its own.
+    """
     groups = frozenset(user_groups)
-    out: dict[str, str] = {}
+    out: list[Held] = []
     for n, b in enumerate(policy.bindings, 1):
         if b.channels and channel_id not in b.channels:
             continue
         if user_id in b.users:
-            out.setdefault(b.role, f"binding #{n} (users)")
+            out.append(Held(b.role, f"binding #{n} (users)", b.containers, b.images))
         elif b.groups & groups:
-            out.setdefault(b.role, f"binding #{n} (groups)")
+            out.append(Held(b.role, f"binding #{n} (groups)", b.containers, b.images))
     if policy.default_role:
-        out.setdefault(policy.default_role, "default_role")
+        out.append(Held(policy.default_role, "default_role"))
     # A role name the policy does not define grants nothing; parse_config rejects it, this is belt and braces.
-    return [(r, how) for r, how in out.items() if r in policy.roles]
+    return [h for h in out if h.role in policy.roles]
 
 
-def _grants(policy: Policy, role: str) -> Iterator[tuple[tuple[str, ...], str]]:
-    """Yield (inheritance path, allow entry) breadth-first, so a role's own allows come first."""
+def _lineage(policy: Policy, role: str) -> Iterator[tuple[tuple[str, ...], Role]]:
+    """Yield (inheritance path, role) breadth-first from ``role``, each role once."""
     queue: list[tuple[str, ...]] = [(role,)]
     seen = {role}
     while queue:
@@ -114,12 +131,23 @@ def _grants(policy: Policy, role: str) -> Iterator[tuple[tuple[str, ...], str]]:
         r = policy.roles.get(path[-1])
         if r is None:
             continue
-        for entry in r.allow:
-            yield path, entry
+        yield path, r
         for parent in r.inherits:
             if parent not in seen:  # cycles are rejected by parse_config; never loop on a hand-built one
                 seen.add(parent)
                 queue.append((*path, parent))
+
+
+def _grants(policy: Policy, role: str) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Yield (inheritance path, allow entry), so a role's own allows come first."""
+    for path, r in _lineage(policy, role):
+        for entry in r.allow:
+            yield path, entry
+
+
+def grants_of(policy: Policy, role: str) -> frozenset[str]:
+    """The grants ``role`` holds, its own and inherited."""
+    return frozenset(g for _, r in _lineage(policy, role) for g in r.grants)
 
 
 def _allows(policy: Policy, role: str, verb: str) -> tuple[str, ...] | None:
@@ -134,12 +162,13 @@ def roles_for(
     policy: Policy, *, user_id: str, user_groups: Collection[str], channel_id: str
 ) -> tuple[str, ...]:
     """Return the roles this user holds in this channel (bindings in config order, then default_role)."""
-    return tuple(r for r, _ in _held(policy, user_id, user_groups, channel_id))
+    held = held_roles(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id)
+    return tuple(dict.fromkeys(h.role for h in held))
 
 
 def allowed_verbs(policy: Policy, roles: Collection[str]) -> tuple[str, ...]:
-    """Return the sorted verbs these roles allow, inheritance and ``*`` expanded (``*`` if verbs unknown)."""
-    verbs: set[str] = set()
+    """The sorted verbs these roles allow, plus the open ones; inheritance and ``*`` expanded."""
+    verbs: set[str] = set(policy.open_verbs)
     for role in roles:
         verbs.update(entry for _, entry in _grants(policy, role))
     if WILDCARD in verbs and policy.known_verbs:
@@ -154,21 +183,72 @@ def referenced_groups(policy: Policy) -> frozenset[str]:
 
 
 def authorize(
-    policy: Policy, *, user_id: str, user_groups: Collection[str], channel_id: str, verb: str
+    policy: Policy, *, user_id: str, user_groups: Collection[str], channel_id: str, verb: str,
+    needs: Sequence[Requirement] = (), targets: Sequence[Target] = (),
 ) -> Decision:
-    """Decide whether this user may run ``verb`` in this channel; deny unless some held role allows it."""
-    held = _held(policy, user_id, user_groups, channel_id)
-    roles = tuple(r for r, _ in held)
+    """Decide whether this user may run ``verb`` here, with these requirements, on these targets.
+
+    Allowed when one binding's role allows the verb, holds every grant the requirements need and covers
+    every target (scope globs; ``unmanaged`` for containers dockbolt did not create, unless the verb only
+    reads and ``read_unmanaged`` is on). Some things no grant allows: a requirement without a grant,
+    changing a protected container. Deny by default.
+    """
+    held = held_roles(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id)
+    roles = tuple(dict.fromkeys(h.role for h in held))
 
     def decide(allowed: bool, rule: str, reason: str) -> Decision:
         return Decision(allowed, verb, user_id, channel_id, roles, rule, reason)
 
-    for role, how in held:
-        path = _allows(policy, role, verb)
-        if path is not None:
-            return decide(True, " → ".join((how, *path)), f"allowed: {role} allows `{verb}`")
+    if verb in policy.open_verbs:
+        return decide(True, "open to everyone", f"allowed: anyone may run `{verb}`")
+    reads = verb in policy.read_verbs
+    for need in needs:
+        if need.grant is None:
+            return decide(False, f"guardrail: {need.flag}", f"not allowed: `{need.flag}`: {need.reason}")
+    for t in targets:
+        if t.protected and not reads:
+            return decide(False, f"protected: {t.shown}",
+                          f"not allowed: `{t.shown}` is protected (`dockbolt.protected=true`): "
+                          f"it cannot be changed from chat")
+    allowing = [(h, path) for h in held if (path := _allows(policy, h.role, verb)) is not None]
+    if not allowing:
+        return _deny_verb(policy, verb, roles, decide)
+    misses: list[str] = []
+    for h, path in allowing:
+        grants = grants_of(policy, h.role)
+        miss = _shortfalls(policy, h, grants, needs, targets, reads)
+        if not miss:
+            used = sorted({n.grant for n in needs if n.grant} | (
+                {"unmanaged"} if "unmanaged" in grants and any(_unmanaged(t) for t in targets) else set()))
+            rule = " → ".join((h.how, *path)) + (f" + grants {', '.join(used)}" if used else "")
+            return decide(True, rule, f"allowed: {h.role} allows `{verb}`")
+        misses.append(f"{h.role} ({h.how}): " + "; ".join(dict.fromkeys(miss)))
+    first = misses[0].split(": ", 1)[1] if len(misses) == 1 else "\n".join(f"• {m}" for m in misses)
+    return decide(False, "deny: " + " | ".join(misses), f"not allowed: {first}")
+
+
+def _unmanaged(t: Target) -> bool:
+    return t.kind == "container" and not t.managed
+
+
+def _shortfalls(policy: Policy, h: Held, grants: frozenset[str], needs: Sequence[Requirement],
+                targets: Sequence[Target], reads: bool) -> list[str]:
+    """What this binding lacks for the command: grants, scope, `unmanaged` (empty: it allows it)."""
+    miss = [f"`{n.flag}` needs the grant `{n.grant}`" for n in needs if n.grant not in grants]
+    may_read_unmanaged = reads and policy.guardrails.read_unmanaged
+    for t in targets:
+        if _unmanaged(t) and "unmanaged" not in grants and not may_read_unmanaged:
+            miss.append(f"`{t.shown}` is not managed by dockbolt: that needs the grant `unmanaged`")
+        elif (why := uncovered(h.containers, h.images, t)) is not None:
+            miss.append(why)
+    return miss
+
+
+def _deny_verb(policy: Policy, verb: str, roles: tuple[str, ...],
+               decide: Callable[[bool, str, str], Decision]) -> Decision:
     if not roles:
-        return decide(False, "no role here: deny by default", "not allowed: you have no role in this channel")
+        return decide(False, "no role here: deny by default",
+                      "not allowed: you have no role in this channel (ask an admin; `whoami` shows your id)")
     needed = [name for name in policy.roles if _allows(policy, name, verb) is not None]
     rule = f"deny by default: none of {', '.join(roles)} allows {verb}"
     if not needed:

@@ -94,7 +94,9 @@ def test_missing_sections_take_safe_defaults() -> None:
     cfg = parse_config({}, "dockbolt.toml", CATALOG)
     assert cfg.slack.command == "/docker"
     assert cfg.policy.bindings == ()
-    assert not authorize(cfg.policy, user_id="U1", user_groups=(), channel_id="C1", verb="help").allowed
+    assert not authorize(cfg.policy, user_id="U1", user_groups=(), channel_id="C1", verb="ps").allowed
+    # help, whoami and why need no role: a user without one learns their id and whom to ask
+    assert authorize(cfg.policy, user_id="U1", user_groups=(), channel_id="C1", verb="whoami").allowed
 
 
 def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
@@ -116,14 +118,15 @@ def test_built_in_roles_give_each_verb_to_its_default_role() -> None:
     for name, spec in VERBS.items():
         allowed_by = {r for r in ("viewer", "operator", "admin") if name in allowed_verbs(policy, [r])}
         expected = {"viewer": {"viewer", "operator", "admin"}, "operator": {"operator", "admin"},
-                    "admin": {"admin"}}[spec.default_role]
+                    "admin": {"admin"}, "everyone": {"viewer", "operator", "admin"}}[spec.default_role]
         assert allowed_by == expected, name
 
 
 def test_a_verb_joins_its_built_in_role_without_editing_any_config() -> None:
     fewer = {name: CATALOG[name] for name in ("help", "ps", "run")}
     policy = parse_config({}, "d.toml", fewer).policy
-    assert policy.roles["viewer"].allow == ("help", "ps") and policy.roles["operator"].allow == ("run",)
+    assert policy.roles["viewer"].allow == ("ps",) and policy.roles["operator"].allow == ("run",)
+    assert policy.open_verbs == {"help"}
     text = default_config_toml("U0ADMIN", CATALOG)
     assert "[rbac.roles." not in text.replace("# [rbac.roles.", "")  # the written config lists no verbs
     example = (ROOT / "deploy" / "dockbolt.example.toml").read_text()
@@ -134,8 +137,9 @@ def test_a_verb_joins_its_built_in_role_without_editing_any_config() -> None:
 def test_a_role_defined_in_the_file_replaces_the_built_in_one() -> None:
     toml_text = '[rbac.roles.viewer]\nallow = ["ps"]\n[[rbac.bindings]]\nrole = "operator"\nusers = ["U1"]\n'
     policy = parse_config(tomllib.loads(toml_text), "d.toml", CATALOG).policy
-    assert allowed_verbs(policy, ["viewer"]) == ("ps",)
-    assert set(allowed_verbs(policy, ["operator"])) == {"ps", *default_allows(CATALOG)["operator"]}
+    assert allowed_verbs(policy, ["viewer"]) == tuple(sorted(("ps", *policy.open_verbs)))
+    assert set(allowed_verbs(policy, ["operator"])) == {"ps", *policy.open_verbs,
+                                                        *default_allows(CATALOG)["operator"]}
 
 
 def test_default_config_refuses_a_malformed_admin_id() -> None:

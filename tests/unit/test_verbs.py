@@ -50,7 +50,7 @@ def test_only_help_whoami_and_jobs_are_answered_by_the_bot() -> None:
 
 
 def test_help_lists_reads_before_changes() -> None:
-    ranks = [("viewer", "operator", "admin").index(spec.default_role) for spec in VERBS.values()]
+    ranks = [("everyone", "viewer", "operator", "admin").index(spec.default_role) for spec in VERBS.values()]
     assert ranks == sorted(ranks)
 
 
@@ -282,8 +282,11 @@ def test_help_lists_only_allowed_verbs_with_summaries() -> None:
         assert f"`{verb}`" not in text
 
 
-def test_help_with_nothing_allowed() -> None:
-    assert "may not run any" in answer("help", context(HelpArgs(None), allowed=()))
+def test_help_without_a_role_lists_the_open_verbs_and_says_whom_to_ask() -> None:
+    text = answer("help", context(HelpArgs(None), allowed=("help", "whoami")))
+    assert "`whoami`" in text and "`ps`" not in text
+    assert "no role in this channel: ask an admin" in text
+    assert "ask an admin" not in answer("help", context(HelpArgs(None), allowed=("help", "ps")))
 
 
 def test_help_verb_shows_usage_and_flags() -> None:

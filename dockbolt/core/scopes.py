@@ -1,0 +1,97 @@
+"""What a command touches, and whether a binding covers it: targets, scope globs, requirements.
+
+A *target* is a container a verb acts on (resolved by the worker to its full name, id, image and labels),
+an image (`inspect IMAGE`), or, for `run`, the container about to be created (its name and image). A
+binding's ``containers``/``images`` globs (``fnmatch``, case-sensitive) narrow where its role applies;
+an empty list means "any". A *requirement* is something in the command that needs a grant (or that
+nothing may allow): `run`'s guardrail flags (``dockbolt.core.run_policy``) are the ones there are today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Literal, Protocol
+
+from dockbolt.core.args import LABEL_MANAGED, Args, NameArgs, NamesArgs, StatsArgs
+
+LABEL_PROTECTED = "dockbolt.protected"
+# Docker accepts any unique id prefix; a short one picks a container nobody meant (1 character did).
+MIN_ID_PREFIX = 12
+
+TargetKind = Literal["container", "image", "new"]
+
+
+class Requirement(Protocol):
+    """Something a command asks for: the flag as typed, the grant it needs (None: never allowed), why."""
+
+    @property
+    def flag(self) -> str: ...
+    @property
+    def grant(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """A container or image a verb acts on (``kind="new"``: the container `run` will create)."""
+
+    name: str  # container name without the leading "/" ("" for an image or an unnamed new container)
+    image: str  # the image reference ("" when not known)
+    id: str = ""
+    kind: TargetKind = "container"
+    managed: bool = True
+    protected: bool = False
+
+    @property
+    def shown(self) -> str:
+        """How the target is named to the user."""
+        return self.name or self.image or self.id[:12]
+
+    @classmethod
+    def from_inspect(cls, data: dict[str, object]) -> Target:
+        """Build a target from ``docker inspect`` output (a container, else an image)."""
+        config = data.get("Config")
+        config = config if isinstance(config, dict) else {}
+        labels = config.get("Labels") or {}
+        labels = labels if isinstance(labels, dict) else {}
+        if "State" not in data:  # an image
+            tags = data.get("RepoTags") or []
+            first = str(tags[0]) if isinstance(tags, list) and tags else ""
+            return cls(name="", image=first, id=str(data.get("Id") or ""), kind="image")
+        return cls(
+            name=str(data.get("Name") or "").lstrip("/"), image=str(config.get("Image") or ""),
+            id=str(data.get("Id") or ""), managed=labels.get(LABEL_MANAGED) == "true",
+            protected=labels.get(LABEL_PROTECTED) == "true",
+        )
+
+
+def _matches(value: str, globs: tuple[str, ...]) -> bool:
+    return not globs or any(fnmatchcase(value, g) for g in globs)
+
+
+def uncovered(containers: tuple[str, ...], images: tuple[str, ...], target: Target) -> str | None:
+    """Why the scope globs do not cover ``target`` (None when they do)."""
+    if target.kind != "image" and not _matches(target.name, containers):
+        if target.kind == "new" and not target.name:
+            return f"give `--name` matching {', '.join(containers)}"
+        return f"`{target.shown}` is outside your containers scope ({', '.join(containers)})"
+    if not _matches(target.image, images):
+        return f"image `{target.image}` is outside your images scope ({', '.join(images)})"
+    return None
+
+
+def short_prefix(typed: str, target: Target) -> bool:
+    """True when ``typed`` picked ``target`` only as an id prefix shorter than MIN_ID_PREFIX."""
+    return (typed != target.name and target.id.startswith(typed) and len(typed) < MIN_ID_PREFIX
+            and typed != target.image)
+
+
+def typed_targets(args: Args) -> tuple[str, ...]:
+    """The container (or image) names and ids a verb's args point at, as the user typed them."""
+    if isinstance(args, NameArgs):
+        return (args.name,)
+    if isinstance(args, NamesArgs | StatsArgs):
+        return tuple(args.names)
+    return ()
