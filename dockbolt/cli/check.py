@@ -1,21 +1,77 @@
-"""`dockbolt check`: validate the config and reach Redis, Docker and Slack; one line per problem."""
+"""`dockbolt check`: validate the config and reach Redis, Docker and Slack; one line per problem.
+
+Besides problems (which make it exit 1) it warns about settings that work but are unsafe: a default role
+that may change anything or holds grants, missing or short secrets, plain-HTTP Slack, Redis without a
+password reachable off this host.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 
 from dockbolt.cli.wiring import load_bot_config
 from dockbolt.core.errors import ConfigError
-from dockbolt.core.settings import Settings
+from dockbolt.core.rbac import Policy, allowed_verbs, grants_of
+from dockbolt.core.settings import Secret, Settings
 from dockbolt.core.slack_client import make_web_client
 from workers.main import preflight
 
+MIN_SECRET = 32
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
-def find_problems(settings: Settings) -> list[str]:
-    """Return every problem found, one line each (empty when all is well)."""
+
+def policy_warnings(policy: Policy) -> list[str]:
+    """What the policy allows everyone (default_role) beyond reading."""
+    role = policy.default_role
+    if not role:
+        return []
+    out: list[str] = []
+    changes = [v for v in allowed_verbs(policy, [role]) if v not in policy.read_verbs | policy.open_verbs]
+    if changes:
+        out.append(f'rbac.default_role = "{role}" lets every user in every channel run '
+                   f"{', '.join(changes)}: give default_role a read-only role (or none)")
+    grants = sorted(grants_of(policy, role))
+    if grants:
+        out.append(f'rbac.default_role = "{role}" gives every user the grants {", ".join(grants)}')
+    return out
+
+
+def _secret(name: str, value: Secret, needed_for: str) -> list[str]:
+    if not value:
+        return [f"{name} is not set: {needed_for}"]
+    if len(value.value) < MIN_SECRET:
+        return [f"{name} is {len(value.value)} characters: use at least {MIN_SECRET} random ones "
+                "(e.g. `openssl rand -hex 32`)"]
+    return []
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """Secrets, transport and Redis exposure."""
+    out: list[str] = []
+    if not settings.socket_mode:
+        out += _secret("SLACK_SIGNING_SECRET", settings.slack_signing_secret,
+                       "HTTP mode cannot verify that requests come from Slack")
+    out += _secret("DOCKBOLT_JOB_SECRET", settings.job_secret,
+                   "workers cannot tell jobs from the bot from forged ones")
+    api = urlsplit(settings.slack_api_url)
+    if api.scheme == "http" and api.hostname not in _LOCAL_HOSTS:
+        out.append(f"SLACK_API_URL {settings.slack_api_url} is plain http: tokens would cross the network "
+                   "unencrypted")
+    redis = urlsplit(settings.redis_location)
+    if redis.scheme != "unix" and not redis.password and redis.hostname not in _LOCAL_HOSTS:
+        out.append(f"Redis at {redis.hostname} has no password: anyone who reaches it can read jobs and "
+                   "queue work (set one in REDIS_URL, redis://:PASSWORD@host, and prefer rediss://)")
+    return out
+
+
+def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
+    """Return (problems, warnings), one line each (both empty when all is well)."""
     problems: list[str] = []
+    warnings = settings_warnings(settings)
     try:
-        load_bot_config(settings)
+        warnings += policy_warnings(load_bot_config(settings).policy)
     except ConfigError as exc:
         problems.extend(exc.problems)
     problems.extend(preflight(settings))
@@ -30,14 +86,17 @@ def find_problems(settings: Settings) -> list[str]:
             problems.append(f"Slack auth.test failed at {settings.slack_api_url}: {error}")
         except OSError as exc:
             problems.append(f"Slack unreachable at {settings.slack_api_url}: {exc}")
-    return problems
+    return problems, warnings
 
 
 def run_check(settings: Settings) -> int:
-    """Print the problems (or a one-line OK) and return the exit code."""
-    problems = find_problems(settings)
+    """Print the problems and warnings (or a one-line OK) and return the exit code (1: problems)."""
+    problems, warnings = find_problems(settings)
     for line in problems:
         print(f"✗ {line}")
+    for line in warnings:
+        print(f"⚠ {line}")
     if not problems:
-        print(f"✓ config {settings.config_path}, Redis, Docker and Slack all OK")
+        tail = f", with {len(warnings)} warning(s) above" if warnings else ""
+        print(f"✓ config {settings.config_path}, Redis, Docker and Slack all OK{tail}")
     return 1 if problems else 0

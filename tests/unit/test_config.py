@@ -354,3 +354,68 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     path.write_bytes(b'[slack]\ncommand = "/d\xff"\n')
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(str(path), CATALOG)
+
+
+def test_policy_table_defaults_are_the_documented_ones() -> None:
+    g = parse_config({}, "d.toml", CATALOG).policy.guardrails
+    assert (g.memory, g.pids_limit, g.publish_address) == (512 << 20, 512, "127.0.0.1")
+    assert g.no_new_privileges
+    assert (g.allowed_host_paths, g.allowed_images, g.read_unmanaged) == ((), ("*",), False)
+    assert (str(g.rate), g.max_queued_per_user, g.job_ttl, g.redact) == ("20/minute", 5, 3600, ())
+
+
+def test_policy_table_values_are_read_and_normalised() -> None:
+    toml_text = """
+[policy]
+allowed_host_paths = ["/srv/data/../shared/", "//opt//x"]
+memory = "none"
+pids_limit = 64
+publish_address = "::1"
+rate = "3 / hour"
+job_ttl = "30m"
+redact = ['acme-[0-9]+']
+"""
+    g = parse_config(tomllib.loads(toml_text), "d.toml", CATALOG).policy.guardrails
+    assert g.allowed_host_paths == ("/srv/shared", "/opt/x")
+    assert (g.memory, g.pids_limit, g.publish_address, g.job_ttl) == (None, 64, "::1", 1800)
+    assert (g.rate.count, g.rate.per_seconds, g.redact) == (3, 3600, ("acme-[0-9]+",))
+
+
+def test_policy_table_problems_are_all_reported() -> None:
+    toml_text = """
+[policy]
+allowed_host_paths = ["/", "relative"]
+memory = "lots"
+publish_address = "everywhere"
+rate = "fast"
+redact = ["("]
+job_ttl = 0
+read_unmanaged = "yes"
+memmory = "1g"
+"""
+    with pytest.raises(ConfigError) as err:
+        parse_config(tomllib.loads(toml_text), "d.toml", CATALOG)
+    text = "\n".join(err.value.problems)
+    for key in ("allowed_host_paths", "memory", "publish_address", "rate", "redact", "job_ttl",
+                "read_unmanaged"):
+        assert f"d.toml: policy.{key}: " in text, key
+    assert 'policy.memmory: unknown key "memmory" (did you mean "memory"?)' in text
+    assert '"/" would allow every host path' in text
+
+
+def test_grants_and_scopes_are_checked() -> None:
+    toml_text = """
+[rbac.roles.ops]
+grants = ["privileged", "root"]
+[[rbac.bindings]]
+role = "ops"
+users = ["U1"]
+containers = ["staging-*", ""]
+images = "acme/*"
+"""
+    with pytest.raises(ConfigError) as err:
+        parse_config(tomllib.loads(toml_text), "d.toml", CATALOG)
+    text = "\n".join(err.value.problems)
+    assert 'rbac.roles.ops.grants[1]: unknown grant "root"' in text
+    assert "rbac.bindings[0].containers[1]: must not be empty" in text
+    assert "rbac.bindings[0].images: must be an array of strings" in text

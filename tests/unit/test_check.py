@@ -1,0 +1,58 @@
+"""`dockbolt check` warns about settings that work but are unsafe."""
+
+from __future__ import annotations
+
+import tomllib
+
+from bot.verbs import CATALOG
+from dockbolt.cli.check import policy_warnings, settings_warnings
+from dockbolt.core.config import parse_config
+from dockbolt.core.rbac import Policy
+from dockbolt.core.settings import load_settings
+
+GOOD = {"SLACK_SIGNING_SECRET": "s" * 32, "DOCKBOLT_JOB_SECRET": "j" * 64,
+        "SLACK_API_URL": "https://slack.com/api/", "REDIS_URL": "redis://localhost:6379/0"}
+
+
+def _policy(toml_text: str) -> Policy:
+    return parse_config(tomllib.loads(toml_text), "d.toml", CATALOG).policy
+
+
+def test_safe_settings_give_no_warning() -> None:
+    assert settings_warnings(load_settings(GOOD)) == []
+
+
+def test_missing_and_short_secrets_are_named() -> None:
+    text = "\n".join(settings_warnings(load_settings({**GOOD, "SLACK_SIGNING_SECRET": "x",
+                                                       "DOCKBOLT_JOB_SECRET": ""})))
+    assert "SLACK_SIGNING_SECRET is 1 characters" in text
+    assert "DOCKBOLT_JOB_SECRET is not set" in text
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    env = {**GOOD, "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": "xapp-1"}
+    assert settings_warnings(load_settings(env)) == []
+
+
+def test_plain_http_slack_is_a_warning_except_on_loopback() -> None:
+    plain = settings_warnings(load_settings({**GOOD, "SLACK_API_URL": "http://slack.example/api/"}))
+    assert "plain http" in " ".join(plain)
+    assert settings_warnings(load_settings({**GOOD, "SLACK_API_URL": "http://127.0.0.1:9/api/"})) == []
+
+
+def test_redis_without_password_off_host() -> None:
+    warn = settings_warnings(load_settings({**GOOD, "REDIS_URL": "redis://redis.internal:6379/0"}))
+    assert any("redis.internal has no password" in w for w in warn)
+    for url in ("redis://:pw@redis.internal:6379/0", "rediss://:pw@redis.internal:6380/0",
+                "unix:///run/redis.sock", "redis://127.0.0.1:6379/0"):
+        assert settings_warnings(load_settings({**GOOD, "REDIS_URL": url})) == [], url
+
+
+def test_default_role_beyond_read_and_with_grants() -> None:
+    assert policy_warnings(_policy('[rbac]\ndefault_role = "viewer"\n')) == []
+    assert policy_warnings(_policy("")) == []
+    admin = policy_warnings(_policy('[rbac]\ndefault_role = "admin"\n'))
+    assert len(admin) == 1 and "run" in admin[0] and "rm" in admin[0]
+    granted = policy_warnings(_policy('[rbac]\ndefault_role = "looker"\n[rbac.roles.looker]\n'
+                                      'inherits = ["viewer"]\ngrants = ["unmanaged"]\n'))
+    assert granted == ['rbac.default_role = "looker" gives every user the grants unmanaged']
