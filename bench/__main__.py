@@ -7,7 +7,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bot.messages import accepted_job_id
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.console.slash_client import SlashClient
-from dockbolt.core.config import default_config_toml, parse_config
+from dockbolt.core.config import default_config_toml
 from dockbolt.core.contract import DEFAULT_QUEUE
 from tests.support.harness import CHANNEL, SECRET, Pipeline, start_pipeline
 
@@ -88,9 +87,7 @@ def e2e(p: Pipeline, text: str, done: Callable[[str], bool]) -> float:
 def main() -> int:
     """Run everything and print the table."""
     with LocalRedis() as local, tempfile.TemporaryDirectory() as tmp:
-        text = default_config_toml(USER, CATALOG)
-        config = parse_config(tomllib.loads(text), "bench", CATALOG)
-        p = start_pipeline(local.url, Path(tmp), config)
+        p = start_pipeline(local.url, Path(tmp), default_config_toml(USER, CATALOG))
         redis = Redis.from_url(local.url)
         try:
             floor_ack, bot_ack = bench_ack(p, redis)

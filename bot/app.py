@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
-from slack_bolt import App
+from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.commands import CommandListener
+from bot.edge import Edge
 from bot.enqueue import Dispatcher
 from bot.usergroups import UserGroupCache
+from dockbolt.core.audit import AuditLog
 from dockbolt.core.config import Config
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings
 
 log = logging.getLogger(__name__)
+bolt_log = logging.getLogger("slack_bolt")
 
 
 def create_app(settings: Settings, config: Config, redis: Redis, client: WebClient) -> App:
@@ -26,15 +29,27 @@ def create_app(settings: Settings, config: Config, redis: Redis, client: WebClie
         users: list[object] = resp.get("users") or []
         return [str(u) for u in users]
 
-    listener = CommandListener(config, UserGroupCache(fetch_members), Dispatcher(client, redis),
-                               JobStore(redis))
+    store = JobStore(redis)
+    dispatcher = Dispatcher(client, redis, settings.job_secret)
+    listener = CommandListener(config, UserGroupCache(fetch_members), dispatcher, store, AuditLog(redis))
+    edge = Edge(redis, config.policy.guardrails, store)
+    # Bolt logs a refused request's whole body at INFO ("Invalid request signature detected … body: …");
+    # its loggers copy this one's level, so a refusal is the one short line bot.server writes.
+    bolt_log.setLevel(logging.WARNING)
     app = App(
         client=client,
+        logger=bolt_log,
         signing_secret=settings.slack_signing_secret.value or None,
         # Socket Mode payloads arrive over an authenticated websocket and are not signed.
         request_verification_enabled=not settings.socket_mode,
         # Answer as soon as the ack listener returns (no 10 ms ack polling); slow work is in `lazy`.
         process_before_response=True,
     )
-    app.command(config.slack.command)(ack=listener.ack, lazy=[listener.lazy])
+    app.use(edge)  # after Bolt's own middleware: only verified requests reach it
+
+    def dispatch(context: BoltContext, respond: Respond) -> None:
+        with edge.admitted(context):
+            listener.lazy(context, respond)
+
+    app.command(config.slack.command)(ack=listener.ack, lazy=[dispatch])
     return app

@@ -11,32 +11,42 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, BoltContext
+from redis.exceptions import RedisError
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.enqueue import Dispatcher
 from bot.parsing import parse
 from bot.usergroups import UserGroupCache
 from bot.verbs import VERBS
+from bot.verbs.audit import AuditArgs, export_to_slack
 from bot.verbs.base import LocalContext
+from dockbolt.core.args import RunArgs
+from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.config import Config
 from dockbolt.core.contract import JobRequest, new_job_id
 from dockbolt.core.errors import UsageError
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.rbac import allowed_verbs, authorize, decision_log_line, referenced_groups
+from dockbolt.core.redact import Redactor
+from dockbolt.core.scopes import run_requirements
 
 log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")
 
 CONTEXT_KEY = "dockbolt_job"
+EXPORT_KEY = "dockbolt_audit_export"
 
 
 class CommandListener:
     """Bolt listeners for the slash command (``ack`` runs before the response, ``lazy`` after)."""
 
     def __init__(self, config: Config, groups: UserGroupCache, dispatcher: Dispatcher, store: JobStore,
-                 clock: Callable[[], float] = time.time) -> None:
+                 audit: AuditLog, clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.audit = audit
+        self.redactor = Redactor(config.policy.guardrails.redact)
         self.groups = groups
         self.dispatcher = dispatcher
         self.store = store
@@ -56,33 +66,56 @@ class CommandListener:
         text = str(body.get("text", "")).strip()
         user_id, channel_id = str(body.get("user_id", "")), str(body.get("channel_id", ""))
         command = str(body.get("command") or self.config.slack.command)
+        # What the ack, the card, the job record, the audit trail and the logs show: `-e` values and
+        # anything else that looks secret masked. The values travel only in the signed job args.
+        shown = self.redactor.redact_command(text)
         try:
             cmd = parse(text)
         except UsageError as err:
             return messages.Answer(messages.usage_error(err, command))
         spec = VERBS[cmd.verb]
         user_groups = self.groups.groups_of(user_id, self._referenced) if self._referenced else frozenset()
-        decision = authorize(self.config.policy, user_id=user_id, user_groups=user_groups,
-                             channel_id=channel_id, verb=cmd.verb)
+        policy = self.config.policy
+        # `run`'s flags and the container it creates are checked here already; the containers a verb
+        # names are resolved and checked by the worker, which sees the engine.
+        needs, new = run_requirements(cmd.args, policy.guardrails)
+        decision = authorize(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id,
+                             verb=cmd.verb, needs=needs, targets=new)
+        job_id = new_job_id() if decision.allowed and spec.queued else None
         authz_log.info(decision_log_line(decision))
+        self.audit.record(AuditEvent.for_decision(decision, shown, job_id=job_id))
         if not decision.allowed:
             return messages.Answer(decision.reason)
         if spec.answer is not None:
+            if isinstance(cmd.args, AuditArgs) and cmd.args.export:
+                context[EXPORT_KEY] = cmd.args.to_dict()
             return messages.Answer(spec.answer(LocalContext(
                 user_id=user_id, channel_id=channel_id, args=cmd.args, roles=decision.roles,
-                allowed_verbs=allowed_verbs(self.config.policy, decision.roles),
-                recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)])))
+                allowed_verbs=allowed_verbs(policy, decision.roles),
+                recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)],
+                audit=self.audit, policy=policy, user_groups=frozenset(user_groups))))
+        assert job_id is not None
         job = JobRequest(
-            job_id=new_job_id(), verb=cmd.verb, args=cmd.args.to_dict(), user_id=user_id,
-            channel_id=channel_id, command_text=text, command=command,
+            job_id=job_id, verb=cmd.verb, args=cmd.args.to_dict(), user_id=user_id,
+            channel_id=channel_id, command_text=shown, command=command,
             response_url=str(body.get("response_url") or "") or None, team_id=str(body.get("team_id", "")),
-            queued_at=self.clock())
+            queued_at=self.clock(), user_groups=tuple(sorted(user_groups)))
         # Bolt deep-copies the context into the lazy listener's request: this is how the job gets there.
         context[CONTEXT_KEY] = (job, spec.timeout)
-        return messages.accepted(job)
+        answer = messages.accepted(job)
+        typed = [e.partition("=")[0] for e in cmd.args.env] if isinstance(cmd.args, RunArgs) else []
+        return messages.with_env_warning(answer, typed) if typed else answer
 
-    def lazy(self, context: BoltContext) -> None:
-        """After the ack: post the card and enqueue the accepted job (nothing to do otherwise)."""
+    def lazy(self, context: BoltContext, respond: Respond) -> None:
+        """After the ack: post the card and enqueue the accepted job, or upload an audit export."""
         accepted: tuple[JobRequest, int] | None = context.get(CONTEXT_KEY)
         if accepted is not None:
             self.dispatcher.dispatch(*accepted)
+        export = context.get(EXPORT_KEY)
+        if export is not None:
+            try:
+                export_to_slack(self.dispatcher.client, self.audit, str(context.channel_id),
+                                str(context.user_id), AuditArgs.from_dict(export))
+            except (RedisError, SlackApiError) as exc:
+                log.warning("audit export failed: %s", exc)
+                respond(text=messages.audit_export_failed(str(exc)), response_type="ephemeral")

@@ -1,4 +1,9 @@
-"""After the ack: post the job card, record the job, put it on the queue (RQ, JSON, by import string)."""
+"""After the ack: post the job card, record the job, put it on the queue (RQ, JSON, by import string).
+
+What is queued is the signed envelope of the job (``dockbolt.core.jobsign``), the one argument of
+``JOB_FUNC``; RQ's description names only the verb and the job id, never the command text (it may hold
+secrets, e.g. `run -e PASSWORD=…`).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from slack_sdk.errors import SlackApiError
 from bot import messages
 from dockbolt.core.card import build_card
 from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, JobStatus
+from dockbolt.core.jobsign import sign
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.jobthread import FALLBACK_ERRORS, post_in_thread, respond, update_card
+from dockbolt.core.settings import Secret
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +34,12 @@ FAILURE_TTL = 7 * 24 * 3600
 class Dispatcher:
     """Posts the card and enqueues; runs in Bolt's lazy listener, after Slack got its ack."""
 
-    def __init__(self, client: WebClient, redis: Redis, queue_name: str = DEFAULT_QUEUE) -> None:
+    def __init__(self, client: WebClient, redis: Redis, job_secret: Secret,
+                 queue_name: str = DEFAULT_QUEUE) -> None:
+        if not job_secret:
+            raise ValueError("the dispatcher needs DOCKBOLT_JOB_SECRET to sign jobs")
         self.client = client
+        self.job_secret = job_secret
         self.store = JobStore(redis)
         self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
 
@@ -54,9 +65,9 @@ class Dispatcher:
         job = dataclasses.replace(job, thread_ts=self.post_card(job))
         try:
             self.store.record_queued(job)
-            self.queue.enqueue(JOB_FUNC, job.to_dict(), job_id=job.job_id, job_timeout=timeout,
-                               result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                               description=f"{job.command} {job.command_text}"[:200])
+            self.queue.enqueue(JOB_FUNC, sign(job.to_dict(), self.job_secret), job_id=job.job_id,
+                               job_timeout=timeout, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+                               description=f"{job.command} {job.verb} (job {job.job_id})")
         except RedisError:
             log.exception("could not queue job %s", job.job_id)
             post_in_thread(self.client, job, messages.queue_unavailable(job.job_id))

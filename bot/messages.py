@@ -8,6 +8,7 @@ from typing import Any
 
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.errors import UsageError
+from dockbolt.core.mrkdwn import escape
 
 # The accepted ack's block carries the job id in its block_id, for programs (the console, tests): the
 # human text is free to change.
@@ -69,3 +70,104 @@ def worker_lost(job_id: str, silent_for: float) -> str:
 def internal_error() -> str:
     """The ack when the bot itself failed while handling a command."""
     return ":x: Something went wrong in dockbolt while handling that command; nothing was run. It is logged."
+
+
+# --- audit (bot/verbs/audit.py); ``filters`` and ``user`` arrive as escaped mrkdwn -----------------------
+
+
+def _audit_scope(filters: str) -> str:
+    return f" for {filters}" if filters else ""
+
+
+def _audit_entries(count: int) -> str:
+    return f"{count:,} audit {'entry' if count == 1 else 'entries'}"
+
+
+def audit_unavailable() -> str:
+    """`audit` when the trail cannot be read (Redis unreachable, or the bot runs without one)."""
+    return (":x: The audit trail is unreachable right now (Redis); try again shortly. Every entry is also "
+            "in the bot's `dockbolt.audit` log.")
+
+
+def audit_none(filters: str) -> str:
+    """`audit` when no entry matches."""
+    return f"No audit entries{_audit_scope(filters)}."
+
+
+def audit_header(shown: int, more: bool, filters: str) -> str:
+    """The first line of `audit`'s answer."""
+    older = " (older ones: `--limit N` up to 200, `--since`, or `--export`)" if more else ""
+    return f"*Audit trail*{_audit_scope(filters)} — newest first, times in UTC, {shown} shown{older}:"
+
+
+def audit_exporting(count: int, filters: str) -> str:
+    """The ack of `audit --export`; the file follows in the channel."""
+    return (f":outbox_tray: Exporting {_audit_entries(count)}{_audit_scope(filters)}… the JSONL file will "
+            "appear in this channel.")
+
+
+def audit_export_comment(user: str, count: int, filters: str) -> str:
+    """The comment on the uploaded audit file."""
+    return (f"Audit trail export requested by <@{user}>: {_audit_entries(count)}{_audit_scope(filters)}, "
+            "oldest first, one JSON object per line.")
+
+
+# --- The HTTP edge (bot/edge.py): refusals before a command is parsed; nothing was run ---------------
+
+
+def already_received() -> str:
+    """A request seen before (a replay, or Slack's retry): answered, not run again."""
+    return ":repeat: Already received that command; it was not run again."
+
+
+def missing_fields(names: list[str]) -> str:
+    """A slash command without the user or channel it comes from."""
+    return (f":warning: That command arrived without {' or '.join(f'`{n}`' for n in names)}, so dockbolt "
+            "can't tell who sent it or where. Nothing was run.")
+
+
+def text_too_long(length: int, limit: int) -> str:
+    """A slash command whose text is longer than the edge accepts."""
+    return f":warning: That command is {length:,} characters long; the limit is {limit:,}. Nothing was run."
+
+
+def _yours_in_flight(count: int) -> str:
+    jobs, are = ("job", "is") if count == 1 else ("jobs", "are")
+    return f"{count} {jobs} of yours {are} queued or running"
+
+
+def slow_down_rate(rate: str, retry_after: float, in_flight: int) -> str:
+    """Over the per-user command rate (``rate`` like "20/minute")."""
+    wait = max(1, round(retry_after + 0.5))
+    return (f":hourglass: Slow down: the command rate limit is {rate} per person; try again in {wait} s. "
+            f"{_yours_in_flight(in_flight)}. Nothing was run.")
+
+
+def slow_down_queue(in_flight: int, limit: int) -> str:
+    """Over the per-user share of the queue."""
+    return (f":hourglass: Slow down: {_yours_in_flight(in_flight)} (at most {limit} at a time); send it "
+            "again once one has finished (`jobs` lists them). Nothing was run.")
+
+
+def edge_unavailable() -> str:
+    """The edge could not reach Redis to check the command (duplicates, rate, queue share)."""
+    return ":x: dockbolt can't reach its job queue (Redis) right now; nothing was run. Try again shortly."
+
+
+# --- secrets typed in chat, and the audit export after the ack ------------------------------------------
+
+
+def with_env_warning(answer: Answer, keys: list[str]) -> Answer:
+    """The accepted ack plus a private note: values typed after `-e` were seen by Slack."""
+    names = ", ".join(f"`{escape(k)}`" for k in keys)
+    note = (f":warning: The value of {names} was typed in chat, so Slack keeps it in its logs (dockbolt "
+            "shows it nowhere and sends it to the worker only inside the signed job). Prefer `-e NAME` "
+            "without a value: the worker then takes it from its own environment variable "
+            "`DOCKBOLT_SECRET_NAME`.")
+    block = {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
+    return Answer(f"{answer.text}\n{note}", [*(answer.blocks or []), block])
+
+
+def audit_export_failed(problem: str) -> str:
+    """`audit --export` could not upload the file (Redis or Slack said no)."""
+    return f":x: The audit export failed: {escape(problem)}"

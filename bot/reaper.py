@@ -13,6 +13,7 @@ import time
 from slack_sdk import WebClient
 
 from bot import messages
+from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JobStatus
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.jobthread import post_in_thread, update_card
@@ -27,9 +28,9 @@ CHECK_EVERY = 5.0
 class Reaper:
     """Periodically reports running jobs whose heartbeat stopped."""
 
-    def __init__(self, store: JobStore, client: WebClient, *, stale_after: float = STALE_AFTER,
-                 every: float = CHECK_EVERY) -> None:
-        self.store, self.client = store, client
+    def __init__(self, store: JobStore, client: WebClient, *, audit: AuditLog | None = None,
+                 stale_after: float = STALE_AFTER, every: float = CHECK_EVERY) -> None:
+        self.store, self.client, self.audit = store, client, audit
         self.stale_after = stale_after
         self._loop = Periodic(self.run_once, every, "dockbolt-reaper")
 
@@ -47,6 +48,8 @@ class Reaper:
             post_in_thread(self.client, rec.request, messages.worker_lost(job_id, self.stale_after))
             update_card(self.client, rec.request, JobStatus.LOST, elapsed=elapsed, detail="worker died")
             log.warning("job %s lost: worker heartbeat stopped", job_id)
+            if self.audit is not None:
+                self.audit.record(AuditEvent.for_job(rec.request, JobStatus.LOST, elapsed, "worker died"))
             reported.append(job_id)
         return reported
 

@@ -1,12 +1,20 @@
-"""HTTP mode: the Bolt app behind waitress (a production WSGI server), plus ``GET /healthz``."""
+"""HTTP mode: the Bolt app behind waitress (a production WSGI server), plus ``GET /healthz``.
+
+Before Bolt sees a request, ``refusal`` turns away what it would read whole or answer with a 500: a body
+over MAX_BODY (413; waitress refuses it too, before reading it), a timestamp or signature header that is
+not ASCII digits / ASCII (401, Bolt's own answer to a bad signature), a body that is not UTF-8 (400). Every
+4xx answer is logged as one short line, never with the body.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -23,6 +31,52 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DRAIN_SECONDS = 10  # how long close() lets requests already being handled finish
+MAX_BODY = 64 * 1024  # bytes; a slash command with 4,000 characters of text, all %-encoded, is ~13 KiB
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+_UNAUTHORIZED = "401 Unauthorized", "invalid request"  # as Bolt answers a bad signature
+
+
+def refusal(environ: WSGIEnvironment) -> tuple[str, str] | None:
+    """(status, error) for a request refused before Bolt, or None; then ``wsgi.input`` holds the body read.
+
+    Bolt would decode the body strictly and pass the timestamp to ``int()`` (a 500 with a traceback for a
+    non-UTF-8 body or a timestamp like "abc"); non-ASCII signatures fail its ``hmac.compare_digest``.
+    """
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "400 Bad Request", "bad Content-Length"
+    if length > MAX_BODY:
+        return "413 Request Entity Too Large", f"body over {MAX_BODY} bytes"
+    if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
+        return None
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
+        return _UNAUTHORIZED
+    if signature is not None and not (signature.isascii() and signature.isprintable()):
+        return _UNAUTHORIZED
+    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "400 Bad Request", "body is not UTF-8"
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return None
+
+
+def _logging_refusals(environ: WSGIEnvironment, start_response: StartResponse) -> StartResponse:
+    """``start_response`` that logs a 4xx answer as one line: what, from where, how big (never the body)."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+        if status.startswith("4"):
+            log.info("refused %s %s (%s): %s bytes from %s", environ.get("REQUEST_METHOD"),
+                     environ.get("PATH_INFO"), status, environ.get("CONTENT_LENGTH") or 0,
+                     environ.get("REMOTE_ADDR"))
+        return start_response(status, headers, exc_info)
+
+    return start
 
 
 def make_wsgi(app: App, redis: Redis) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
@@ -30,6 +84,13 @@ def make_wsgi(app: App, redis: Redis) -> Callable[[WSGIEnvironment, StartRespons
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        start_response = _logging_refusals(environ, start_response)
+        refused = refusal(environ)
+        if refused is not None:
+            body = json.dumps({"error": refused[1]}).encode()
+            start_response(refused[0], [("Content-Type", "application/json"),
+                                        ("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             try:
                 redis_ok = bool(redis.ping())
@@ -64,8 +125,10 @@ class HttpServer:
 
     def __init__(self, wsgi: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]],
                  host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
+        # Waitress refuses a body of max_request_body_size bytes or more as soon as Content-Length (or a
+        # chunked body) says so, without reading the rest.
         server = create_server(wsgi, host=host, port=port, threads=threads, ident="dockbolt",
-                               clear_untrusted_proxy_headers=True)
+                               clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY + 1)
         if not isinstance(server, BaseWSGIServer):  # the host name resolved to several addresses
             server.close()
             raise ValueError(f"host {host!r} resolves to several addresses; give one address to bind")

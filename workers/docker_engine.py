@@ -14,6 +14,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.types
 import requests.exceptions
 
 from dockbolt.core.args import RunArgs
@@ -126,13 +127,21 @@ class DockerEngine:
 
     def run(self, spec: RunArgs, labels: Mapping[str, str]) -> RunResult:
         """Create and start a container the way ``docker run -d`` does (never pulls)."""
+        if spec.secret_env:
+            # The handler resolves bare `-e NAME` first; passing the bare name would copy our own variable.
+            raise ValueError("secret_env must be resolved before run()")
         bindings: dict[int | str, list[dict[str, str]]] = {}
         for port in spec.ports:
             key = f"{port.container_port}/{port.proto}"
             bindings.setdefault(key, []).append({"HostIp": port.host_ip, "HostPort": port.host_port})
+        mounts = [
+            docker.types.Mount(target=m.target, source=m.source or None, type=m.type, read_only=m.read_only)
+            for m in spec.mounts
+        ]
         with self._edge(not_found=DockerError):
             host_config = self._api.create_host_config(
                 binds=[v.bind for v in spec.volumes] or None,
+                mounts=mounts or None,
                 port_bindings=bindings or None,
                 # The CLI always sends a policy ("no" by default); without it the engine records "".
                 restart_policy={"Name": spec.restart.name, "MaximumRetryCount": spec.restart.max_retries}
@@ -141,6 +150,16 @@ class DockerEngine:
                 network_mode=spec.network,
                 mem_limit=spec.memory,
                 nano_cpus=spec.nano_cpus,
+                pids_limit=spec.pids_limit,
+                privileged=spec.privileged,
+                cap_add=list(spec.cap_add) or None,
+                cap_drop=list(spec.cap_drop) or None,
+                devices=list(spec.devices) or None,
+                pid_mode=spec.pid_mode,
+                ipc_mode=spec.ipc_mode,
+                userns_mode=spec.userns_mode,
+                security_opt=list(spec.security_opt) or None,
+                read_only=spec.read_only or None,
             )
             # The CLI always sends PortBindings; inspect then shows {} instead of null.
             host_config.setdefault("PortBindings", {})

@@ -86,7 +86,11 @@ class DockerPort(Protocol):
         """Return the raw inspect document of a container, or of an image when no container matches."""
 
     def run(self, spec: RunArgs, labels: Mapping[str, str]) -> RunResult:
-        """Create and start a container like ``docker run -d``; ``labels`` are merged over the spec's."""
+        """Create and start a container like ``docker run -d``; ``labels`` are merged over the spec's.
+
+        Every field of the spec reaches the engine as the docker CLI would send it; the caller has applied
+        the [policy] defaults and resolved ``secret_env`` (a spec still holding one raises ValueError).
+        """
 
     def stop(self, name: str, timeout: int | None = None) -> None:
         """Stop a container (``timeout`` seconds before SIGKILL; None = the container's default)."""

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dockbolt.core.redact import Redactor
 from workers import stats_math
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping
-from workers.redact import mask_env
 
 PS_HEADERS = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
 IMAGES_HEADERS = ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")
@@ -296,6 +296,7 @@ def stats_table(rows: Iterable[StatsRow]) -> str:
     return table(STATS_HEADERS, cells)
 
 
-def inspect_json(doc: Mapping[str, Any]) -> str:
-    """``docker inspect`` output (a one-element JSON array, 4-space indent) with env values masked."""
-    return json.dumps([mask_env(doc)], indent=4, ensure_ascii=False)
+def inspect_json(doc: Mapping[str, Any], redactor: Redactor | None = None) -> str:
+    """``docker inspect`` output (a one-element JSON array, 4-space indent) with every ``Env`` value, secret
+    ``Labels`` and ``Cmd``/``Entrypoint``/``Args`` items and any other secret masked (``mask_document``)."""
+    return json.dumps([(redactor or Redactor()).mask_document(doc)], indent=4, ensure_ascii=False)

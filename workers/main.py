@@ -1,4 +1,10 @@
-"""`dockbolt worker`: an RQ worker with access to one Docker engine."""
+"""`dockbolt worker`: an RQ worker with access to one Docker engine, running only dockbolt's signed jobs.
+
+The composition root hands it the settings and the policy (the bot's config file); both are installed
+as the worker's context before RQ starts forking work horses. Worker and queue use ``TrustedJob``, so
+no other function, callback, dependency or webhook named in Redis is ever imported or run
+(``workers.trust``).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,13 @@ import socket
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue
 from rq.serializers import JSONSerializer
 
 from dockbolt.core.codec import prepare
 from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest
 from dockbolt.core.errors import DockerUnavailable
+from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Settings
 from workers import docker_engine
 
@@ -22,6 +29,7 @@ from workers import docker_engine
 # codec's resolved type hints of the job and of every handler's args.
 from workers import runner as _runner  # noqa: F401
 from workers.handlers import HANDLERS
+from workers.trust import TrustedJob, TrustingWorker, WorkerContext, install
 
 for _cls in (JobRequest, *(handler.args for handler in HANDLERS.values())):
     prepare(_cls)
@@ -35,7 +43,7 @@ def preflight(settings: Settings) -> list[str]:
     try:
         Redis.from_url(settings.redis_location, socket_timeout=3).ping()
     except RedisError as exc:
-        problems.append(f"Redis unreachable at {settings.redis_location} ({exc}): "
+        problems.append(f"Redis unreachable at {settings.redis_shown} ({exc}): "
                         "start redis-server or set REDIS_URL")
     try:
         docker_engine.connect(settings.docker_host).ping()
@@ -44,17 +52,20 @@ def preflight(settings: Settings) -> list[str]:
     return problems
 
 
-def run_worker(settings: Settings, queue: str = DEFAULT_QUEUE, *, burst: bool = False) -> int:
+def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *, burst: bool = False) -> int:
     """Serve the queue until stopped; returns a process exit code."""
     problems = preflight(settings)
     if problems:
         for line in problems:
             print(f"dockbolt worker: {line}")
         return 2
+    install(WorkerContext(settings=settings, policy=policy))
     redis = Redis.from_url(settings.redis_location)
-    q = Queue(queue, connection=redis, serializer=JSONSerializer)
+    q = Queue(queue, connection=redis, serializer=JSONSerializer, job_class=TrustedJob)
     name = f"dockbolt-{socket.gethostname()}-{os.getpid()}"
-    worker = Worker([q], connection=redis, serializer=JSONSerializer, name=name)
+    # Descriptions come from Redis like everything else in a job: RQ logs job ids instead.
+    worker = TrustingWorker([q], connection=redis, serializer=JSONSerializer, name=name, job_class=TrustedJob,
+                            log_job_description=False)
     log.info("worker %s serving queue %s", name, queue)
     worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
     return 0

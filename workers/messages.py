@@ -22,11 +22,16 @@ def count_noun(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def ps_summary(n: int, show_all: bool) -> str:
-    """The one-line summary above the ps table."""
+def ps_summary(n: int, show_all: bool, hidden: int = 0) -> str:
+    """The one-line summary above the ps table (``hidden``: containers the caller may not see)."""
     if n == 0:
-        return "No containers." if show_all else "No running containers."
-    return f"{count_noun(n, 'container') if show_all else count_noun(n, 'running container')}."
+        text = "No containers." if show_all else "No running containers."
+    else:
+        text = f"{count_noun(n, 'container') if show_all else count_noun(n, 'running container')}."
+    if hidden:
+        text += (f" ({count_noun(hidden, 'other')} not shown: not managed by dockbolt or outside your scope; "
+                 "see `whoami`.)")
+    return text
 
 
 def images_summary(n: int) -> str:
@@ -122,3 +127,33 @@ def docker_unreachable(reason: str) -> str:
 def docker_said(error: str) -> str:
     """Docker's own words for a failed request, escaped so "<none>" or "a & b" cannot become markup."""
     return f":x: {escape(error)}"
+
+
+# --- run guardrails: what the worker refuses before creating a container ---------------------------------
+# Raised as RunRefused (a UserError): the runner posts them through docker_said, which escapes them.
+
+
+def host_path_refused(flag: str, real: str | None, reason: str) -> str:
+    """Told when a bind source needs more than its spelling showed, once the worker's host resolved it
+    (``real``: where it leads; None when it is the path as spelled, refused by this worker's own check)."""
+    if real is None:
+        return f"Refused {code(flag)}: on this host, {reason}. Nothing was created."
+    return (f"Refused {code(flag)}: on this host the path leads to {code(real)}, and {reason}. "
+            "Nothing was created; mount the real path, so that the grant check sees it.")
+
+
+def secrets_missing(variables: Sequence[str]) -> str:
+    """Told when a bare `-e NAME` names a secret the worker does not have."""
+    names = ", ".join(code(v) for v in variables)
+    return (f"This worker has no {names} in its environment: a bare `-e NAME` takes its value from the "
+            "worker's `DOCKBOLT_SECRET_NAME`. Set it where the worker runs, or write `-e NAME=VALUE`. "
+            "Nothing was created.")
+
+
+# --- authorization, re-checked by the worker right before acting ---
+
+
+def not_allowed(reason: str) -> str:
+    """The worker's own check refused the job (the targets as the engine sees them, the same policy)."""
+    return (f":no_entry: {escape(reason)}\n"
+            "_Checked by the worker against the containers as they are now; nothing was changed._")

@@ -4,6 +4,10 @@ Slack limits drive the shape: a section text holds 3,000 characters and a messag
 anything longer goes into the thread as a file (``files_upload_v2``) with a short preview. When the card
 could not be posted (bot not in the channel) the job has no thread: replies go to ``response_url``
 instead (at most 5 posts in 30 minutes, so only the result is sent there).
+
+Secrets are masked first, on the whole reply, before it is escaped, measured, cut into a preview or
+uploaded: a preview never starts inside a private key whose head was masked, and an escaped ``&`` never
+ends a masked value early.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from slack_sdk import WebClient
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.jobthread import post_in_thread, respond, update_card
 from dockbolt.core.mrkdwn import code_block, escape
+from dockbolt.core.slack_client import redactor_of
 from workers.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ class ThreadReporter:
     def __init__(self, client: WebClient, job: JobRequest) -> None:
         self.client = client
         self.job = job
+        self.redactor = redactor_of(client)
         self._last_progress = 0.0
         self._lock = threading.Lock()
 
@@ -61,9 +67,9 @@ class ThreadReporter:
 
     def reply(self, reply: Reply) -> None:
         """Deliver a handler's Reply: inline when it fits, otherwise as a file with a preview."""
-        body = reply.body
+        body = self.redactor.redact_command(reply.body) if reply.body else reply.body
         # Handler text may quote Docker ("<none>", "a & b"): never let it become Slack markup or a mention.
-        reply = dataclasses.replace(reply, text=escape(reply.text))
+        reply = dataclasses.replace(reply, text=escape(self.redactor.redact_command(reply.text)))
         if not body:
             self.post(reply.text)
             return
@@ -75,7 +81,7 @@ class ThreadReporter:
         if not self.threaded:
             head = "\n".join(lines[:PREVIEW_LINES])
             respond(self.job, f"{reply.text}\n{code_block(head)}\n_{len(lines)} lines; the full output "
-                          "needs the bot in this channel (invite it to get files)._")
+                          "needs the bot in this channel (invite it to get files)._", self.redactor)
             return
         preview = "\n".join(lines[-PREVIEW_LINES:]) if lines else ""
         comment = (f"{reply.text}\n_{len(lines):,} lines, {len(body.encode()):,} bytes — full output in "

@@ -17,18 +17,21 @@ from redis import Redis
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
+from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.periodic import Periodic
-from dockbolt.core.settings import Settings, load_settings
+from dockbolt.core.rbac import decision_log_line
+from dockbolt.core.settings import Settings
 from dockbolt.core.slack_client import make_web_client
-from workers import docker_engine, messages
+from workers import authz, docker_engine, messages, trust
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext
 from workers.reporter import ThreadReporter
 
 log = logging.getLogger(__name__)
+authz_log = logging.getLogger("dockbolt.authz")
 
 HEARTBEAT_EVERY = 5.0
 
@@ -47,11 +50,18 @@ def _redis(settings: Settings) -> Redis:
     return Redis.from_url(settings.redis_location)
 
 
-def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Execute one queued verb from its contract payload; returns {"status": …} for RQ's record."""
-    job = JobRequest.from_dict(payload)
-    settings = load_settings()
-    store = JobStore(_redis(settings))
+def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """Execute one queued verb from its signed envelope; returns {"status": …} for RQ's record.
+
+    Nothing happens before ``trust.accept`` verified the envelope: a refused job raises ``JobRefused``
+    (RQ records it failed) without a word to Slack or a call to Docker.
+    """
+    ctx = trust.context()
+    settings = ctx.settings
+    redis = _redis(settings)
+    current = get_current_job()
+    job = trust.accept(envelope, rq_job_id=current.id if current is not None else "", ctx=ctx, redis=redis)
+    store = JobStore(redis)
     reporter = ThreadReporter(make_web_client(settings), job)
     started = time.monotonic()
     store.set_status(job.job_id, JobStatus.RUNNING)
@@ -59,7 +69,7 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
     beat = start_heartbeat(store, job.job_id)
     status, detail = JobStatus.FAILED, ""
     try:
-        status, detail = _execute(job, settings, reporter)
+        status, detail = _execute(job, ctx, reporter)
     except JobTimeoutException:
         status, detail = JobStatus.TIMED_OUT, "took too long"
         reporter.post(messages.timed_out(job, _timeout_of()))
@@ -72,11 +82,13 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
     finally:
         beat.stop()
         store.set_status(job.job_id, status, detail)
-        reporter.card(status, elapsed=time.monotonic() - started, detail=detail)
+        elapsed = time.monotonic() - started
+        reporter.card(status, elapsed=elapsed, detail=detail)
+        AuditLog(redis).record(AuditEvent.for_job(job, status, elapsed, detail))
     return {"status": status.value}
 
 
-def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> tuple[JobStatus, str]:
+def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter) -> tuple[JobStatus, str]:
     handler = HANDLERS.get(job.verb)
     if handler is None:
         reporter.post(messages.unknown_verb(job.verb))
@@ -87,10 +99,19 @@ def _execute(job: JobRequest, settings: Settings, reporter: ThreadReporter) -> t
         log.error("job %s: %s", job.job_id, exc)
         reporter.post(messages.bad_args(job, str(exc)))
         return JobStatus.FAILED, "malformed arguments"
+    caller = authz.Caller(job.user_id, job.user_groups, job.channel_id, job.verb)
     docker = None
     try:
-        docker = docker_engine.connect(settings.docker_host)
-        reply = handler.run(HandlerContext(job=job, docker=docker, progress=reporter.progress), args)
+        docker = docker_engine.connect(ctx.settings.docker_host)
+        # Checked again here, against the engine's view of the targets, right before acting.
+        decision = authz.check(ctx.policy, caller, args, docker)
+        authz_log.info(decision_log_line(decision))
+        if not decision.allowed:
+            reporter.post(messages.not_allowed(decision.reason))
+            return JobStatus.FAILED, "not allowed"
+        hctx = HandlerContext(job=job, docker=docker, progress=reporter.progress,
+                              guardrails=ctx.policy.guardrails, visible=authz.visibility(ctx.policy, caller))
+        reply = handler.run(hctx, args)
     except DockerUnavailable as exc:
         reporter.post(messages.docker_unreachable(str(exc)))
         return JobStatus.FAILED, "Docker unreachable"

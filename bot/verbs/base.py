@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dockbolt.core.args import Args
-from dockbolt.core.rbac import DefaultRole
+from dockbolt.core.audit import AuditLog
+from dockbolt.core.rbac import DefaultRole, Policy
 
 FlagKind = Literal["bool", "value", "multi"]
 
@@ -34,6 +35,11 @@ class LocalContext:
     roles: tuple[str, ...]
     allowed_verbs: tuple[str, ...]
     recent_jobs: Callable[[], list[dict[str, Any]]]
+    # The audit trail, for `audit` (None when the bot runs without one).
+    audit: AuditLog | None = None
+    # The policy and the caller's user groups, for verbs that explain it (whoami, why).
+    policy: Policy = field(default_factory=Policy)
+    user_groups: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

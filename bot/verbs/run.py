@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import ipaddress
-import posixpath
 import re
 from typing import Any
 
 from bot.verbs.base import Flag, VerbSpec
-from bot.verbs.values import NEW_NAME_RE, key_value, nano_cpus, new_name, whole_number
-from dockbolt.core.args import (
-    PORT_PROTOS,
-    RESERVED_LABEL_PREFIX,
-    RESTART_POLICIES,
-    PortProto,
-    PortSpec,
-    RestartPolicy,
-    RestartSpec,
-    RunArgs,
-    VolumeSpec,
+from bot.verbs.run_flags import (
+    parse_capability,
+    parse_device,
+    parse_env,
+    parse_ipc,
+    parse_label,
+    parse_mount,
+    parse_pid,
+    parse_pids_limit,
+    parse_port,
+    parse_security_opt,
+    parse_userns,
+    parse_volume,
 )
+from bot.verbs.values import nano_cpus, new_name, whole_number
+from dockbolt.core.args import RESTART_POLICIES, RestartPolicy, RestartSpec, RunArgs
 from dockbolt.core.mrkdwn import code
 from dockbolt.core.units import memory_bytes
 
@@ -31,11 +33,9 @@ _IMAGE_RE = re.compile(
     rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
 )
-_PORT_RE = re.compile(r"^[0-9]+$")
 _NETWORK_RE = re.compile(r"^(?:container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
-# Typed lookups: what the user typed → the contract's literal (None: "no", the engine's default policy).
-_PROTOS: dict[str, PortProto] = {p: p for p in PORT_PROTOS}
+# What the user typed → the contract's literal (None: "no", the engine's default policy).
 _POLICIES: dict[str, RestartPolicy | None] = {"no": None, **{p: p for p in RESTART_POLICIES}}
 
 
@@ -48,81 +48,6 @@ def image_ref(raw: str) -> str:
     if _IMAGE_RE.match(raw.lower()):
         raise ValueError(f"invalid image {code(raw)}: repository name must be lowercase")
     raise ValueError(f"invalid image {code(raw)}: invalid reference format")
-
-
-def _port_number(raw: str, what: str) -> str:
-    if "-" in raw:
-        raise ValueError("port ranges are not supported")
-    if not _PORT_RE.match(raw) or not 1 <= int(raw) <= 65535:
-        raise ValueError(f"{what} port {code(raw)} must be a number from 1 to 65535")
-    return str(int(raw))
-
-
-def parse_port(raw: str) -> PortSpec:
-    """Parse `-p [IP:]HOST:CTR[/proto]` or `-p CTR[/proto]` (IPv6 IP in brackets)."""
-    spec, _, typed_proto = raw.partition("/")
-    proto = _PROTOS.get((typed_proto or "tcp").lower())
-    if proto is None:
-        raise ValueError(f"unknown protocol {code(typed_proto)} (use tcp, udp or sctp)")
-    host_ip = ""
-    if spec.startswith("["):
-        close = spec.find("]:")
-        if close < 0:
-            raise ValueError("write an IPv6 address as [ADDR]:HOST:CTR")
-        host_ip, spec = spec[1:close], spec[close + 2 :]
-        spec = spec if ":" in spec else ":" + spec
-    parts = spec.split(":")
-    if len(parts) == 3 and not host_ip:
-        host_ip = parts.pop(0)
-    if len(parts) == 1:
-        parts.insert(0, "")
-    if len(parts) != 2:
-        raise ValueError("use [IP:]HOST:CTR[/proto] or CTR[/proto]")
-    if host_ip:
-        try:
-            ipaddress.ip_address(host_ip)
-        except ValueError:
-            raise ValueError(f"{code(host_ip)} is not an IP address") from None
-    host_port = _port_number(parts[0], "host") if parts[0] else ""
-    return PortSpec(container_port=_port_number(parts[1], "container"), host_port=host_port, host_ip=host_ip,
-                    proto=proto)
-
-
-def parse_env(raw: str) -> str:
-    """Check `-e K=V`; a bare `-e K` is refused because docker would copy the bot's own variable."""
-    if "=" not in raw:
-        raise ValueError(
-            f"write {code(raw + '=VALUE')}: a bare `-e NAME` would copy the bot's own environment variable"
-        )
-    key_value(raw, "an environment variable")
-    return raw
-
-
-def parse_label(raw: str) -> tuple[str, str]:
-    """Check `-l K=V`; keys under `dockbolt.` are reserved for the labels the bot sets itself."""
-    key, value = key_value(raw, "a label")
-    if key.lower().startswith(RESERVED_LABEL_PREFIX):
-        raise ValueError(
-            f"label {code(key)} is reserved: keys starting with `{RESERVED_LABEL_PREFIX}` belong to the bot"
-        )
-    return key, value
-
-
-def parse_volume(raw: str) -> VolumeSpec:
-    """Parse `-v SRC:DST[:ro|:rw]`: SRC a volume name or an absolute host path, DST an absolute path."""
-    parts = raw.split(":")
-    mode = parts.pop() if len(parts) == 3 else "rw"
-    if len(parts) != 2 or mode not in ("ro", "rw"):
-        raise ValueError("use SRC:DST, SRC:DST:ro or SRC:DST:rw")
-    source, target = parts
-    if source.startswith("/"):
-        # Normalised so that a policy checking the path's prefix cannot be walked around with "..".
-        source = "/" + posixpath.normpath(source).lstrip("/")
-    elif not NEW_NAME_RE.match(source):
-        raise ValueError(f"{code(source)} is neither a volume name nor an absolute host path")
-    if not target.startswith("/") or posixpath.normpath(target) == "/":
-        raise ValueError(f"mount target {code(target)} must be an absolute path other than /")
-    return VolumeSpec(source=source, target=target, read_only=mode == "ro")
 
 
 def parse_restart(raw: str) -> RestartSpec | None:
@@ -164,22 +89,40 @@ def parse_workdir(raw: str) -> str:
     return raw
 
 
+def _unique(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
 def build(flags: dict[str, Any], positionals: list[str]) -> RunArgs:
     """Build run args from the flags, IMAGE and the container command."""
+    env: list[str] = flags["env"]
     return RunArgs(
         image=image_ref(positionals[0]),
         command=tuple(positionals[1:]),
         name=flags["name"],
         ports=tuple(flags["ports"]),
-        env=tuple(flags["env"]),
+        env=tuple(e for e in env if "=" in e),
+        secret_env=_unique([e for e in env if "=" not in e]),
         labels=dict(flags["labels"]),
         volumes=tuple(flags["volumes"]),
+        mounts=tuple(flags["mounts"]),
         network=flags["network"],
         restart=flags["restart"],
         memory=flags["memory"],
         nano_cpus=flags["nano_cpus"],
+        pids_limit=flags["pids_limit"],
         user=flags["user"],
         workdir=flags["workdir"],
+        privileged=flags["privileged"],
+        # Sorted and once each, as the docker CLI sends them.
+        cap_add=tuple(sorted(set(flags["cap_add"]))),
+        cap_drop=tuple(sorted(set(flags["cap_drop"]))),
+        devices=tuple(flags["devices"]),
+        pid_mode=flags["pid_mode"],
+        ipc_mode=flags["ipc_mode"],
+        userns_mode=flags["userns_mode"],
+        security_opt=_unique(flags["security_opt"]),
+        read_only=flags["read_only"],
     )
 
 
@@ -189,8 +132,11 @@ SPECS = (
         summary="Start a new container from an image (always detached)",
         default_role="operator",
         usage=(
-            "run [-d] [--name NAME] [-p [IP:]HOST:CTR[/PROTO]]… [-e K=V]… [-l K=V]… [-v SRC:DST[:ro|:rw]]… "
-            "[--network NET] [--restart POLICY] [-m SIZE] [--cpus N] [-u USER] [-w DIR] IMAGE [CMD…]"
+            "run [-d] [--name NAME] [-p [IP:]HOST:CTR[/PROTO]]… [-e K=V|-e SECRET]… [-l K=V]… "
+            "[-v SRC:DST[:ro|:rw]]… [--mount type=bind|volume|tmpfs,source=…,target=…[,readonly]]… "
+            "[--network NET] [--restart POLICY] [-m SIZE] [--cpus N] [--pids-limit N] [-u USER] [-w DIR] "
+            "[--read-only] [--privileged] [--cap-add CAP]… [--cap-drop CAP]… [--device HOST[:CTR][:PERMS]]… "
+            "[--pid MODE] [--ipc MODE] [--userns host] [--security-opt OPT]… IMAGE [CMD…]"
         ),
         flags=(
             # Detached is the only mode; -d is accepted so that habits from the docker CLI just work.
@@ -200,6 +146,7 @@ SPECS = (
             Flag(("-e", "--env"), "env", "multi", "K=V", parse_env),
             Flag(("-l", "--label"), "labels", "multi", "K=V", parse_label),
             Flag(("-v", "--volume"), "volumes", "multi", "SRC:DST[:ro|:rw]", parse_volume),
+            Flag(("--mount",), "mounts", "multi", "type=…,source=…,target=…[,readonly]", parse_mount),
             Flag(("--network", "--net"), "network", "value", "NET", parse_network),
             Flag(
                 ("--restart",), "restart", "value", "no|always|unless-stopped|on-failure[:N]", parse_restart
@@ -208,6 +155,17 @@ SPECS = (
             Flag(("--cpus",), "nano_cpus", "value", "N", nano_cpus),
             Flag(("-u", "--user"), "user", "value", "USER[:GROUP]", parse_user),
             Flag(("-w", "--workdir"), "workdir", "value", "DIR", parse_workdir),
+            Flag(("--pids-limit",), "pids_limit", "value", "N", parse_pids_limit),
+            Flag(("--read-only",), "read_only"),
+            # Accepted so that they can be granted (run_policy names the grant each needs), never implied.
+            Flag(("--privileged",), "privileged"),
+            Flag(("--cap-add",), "cap_add", "multi", "CAP", parse_capability),
+            Flag(("--cap-drop",), "cap_drop", "multi", "CAP", parse_capability),
+            Flag(("--device",), "devices", "multi", "HOST[:CTR][:PERMS]", parse_device),
+            Flag(("--pid",), "pid_mode", "value", "host|container:NAME", parse_pid),
+            Flag(("--ipc",), "ipc_mode", "value", "MODE", parse_ipc),
+            Flag(("--userns",), "userns_mode", "value", "host", parse_userns),
+            Flag(("--security-opt",), "security_opt", "multi", "OPT", parse_security_opt),
         ),
         min_positionals=1,
         max_positionals=None,

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import sys
 
+from dockbolt.cli.procs import NOT_FOR_WORKERS
 from dockbolt.core.errors import ConfigError
-from dockbolt.core.settings import load_settings
+from dockbolt.core.redact import install_log_redaction
+from dockbolt.core.settings import Secret, Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def _http_args(p: argparse.ArgumentParser, when: str) -> None:
@@ -30,21 +36,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _worker_settings(settings: Settings) -> Settings:
+    """The worker's settings: Slack's request-signing secret and app token dropped (and out of its env)."""
+    for name in NOT_FOR_WORKERS:
+        if os.environ.pop(name, None):
+            log.warning("%s is set for a worker, which never uses it: dropped (it is for the bot only)", name)
+    return dataclasses.replace(settings, slack_signing_secret=Secret(""), slack_app_token=Secret(""))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()  # every log line passes the built-in secret patterns (RQ's own lines too)
     settings = load_settings()
     bad = settings.problems()
     if bad:
         for line in bad:
             print(f"dockbolt: {line}", file=sys.stderr)
         return 2
+    if args.cmd in ("bot", "worker") and not settings.job_secret:
+        print("dockbolt: DOCKBOLT_JOB_SECRET is not set: the bot signs every job with it and workers run "
+              "only jobs they can verify; give the bot and every worker the same random value (e.g. "
+              "`openssl rand -hex 32`)", file=sys.stderr)
+        return 2
     try:
         if args.cmd == "worker":
+            from dockbolt.cli.wiring import load_bot_config
             from workers.main import run_worker
 
-            return run_worker(settings, burst=args.burst)
+            config = load_bot_config(settings)
+            return run_worker(_worker_settings(settings), config.policy, burst=args.burst)
         if args.cmd == "bot":
             from dockbolt.cli.run_bot import run_bot
 

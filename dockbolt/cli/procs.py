@@ -7,11 +7,19 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+# Held by the bot only: a worker verifies jobs with DOCKBOLT_JOB_SECRET and never sees a Slack request.
+NOT_FOR_WORKERS = ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+
+
+def worker_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` minus ``NOT_FOR_WORKERS``: a worker never gets Slack's signing secret or app token."""
+    return {k: v for k, v in env.items() if k not in NOT_FOR_WORKERS}
+
 
 def start_worker_process(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start `python -m dockbolt worker` in its own session, logging to ``log_path``."""
+    """Start `python -m dockbolt worker` in its own session with ``worker_environment(env)``."""
     with log_path.open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "dockbolt", "worker"], env=dict(env),
+        return subprocess.Popen([sys.executable, "-m", "dockbolt", "worker"], env=worker_environment(env),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 

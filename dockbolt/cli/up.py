@@ -3,7 +3,9 @@
 With Slack tokens the bot runs as `dockbolt bot` does (Socket Mode, or HTTP on --host/--port). Without
 them the console runs the whole real pipeline: signed requests to the real bot endpoint, the real queue
 and worker, and Slack Web API calls landing in the in-process stand-in, which the console prints; its
-bot token and signing secret are made up afresh for every run.
+bot token and signing secret are made up afresh for every run. Unless DOCKBOLT_JOB_SECRET is set, the
+private bot and worker share a job secret made up for the run; the worker never gets Slack's signing
+secret or app token.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dockbolt.cli.local_redis import LocalRedis, LocalRedisError
 from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import load_bot_config, start_http_bot
 from dockbolt.core.config import default_config_toml
+from dockbolt.core.redact import install_log_redaction
 from dockbolt.core.settings import Secret, Settings
 from workers.main import preflight
 
@@ -32,9 +35,10 @@ def _say(line: str) -> None:
 
 
 def _worker_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
+    env = dict(os.environ)  # start_worker_process leaves out what only the bot may hold
     env.update(SLACK_API_URL=settings.slack_api_url, SLACK_BOT_TOKEN=settings.slack_bot_token.value,
-               REDIS_URL=settings.redis_url or "", DOCKBOLT_CONFIG=settings.config_path)
+               REDIS_URL=settings.redis_url or "", DOCKBOLT_CONFIG=settings.config_path,
+               DOCKBOLT_JOB_SECRET=settings.job_secret.value)
     if settings.docker_host:
         env["DOCKER_HOST"] = settings.docker_host
     return env
@@ -49,6 +53,8 @@ def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port
 
     ``host``/``port``: where the bot serves HTTP mode when Slack tokens are set (as `dockbolt bot`).
     """
+    if not settings.job_secret:
+        settings = dataclasses.replace(settings, job_secret=Secret(secrets.token_hex(32)))
     with ExitStack() as stack:
         if not settings.redis_url:
             local = LocalRedis()
@@ -86,6 +92,7 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
     file_handler = logging.FileHandler(logdir / "bot.log")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file_handler)
+    install_log_redaction()
     stack.callback(file_handler.close)
     cfg = Path(settings.config_path)
     if not cfg.exists():

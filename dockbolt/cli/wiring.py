@@ -16,6 +16,7 @@ from bot.app import create_app
 from bot.reaper import Reaper
 from bot.server import HttpServer, make_wsgi
 from bot.verbs import CATALOG
+from dockbolt.core.audit import AuditLog
 from dockbolt.core.config import Config, load_config
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings
@@ -55,7 +56,7 @@ def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) 
     client = make_web_client(settings)
     redis = redis_from(settings)
     app = create_app(settings, config, redis, client)
-    reaper = Reaper(JobStore(redis), client, every=reaper_every)
+    reaper = Reaper(JobStore(redis), client, audit=AuditLog(redis), every=reaper_every)
     return BotRuntime(app=app, client=client, redis=redis, reaper=reaper)
 
 

@@ -9,6 +9,7 @@ Names are container names or ids as the user typed them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
@@ -23,8 +24,13 @@ LABEL_JOB = "dockbolt.job"
 
 PortProto = Literal["tcp", "udp", "sctp"]
 RestartPolicy = Literal["always", "unless-stopped", "on-failure"]
+MountType = Literal["bind", "volume", "tmpfs"]
 PORT_PROTOS: tuple[PortProto, ...] = ("tcp", "udp", "sctp")
 RESTART_POLICIES: tuple[RestartPolicy, ...] = ("always", "unless-stopped", "on-failure")
+MOUNT_TYPES: tuple[MountType, ...] = ("bind", "volume", "tmpfs")
+# A bare `-e NAME` takes its value from the worker's variable SECRET_ENV_PREFIX + NAME.
+SECRET_ENV_PREFIX = "DOCKBOLT_SECRET_"  # noqa: S105 (a name prefix, not a secret)
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Args:
@@ -155,6 +161,26 @@ class VolumeSpec(Args):
 
 
 @dataclass(frozen=True)
+class MountSpec(Args):
+    """A `--mount`: ``bind`` (``source`` an absolute, normalised host path), ``volume`` (``source`` a volume
+    name, "" for an anonymous one) or ``tmpfs`` (no ``source``); ``target`` an absolute path in the container.
+    """
+
+    type: MountType
+    target: str
+    source: str = ""
+    read_only: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.target.startswith("/"):
+            raise ValueError("mount target must be an absolute path")
+        if self.type == "bind" and not self.source.startswith("/"):
+            raise ValueError("a bind mount's source must be an absolute host path")
+        if self.type == "tmpfs" and self.source:
+            raise ValueError("a tmpfs mount has no source")
+
+
+@dataclass(frozen=True)
 class RestartSpec(Args):
     """A `--restart` policy other than "no" (which travels as None, the engine's default)."""
 
@@ -164,13 +190,18 @@ class RestartSpec(Args):
 
 @dataclass(frozen=True)
 class RunArgs(Args):
-    """`run` (always detached): the image, its command verbatim, and the docker-CLI options."""
+    """`run` (always detached): the image, its command verbatim, and the docker-CLI options.
+
+    Every field has a default, so a payload from an older bot still decodes. What each flag may cost
+    (which grant it needs) is ``dockbolt.core.run_policy.check_run``; the defaults the worker fills in
+    (memory, pids, publish address, no-new-privileges) are ``run_policy.apply_defaults``.
+    """
 
     image: str
     command: tuple[str, ...] = ()
     name: str | None = None
     ports: tuple[PortSpec, ...] = ()
-    env: tuple[str, ...] = ()  # "K=V" (a bare "K" would copy the worker's own variable: the bot refuses it)
+    env: tuple[str, ...] = ()  # "K=V" (the bot sends a bare `-e K` in ``secret_env``, never here)
     labels: Mapping[str, str] = field(default_factory=dict)
     volumes: tuple[VolumeSpec, ...] = ()
     network: str | None = None
@@ -179,6 +210,19 @@ class RunArgs(Args):
     nano_cpus: int | None = None  # 1_000_000_000 = one CPU
     user: str | None = None
     workdir: str | None = None
+    # Bare `-e NAME`: the worker sets NAME from its own variable DOCKBOLT_SECRET_NAME (never the bot's).
+    secret_env: tuple[str, ...] = ()
+    mounts: tuple[MountSpec, ...] = ()  # `--mount`, in the order given
+    privileged: bool = False  # `--privileged`
+    cap_add: tuple[str, ...] = ()  # `--cap-add`: "CAP_NET_ADMIN"… or "ALL", upper case, sorted, once each
+    cap_drop: tuple[str, ...] = ()  # `--cap-drop`, same spelling
+    devices: tuple[str, ...] = ()  # `--device`: "HOST:CONTAINER:PERMS", HOST an absolute path
+    pid_mode: str | None = None  # `--pid`: "host" or "container:NAME"
+    ipc_mode: str | None = None  # `--ipc`: none, private, shareable, host or container:NAME
+    userns_mode: str | None = None  # `--userns`: "host"
+    security_opt: tuple[str, ...] = ()  # `--security-opt`; "no-new-privileges:true|false" spelled so
+    pids_limit: int | None = None  # `--pids-limit` (> 0; None: the [policy] default)
+    read_only: bool = False  # `--read-only`: the container's root filesystem is read-only
 
     def __post_init__(self) -> None:
         if not self.image:
@@ -186,6 +230,11 @@ class RunArgs(Args):
         reserved = [k for k in self.labels if k.lower().startswith(RESERVED_LABEL_PREFIX)]
         if reserved:
             raise ValueError(f"labels under {RESERVED_LABEL_PREFIX!r} are reserved: {', '.join(reserved)}")
+        odd = [n for n in self.secret_env if not ENV_NAME_RE.match(n)]
+        if odd:
+            raise ValueError(f"secret_env entries must be variable names: {', '.join(odd)}")
+        if self.pids_limit is not None and self.pids_limit <= 0:
+            raise ValueError("pids_limit must be > 0")
 
 
 def ownership_labels(user_id: str, job_id: str) -> dict[str, str]:

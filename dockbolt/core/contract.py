@@ -1,9 +1,11 @@
 """The one job contract between bot/ (producer) and workers/ (consumer), and the statuses a job goes through.
 
 A frozen, JSON-serialisable dataclass crosses the queue (RQ's JSON serializer, enqueued by import
-string ``JOB_FUNC``). ``from_dict`` goes through the same strict codec as the verbs' args
-(``dockbolt.core.codec``), so a worker never runs a half-understood job. ``args`` is the verb's args
-dataclass (``dockbolt.core.args``) as JSON; the worker decodes it with the handler's args type.
+string ``JOB_FUNC``), inside the envelope the bot signs (``dockbolt.core.jobsign``); a worker runs
+``JOB_FUNC`` and nothing else, and only for a job it verified. ``from_dict`` goes through the same
+strict codec as the verbs' args (``dockbolt.core.codec``), so a worker never runs a half-understood job.
+``args`` is the verb's args dataclass (``dockbolt.core.args``) as JSON; the worker decodes it with the
+handler's args type.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class JobRequest:
     response_url: str | None = None
     team_id: str = ""
     queued_at: float = field(default_factory=time.time)
+    # The caller's user groups that the policy names, as the bot resolved them (signed with the rest).
+    user_groups: tuple[str, ...] = ()
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

@@ -6,11 +6,17 @@ and the reaper must find jobs whose worker died, so both sides keep this small r
 - ``dockbolt:job:<id>``           hash: request JSON (its thread_ts is the card), status, timestamps, detail
 - ``dockbolt:user:<uid>:jobs``    sorted set of the user's job ids by queue time (last 50 kept)
 - ``dockbolt:heartbeats``         sorted set job id → last heartbeat (unix time) while a job runs
+- ``dockbolt:user:<uid>:inflight`` sorted set of what counts against the user's share of the queue, scored
+  by when the entry goes stale: job ids from queued until final (stale INFLIGHT_STALE_SECONDS after it was
+  queued or started), and admissions — a command the bot acked as queued whose job is not recorded yet
+  (stale after ADMISSION_SECONDS; ``settle`` turns one into its job). Stale entries (a bot or worker that
+  died mid-way) are pruned whenever the set is counted, so a leak never locks a user out for long.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +29,20 @@ from dockbolt.core.contract import JobRequest, JobStatus
 KEEP_SECONDS = 7 * 24 * 3600
 KEEP_PER_USER = 50
 HEARTBEATS = "dockbolt:heartbeats"
+INFLIGHT_STALE_SECONDS = 3 * 300  # a few times the longest job timeout (`run`, 300 s)
+ADMISSION_SECONDS = 60  # an ack's admission is settled by the lazy listener within seconds
+ADMISSION_PREFIX = "admission:"
+
+# Prune, count, and add an admission when the count is under the limit: one atomic step, so concurrent
+# acks for one user cannot all see room for one more. Returns {admitted 0/1, count before}.
+_ADMIT_LUA = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[2]) then return {0, n} end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {1, n}
+"""
 
 
 def _text(value: object) -> str:
@@ -35,6 +55,10 @@ def _job_key(job_id: str) -> str:
 
 def _user_key(user_id: str) -> str:
     return f"dockbolt:user:{user_id}:jobs"
+
+
+def _inflight_key(user_id: str) -> str:
+    return f"dockbolt:user:{user_id}:inflight"
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,7 @@ class JobStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._admit = redis.register_script(_ADMIT_LUA)
 
     def record_queued(self, req: JobRequest) -> None:
         """Record a freshly accepted job and index it under its user."""
@@ -78,20 +103,70 @@ class JobStore:
         pipe.zadd(ukey, {req.job_id: req.queued_at})
         pipe.zremrangebyrank(ukey, 0, -KEEP_PER_USER - 1)
         pipe.expire(ukey, KEEP_SECONDS)
+        ikey = _inflight_key(req.user_id)
+        pipe.zadd(ikey, {req.job_id: req.queued_at + INFLIGHT_STALE_SECONDS})
+        pipe.expire(ikey, INFLIGHT_STALE_SECONDS)
         pipe.execute()
 
     def set_status(self, job_id: str, status: JobStatus, detail: str = "") -> None:
-        """Set a job's status; a final status also stamps the end time and stops heartbeat tracking."""
+        """Set a job's status; a final status also stamps the end time and stops heartbeat tracking.
+
+        Running restarts the job's in-flight entry's clock; a final status removes it (the record names
+        the user; a record already expired has no entry left to remove).
+        """
         now = time.time()
         fields: dict[FieldT, EncodableT] = {"status": status.value, "detail": detail}
         if status is JobStatus.RUNNING:
             fields["started_at"] = now
         if status.final:
             fields["ended_at"] = now
+        user_id = self._user_of(job_id)
         pipe = self.redis.pipeline()
         pipe.hset(_job_key(job_id), mapping=fields)
         if status.final:
             pipe.zrem(HEARTBEATS, job_id)
+        if user_id and status.final:
+            pipe.zrem(_inflight_key(user_id), job_id)
+        elif user_id and status is JobStatus.RUNNING:
+            pipe.zadd(_inflight_key(user_id), {job_id: now + INFLIGHT_STALE_SECONDS}, xx=True)
+            pipe.expire(_inflight_key(user_id), INFLIGHT_STALE_SECONDS)
+        pipe.execute()
+
+    def _user_of(self, job_id: str) -> str | None:
+        raw = self.redis.hget(_job_key(job_id), "request")
+        if raw is None:
+            return None
+        user_id = json.loads(_text(raw)).get("user_id")
+        return str(user_id) if user_id else None
+
+    def in_flight(self, user_id: str) -> int:
+        """How many of the user's jobs are queued or running (plus admissions not yet settled)."""
+        key = _inflight_key(user_id)
+        pipe = self.redis.pipeline()
+        pipe.zremrangebyscore(key, "-inf", time.time())
+        pipe.zcard(key)
+        return int(pipe.execute()[1])
+
+    def admit(self, user_id: str, limit: int) -> tuple[str | None, int]:
+        """Hold a place for one more of the user's jobs unless ``limit`` are in flight.
+
+        Returns (the admission to ``settle``, or None when refused; how many were in flight before).
+        """
+        admission = ADMISSION_PREFIX + secrets.token_hex(8)
+        now = time.time()
+        admitted, count = self._admit(keys=[_inflight_key(user_id)],
+                                      args=[now, limit, now + ADMISSION_SECONDS, admission,
+                                            INFLIGHT_STALE_SECONDS])
+        return (admission if admitted else None), int(count)
+
+    def settle(self, user_id: str, held: str, job: JobRequest | None = None) -> None:
+        """Replace what ``held`` (an admission, or a job that was never queued) by ``job``, or drop it."""
+        key = _inflight_key(user_id)
+        pipe = self.redis.pipeline()  # MULTI/EXEC: the place is never counted twice or not at all
+        pipe.zrem(key, held)
+        if job is not None:
+            pipe.zadd(key, {job.job_id: job.queued_at + INFLIGHT_STALE_SECONDS})
+            pipe.expire(key, INFLIGHT_STALE_SECONDS)
         pipe.execute()
 
     def heartbeat(self, job_id: str) -> None:

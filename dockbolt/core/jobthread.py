@@ -2,6 +2,10 @@
 
 When the job has no thread (the bot could not post its card: not in the channel) or a thread post is
 refused for that reason, the message goes to the command's ``response_url`` instead, visible in channel.
+
+Texts are masked (``Redactor.redact_command``) before they are cut to Slack's limits, so a cut never
+leaves the head of a secret behind; response_url posts do not go through the Web API client, so they are
+masked here too.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from slack_sdk.webhook import WebhookClient
 
 from dockbolt.core.card import build_card
 from dockbolt.core.contract import JobRequest, JobStatus
+from dockbolt.core.redact import Redactor
+from dockbolt.core.slack_client import redactor_of
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +32,10 @@ def update_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapse
     """Edit the job card in place; a failed edit is logged, never raised (the thread still tells)."""
     if job.thread_ts is None:
         return
+    redactor = redactor_of(client)
     c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
-                   command_text=job.command_text, status=status, elapsed=elapsed, detail=detail)
+                   command_text=redactor.redact_command(job.command_text), status=status, elapsed=elapsed,
+                   detail=redactor.redact_command(detail))
     try:
         client.chat_update(channel=job.channel_id, ts=job.thread_ts, text=c.text, blocks=c.blocks,
                            metadata=c.metadata)
@@ -37,21 +45,24 @@ def update_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapse
 
 def post_in_thread(client: WebClient, job: JobRequest, text: str) -> None:
     """Post into the job's thread, falling back to response_url when the channel is closed to us."""
+    redactor = redactor_of(client)
+    text = redactor.redact_command(text)
     if job.thread_ts is None:
-        respond(job, text)
+        respond(job, text, redactor)
         return
     try:
         client.chat_postMessage(channel=job.channel_id, thread_ts=job.thread_ts, text=text[:TEXT_MAX],
                                 unfurl_links=False, unfurl_media=False)
     except SlackApiError as exc:
         if exc.response.get("error") in FALLBACK_ERRORS and job.response_url:
-            respond(job, text)
+            respond(job, text, redactor)
         else:
             raise
 
 
-def respond(job: JobRequest, text: str) -> None:
-    """Post to the command's response_url (in channel); logs when there is none or it fails."""
+def respond(job: JobRequest, text: str, redactor: Redactor | None = None) -> None:
+    """Post to the command's response_url (in channel), masked; logs when there is none or it fails."""
+    text = (redactor or Redactor()).redact_command(text)
     if not job.response_url:
         log.warning("job %s has neither a thread nor a response_url; dropped: %s", job.job_id, text[:200])
         return

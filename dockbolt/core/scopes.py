@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal, Protocol
 
-from dockbolt.core.args import LABEL_MANAGED, Args, NameArgs, NamesArgs, StatsArgs
+from dockbolt.core.args import LABEL_MANAGED, Args, NameArgs, NamesArgs, RunArgs, StatsArgs
+from dockbolt.core.guardrails import Guardrails
+from dockbolt.core.run_policy import check_run
 
 LABEL_PROTECTED = "dockbolt.protected"
 # Docker accepts any unique id prefix; a short one picks a container nobody meant (1 character did).
@@ -95,3 +97,15 @@ def typed_targets(args: Args) -> tuple[str, ...]:
     if isinstance(args, NamesArgs | StatsArgs):
         return tuple(args.names)
     return ()
+
+
+def run_requirements(
+    args: Args, guardrails: Guardrails
+) -> tuple[tuple[Requirement, ...], tuple[Target, ...]]:
+    """For `run`: what its flags need, and the container it will create as a target; nothing otherwise.
+
+    The same on both sides: the bot checks it before accepting, the worker again before creating.
+    """
+    if isinstance(args, RunArgs):
+        return check_run(args, guardrails), (Target(name=args.name or "", image=args.image, kind="new"),)
+    return (), ()

@@ -1,6 +1,8 @@
 """Settings read once from an (injectable) environment into a typed, frozen object.
 
-Secrets are held in ``Secret`` whose repr is masked, so a logged Settings never leaks a token.
+Secrets are held in ``Secret`` whose repr is masked, so a logged Settings never leaks a token. Who holds
+which: the bot holds all of them; a worker holds ``SLACK_BOT_TOKEN`` (to report) and
+``DOCKBOLT_JOB_SECRET`` (to verify jobs), never ``SLACK_SIGNING_SECRET`` or ``SLACK_APP_TOKEN``.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_CONFIG_PATH = "./dockbolt.toml"
@@ -41,11 +44,27 @@ class Settings:
     redis_url: str | None
     docker_host: str | None
     config_path: str
+    # Shared by the bot (signs every job) and the workers (run only jobs it verifies); see core.jobsign.
+    job_secret: Secret
 
     @property
     def redis_location(self) -> str:
         """REDIS_URL, or the default (localhost:6379, db 0) when it is not set."""
         return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def redis_shown(self) -> str:
+        """``redis_location`` fit for a log line or a message: a password in it is masked."""
+        url = self.redis_location
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if parts.password is None and all(k != "password" for k, _ in query):
+            return url
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+        masked = urlencode([(k, "***" if k == "password" else v) for k, v in query], safe="*")
+        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{masked}" if masked else "")
 
     @property
     def socket_mode(self) -> bool:
@@ -89,4 +108,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=get("REDIS_URL") or None,
         docker_host=get("DOCKER_HOST") or None,
         config_path=get("DOCKBOLT_CONFIG") or DEFAULT_CONFIG_PATH,
+        job_secret=Secret(get("DOCKBOLT_JOB_SECRET")),
     )

@@ -16,7 +16,7 @@ from typing import Any
 import docker
 import pytest
 
-from dockbolt.core.args import PortSpec, RestartSpec, RunArgs, VolumeSpec
+from dockbolt.core.args import MountSpec, PortSpec, RestartSpec, RunArgs, VolumeSpec
 from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
 from tests.integration.conftest import TEST_IMAGE
 from workers.docker_engine import DockerEngine, connect
@@ -126,11 +126,75 @@ def test_run_applies_every_option(harness: Harness) -> None:
     assert config["ExposedPorts"] == {"80/tcp": {}, "81/udp": {}}
 
 
+def test_run_applies_the_guardrail_options(harness: Harness, tmp_path: Any) -> None:
+    volume = f"dh-{harness.run_id}-gvol"
+    harness.client.volumes.create(volume, labels=harness.labels)
+    (tmp_path / "hello").write_text("from the host\n")
+    spec: dict[str, Any] = {
+        "cap_add": ("CAP_NET_ADMIN",),
+        "cap_drop": ("CAP_CHOWN",),
+        "devices": ("/dev/zero:/dev/z:r",),
+        "pid_mode": "host",
+        "ipc_mode": "shareable",
+        "userns_mode": "host",
+        "security_opt": ("no-new-privileges:true",),
+        "pids_limit": 64,
+        "read_only": True,
+        "mounts": (
+            MountSpec("bind", "/host", str(tmp_path), read_only=True),
+            MountSpec("volume", "/v", volume),
+            MountSpec("tmpfs", "/scratch"),
+        ),
+    }
+    name = harness.run("guard", **spec)
+    host = harness.port.inspect(name)["HostConfig"]
+    assert (host["CapAdd"], host["CapDrop"]) == (["CAP_NET_ADMIN"], ["CAP_CHOWN"])
+    assert host["Devices"] == [
+        {"PathOnHost": "/dev/zero", "PathInContainer": "/dev/z", "CgroupPermissions": "r"}
+    ]
+    assert (host["PidMode"], host["IpcMode"], host["UsernsMode"]) == ("host", "shareable", "host")
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert (host["PidsLimit"], host["ReadonlyRootfs"], host["Privileged"]) == (64, True, False)
+    assert host["Mounts"] == [
+        {"Type": "bind", "Source": str(tmp_path), "Target": "/host", "ReadOnly": True},
+        {"Type": "volume", "Source": volume, "Target": "/v"},
+        {"Type": "tmpfs", "Target": "/scratch"},
+    ]
+    # What the container sees: the bind mount's file, a read-only root, its pids limit.
+    script = (
+        "cat /host/hello; touch /oops 2>/dev/null || echo read-only; "
+        "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max"  # cgroup v1 or v2
+    )
+    check = harness.client.containers.get(name).exec_run(["sh", "-c", script])
+    assert check.output.decode().split("\n")[:3] == ["from the host", "read-only", "64"]
+
+
+def test_run_privileged_reaches_the_engine(harness: Harness) -> None:
+    try:
+        name = harness.run("priv", privileged=True)
+    except DockerError as exc:
+        # A dockerd that itself runs in a container may lack the capabilities to start one; the request
+        # still reached it as privileged, and nothing is left behind.
+        assert harness.port.list_containers(show_all=True, filters={"name": [harness.name("priv")]}) == []
+        pytest.skip(f"this engine cannot start privileged containers: {exc}")
+    assert harness.port.inspect(name)["HostConfig"]["Privileged"] is True
+
+
+def test_run_refuses_unresolved_secrets(harness: Harness) -> None:
+    # The handler resolves bare `-e NAME` first; the port never sends a bare name (docker would copy ours).
+    with pytest.raises(ValueError, match="secret_env"):
+        harness.run("secret", secret_env=("TOKEN",))
+    assert harness.port.list_containers(show_all=True, filters={"name": [harness.name("secret")]}) == []
+
+
 def test_run_defaults_restart_policy_like_the_cli(harness: Harness) -> None:
     host = harness.port.inspect(harness.run("plain"))["HostConfig"]
     assert host["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
     assert host["NetworkMode"] == "default"
     assert (host["Memory"], host["NanoCpus"]) == (0, 0)
+    assert (host["Privileged"], host["ReadonlyRootfs"]) == (False, False)
+    assert (host["CapAdd"], host["SecurityOpt"]) == (None, None) and host["PidsLimit"] in (None, 0)
+    assert not host.get("Mounts")
 
 
 def test_run_missing_image(harness: Harness) -> None:

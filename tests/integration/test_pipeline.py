@@ -45,6 +45,10 @@ def live(redis_url: str, tmp_path: Path, test_image: str, docker_client: docker.
                 c.remove(force=True)
 
 
+# Containers these tests start themselves, labelled as if dockbolt had made them: chat may act on them.
+MANAGED = {"dockbolt.managed": "true"}
+
+
 def job_of(p: Pipeline, text: str, user: str = "UOPERATOR") -> str:
     """Send a command; return its job id (asserting it was accepted)."""
     resp = p.send(text, user_id=user)
@@ -111,7 +115,8 @@ def test_run_ps_logs_stats_stop_rm(live: Pipeline, docker_client: docker.DockerC
 def test_viewer_stop_is_denied_and_the_container_keeps_running(
         live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
     c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
-                                     name=f"dhit-{test_run_id}-keep", labels={"dhtest.run": test_run_id})
+                                     name=f"dhit-{test_run_id}-keep",
+                                     labels={"dhtest.run": test_run_id, **MANAGED})
     resp = live.send(f"stop {c.name}", user_id="UVIEWER")
     assert resp.json is not None and "not allowed" in resp.json["text"]
     time.sleep(2)
@@ -124,7 +129,8 @@ def test_a_3000_line_log_arrives_whole_as_a_file(
         live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
     script = 'i=1; while [ $i -le 3000 ]; do echo "line $i of the log"; i=$((i+1)); done; sleep 600'
     c = docker_client.containers.run(test_image, ["sh", "-c", script], detach=True,
-                                     name=f"dhit-{test_run_id}-chatty", labels={"dhtest.run": test_run_id})
+                                     name=f"dhit-{test_run_id}-chatty",
+                                     labels={"dhtest.run": test_run_id, **MANAGED})
     deadline = time.monotonic() + 30
     while b"line 3000 of" not in c.logs(tail=1) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -166,7 +172,8 @@ def test_killing_the_worker_mid_job_is_reported_in_the_thread(
         live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
     # busybox `sleep` as PID 1 ignores SIGTERM, so `stop -t 60` keeps the job busy for a minute.
     c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
-                                     name=f"dhit-{test_run_id}-stubborn", labels={"dhtest.run": test_run_id})
+                                     name=f"dhit-{test_run_id}-stubborn",
+                                     labels={"dhtest.run": test_run_id, **MANAGED})
     job = job_of(live, f"stop -t 60 {c.name}")
     live.standin.wait_for(lambda: ((card := live.standin.find_card(job)) is not None
                                    and card.status == "running") or None, timeout=JOB_WAIT)
@@ -210,11 +217,12 @@ def test_run_inspects_like_docker_run(live: Pipeline, docker_client: docker.Dock
 def test_a_job_that_times_out_says_so_in_its_thread(
         live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
     c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
-                                     name=f"dhit-{test_run_id}-slow", labels={"dhtest.run": test_run_id})
+                                     name=f"dhit-{test_run_id}-slow",
+                                     labels={"dhtest.run": test_run_id, **MANAGED})
     job = JobRequest(job_id=new_job_id(), verb="stop", args={"names": [c.name], "timeout": 30},
                      user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"stop -t 30 {c.name}")
     # A 3-second job timeout (instead of the verb's own) for a stop that needs 30 s.
-    dispatched = Dispatcher(live.bot.client, live.redis).dispatch(job, timeout=3)
+    dispatched = Dispatcher(live.bot.client, live.redis, live.settings.job_secret).dispatch(job, timeout=3)
     assert dispatched.thread_ts is not None
     card, replies = finished(live, job.job_id)
     assert card.status == "timed_out"
@@ -224,11 +232,12 @@ def test_a_job_that_times_out_says_so_in_its_thread(
 def test_a_job_whose_args_do_not_fit_is_refused_in_its_thread_and_touches_nothing(
         live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
     c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
-                                     name=f"dhit-{test_run_id}-kept", labels={"dhtest.run": test_run_id})
+                                     name=f"dhit-{test_run_id}-kept",
+                                     labels={"dhtest.run": test_run_id, **MANAGED})
     # A payload the bot would never build (a newer bot, or a hand-made job): rm with a string for force.
     job = JobRequest(job_id=new_job_id(), verb="rm", args={"names": [c.name], "force": "yes"},
                      user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"rm -f {c.name}")
-    Dispatcher(live.bot.client, live.redis).dispatch(job, timeout=30)
+    Dispatcher(live.bot.client, live.redis, live.settings.job_secret).dispatch(job, timeout=30)
     card, replies = finished(live, job.job_id)
     assert card.status == "failed"
     text = html.unescape(thread_text(replies))

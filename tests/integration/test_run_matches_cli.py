@@ -103,10 +103,49 @@ def _cases(run_id: str, network: str, volume: str) -> list[tuple[list[str], dict
         ["--restart", "unless-stopped"],
         {"restart": {"name": "unless-stopped", "max_retries": 0}},
     )
-    return [(full_flags, full_args), ([], {}), unless_stopped]
+    # The flags that need a grant (and the harmless ones beside them), as the parser spells them.
+    # (--privileged is in test_docker_port_contract: not every engine can start such a container.)
+    guardrail_flags = [
+        "--cap-add", "CAP_NET_ADMIN",
+        "--cap-add", "CAP_SYS_TIME",
+        "--cap-drop", "CAP_CHOWN",
+        "--device", "/dev/null:/dev/null:rwm",
+        "--device", "/dev/zero:/dev/z:r",
+        "--pid", "host",
+        "--ipc", "private",
+        "--userns", "host",
+        "--security-opt", "no-new-privileges:true",
+        "--security-opt", "seccomp=unconfined",
+        "--pids-limit", "50",
+        "--read-only",
+        "--mount", "type=bind,source=/tmp,target=/x,readonly",
+        "--mount", "type=tmpfs,target=/t",
+        "--mount", f"type=volume,source={volume},target=/v",
+        "--mount", "type=volume,target=/anon",
+    ]
+    guardrail_args = {
+        "cap_add": ["CAP_NET_ADMIN", "CAP_SYS_TIME"],
+        "cap_drop": ["CAP_CHOWN"],
+        "devices": ["/dev/null:/dev/null:rwm", "/dev/zero:/dev/z:r"],
+        "pid_mode": "host",
+        "ipc_mode": "private",
+        "userns_mode": "host",
+        "security_opt": ["no-new-privileges:true", "seccomp=unconfined"],
+        "pids_limit": 50,
+        "read_only": True,
+        "mounts": [
+            {"type": "bind", "source": "/tmp", "target": "/x", "read_only": True},
+            {"type": "tmpfs", "source": "", "target": "/t", "read_only": False},
+            {"type": "volume", "source": volume, "target": "/v", "read_only": False},
+            {"type": "volume", "source": "", "target": "/anon", "read_only": False},
+        ],
+    }
+    return [(full_flags, full_args), ([], {}), unless_stopped, (guardrail_flags, guardrail_args)]
 
 
-@pytest.mark.parametrize("case", [0, 1, 2], ids=["every-option", "no-options", "unless-stopped"])
+@pytest.mark.parametrize(
+    "case", [0, 1, 2, 3], ids=["every-option", "no-options", "unless-stopped", "guardrail-options"]
+)
 def test_run_inspects_like_docker_run_d(
     case: int,
     engine: DockerPort,
@@ -139,7 +178,7 @@ def test_run_inspects_like_docker_run_d(
         *command,
     )
     theirs = docker_client.api.inspect_container(name)
-    docker_client.api.remove_container(name, force=True)
+    docker_client.api.remove_container(name, force=True, v=True)  # with its anonymous volumes
     spec = RunArgs.from_dict({"image": test_image, "command": command, "name": name, **args})
     result = engine.run(spec, run_labels)
     ours = docker_client.api.inspect_container(result.id)

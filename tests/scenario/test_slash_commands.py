@@ -12,18 +12,19 @@ from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
 from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
+from dockbolt.core.jobsign import open_envelope
 from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
 pytestmark = pytest.mark.scenario
 
 
 def queued_jobs(p: Pipeline) -> list[JobRequest]:
-    """The job contracts currently waiting on the queue."""
+    """The job contracts currently waiting on the queue (each one signed with the job secret)."""
     q = Queue(DEFAULT_QUEUE, connection=p.redis, serializer=JSONSerializer)
     out = []
     for job in q.jobs:
         assert job.func_name == JOB_FUNC
-        out.append(JobRequest.from_dict(job.args[0]))
+        out.append(JobRequest.from_dict(open_envelope(job.args[0], p.settings.job_secret)))
     return out
 
 

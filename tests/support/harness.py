@@ -1,6 +1,9 @@
 """A whole local pipeline — stand-in Slack, the bot over HTTP, a Redis, real worker processes.
 
 Used by the scenario/integration tests and by `make bench`, so both measure the product's real wiring.
+The config is written to ``<logdir>/dockbolt.toml`` and read from there by the bot and by every worker
+(as DOCKBOLT_CONFIG), as in production; bot and workers share ``JOB_SECRET`` (DOCKBOLT_JOB_SECRET), and
+workers never get the Slack signing secret.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ from pathlib import Path
 from redis import Redis
 
 from dockbolt.cli.procs import start_worker_process, stop_process
-from dockbolt.cli.wiring import BotRuntime, start_http_bot
+from dockbolt.cli.wiring import BotRuntime, load_bot_config, start_http_bot
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
-from dockbolt.core.config import Config
 from dockbolt.core.settings import Settings, load_settings
 from tests.support.slack_faults import SlackFaults
 
 TOKEN = "xoxb-harness-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+JOB_SECRET = "harness-job-secret-5b1c0e9d7a3f42e8b6d0c4a1f9e7d3b2"
 CHANNEL = "CTEAM"
 
 
@@ -49,7 +52,8 @@ class Pipeline:
         """Start a real `dockbolt worker` process against this pipeline's Redis and stand-in."""
         env = dict(os.environ)
         env.update(SLACK_API_URL=self.settings.slack_api_url, SLACK_BOT_TOKEN=TOKEN,
-                   REDIS_URL=self.settings.redis_url or "", **(extra_env or {}))
+                   REDIS_URL=self.settings.redis_url or "", DOCKBOLT_CONFIG=self.settings.config_path,
+                   DOCKBOLT_JOB_SECRET=JOB_SECRET, **(extra_env or {}))
         assert self.logdir is not None
         proc = start_worker_process(env, self.logdir / f"worker-{len(self.workers)}.log")
         self.workers.append(proc)
@@ -75,14 +79,21 @@ class Pipeline:
         self.standin.stop()
 
 
-def start_pipeline(redis_url: str, logdir: Path, config: Config,
+def start_pipeline(redis_url: str, logdir: Path, config_text: str,
                    usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0) -> Pipeline:
-    """Start the stand-in and the bot (HTTP, port 0) against ``redis_url``."""
+    """Write ``config_text`` to ``logdir``/dockbolt.toml; start the stand-in and the bot (HTTP, port 0)."""
+    config_path = logdir / "dockbolt.toml"
+    config_path.write_text(config_text)
     standin = SlackStandIn(token=TOKEN, usergroups=usergroups or {})
     standin.start()
     settings = load_settings({"SLACK_API_URL": standin.base_url, "SLACK_BOT_TOKEN": TOKEN,
-                              "SLACK_SIGNING_SECRET": SECRET, "REDIS_URL": redis_url})
-    bot = start_http_bot(settings, config, reaper_every=reaper_every)
+                              "SLACK_SIGNING_SECRET": SECRET, "REDIS_URL": redis_url,
+                              "DOCKBOLT_CONFIG": str(config_path), "DOCKBOLT_JOB_SECRET": JOB_SECRET})
+    try:
+        bot = start_http_bot(settings, load_bot_config(settings), reaper_every=reaper_every)
+    except BaseException:
+        standin.stop()
+        raise
     assert bot.server is not None
     return Pipeline(standin=standin, faults=SlackFaults(standin), bot=bot, settings=settings,
                     redis=Redis.from_url(redis_url), slash=SlashClient(bot.server.url, SECRET), logdir=logdir)

@@ -47,12 +47,10 @@ def load_test_config(text: str = TEST_CONFIG) -> Config:
     return parse_config(tomllib.loads(text), "test.toml", CATALOG)
 
 
-
-def start_pipeline(redis_url: str, logdir: Path, config: Config | None = None,
+def start_pipeline(redis_url: str, logdir: Path, config_text: str = TEST_CONFIG,
                    usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0) -> Pipeline:
-    """Start the stand-in and the bot with the test config (or ``config``)."""
-    return _start(redis_url, logdir, config or load_test_config(), usergroups=usergroups,
-                  reaper_every=reaper_every)
+    """Start the stand-in and the bot with the test config (or ``config_text``, TOML), written to logdir."""
+    return _start(redis_url, logdir, config_text, usergroups=usergroups, reaper_every=reaper_every)
 
 
 T = TypeVar("T")

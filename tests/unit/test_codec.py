@@ -94,7 +94,7 @@ def run_dict(**over: Any) -> dict[str, Any]:
         (run_dict(labels={"a": 1}), "RunArgs.labels.a: expected a string"),
         (run_dict(labels=["a=b"]), "RunArgs.labels: expected an object"),
         (run_dict(labels={"dockbolt.managed": "false"}), "reserved"),
-        (run_dict(privileged=True), "unknown fields privileged"),
+        (run_dict(host_root=True), "unknown fields host_root"),
         (run_dict(image=""), "image must not be empty"),
         ({"command": []}, "RunArgs.image: missing"),
         (["busybox"], "RunArgs: expected an object"),

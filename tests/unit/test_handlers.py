@@ -148,9 +148,11 @@ def test_run_passes_every_option_and_ownership_labels_and_reports_id_and_name(
         "web",
         ("K=V",),
     )
+    # a port published without an address binds [policy] publish_address (127.0.0.1 by default)
     assert [(p.host_ip, p.host_port, p.container_port, p.proto) for p in spec.ports] == [
-        ("", "8080", "80", "tcp")
+        ("127.0.0.1", "8080", "80", "tcp")
     ]
+    assert (spec.pids_limit, spec.security_opt) == (512, ("no-new-privileges:true",))
     assert [(v.source, v.target, v.read_only) for v in spec.volumes] == [("data", "/data", True)]
     assert spec.restart is not None and (spec.restart.name, spec.restart.max_retries) == ("on-failure", 3)
     assert (spec.network, spec.memory, spec.nano_cpus) == ("backend", 268435456, 500000000)

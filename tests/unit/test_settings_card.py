@@ -23,6 +23,28 @@ def test_settings_problems_are_reported_together() -> None:
     assert any("SLACK_APP_TOKEN" in p for p in problems) and any("REDIS_URL" in p for p in problems)
 
 
+def test_job_secret_is_read_and_masked() -> None:
+    s = load_settings({"DOCKBOLT_JOB_SECRET": " job-secret-value "})
+    assert s.job_secret.value == "job-secret-value" and "job-secret-value" not in repr(s)
+    assert not load_settings({}).job_secret
+
+
+def test_redis_passwords_are_masked_where_the_url_is_shown() -> None:
+    shown = {url: load_settings({"REDIS_URL": url}).redis_shown for url in (
+        "redis://:pw@redis.example:6379/0", "rediss://user:p%40ss@redis.example:6380/2?ssl_cert_reqs=none",
+        "unix:///run/redis.sock?db=1&password=pw", "redis://localhost:6379/0", "unix:///run/redis.sock")}
+    assert shown == {
+        "redis://:pw@redis.example:6379/0": "redis://:***@redis.example:6379/0",
+        "rediss://user:p%40ss@redis.example:6380/2?ssl_cert_reqs=none":
+            "rediss://user:***@redis.example:6380/2?ssl_cert_reqs=none",
+        "unix:///run/redis.sock?db=1&password=pw": "unix:///run/redis.sock?db=1&password=***",
+        "redis://localhost:6379/0": "redis://localhost:6379/0",
+        "unix:///run/redis.sock": "unix:///run/redis.sock",
+    }
+    # What is used to connect is the URL as given.
+    assert load_settings({"REDIS_URL": "rediss://:pw@h:1/0"}).redis_location == "rediss://:pw@h:1/0"
+
+
 def test_api_url_gets_a_trailing_slash() -> None:
     assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api"}).slack_api_url == "http://127.0.0.1:9/api/"
 

@@ -25,6 +25,18 @@ RUN_DEFAULTS: dict[str, Any] = {
     "nano_cpus": None,
     "user": None,
     "workdir": None,
+    "secret_env": [],
+    "mounts": [],
+    "privileged": False,
+    "cap_add": [],
+    "cap_drop": [],
+    "devices": [],
+    "pid_mode": None,
+    "ipc_mode": None,
+    "userns_mode": None,
+    "security_opt": [],
+    "pids_limit": None,
+    "read_only": False,
 }
 
 
@@ -55,6 +67,7 @@ def test_run_everything() -> None:
         "sh -c 'echo hi'"
     )
     assert args(text) == {
+        **RUN_DEFAULTS,
         "image": "dockbolt-test/busybox:latest",
         "command": ["sh", "-c", "echo hi"],
         "name": "web",
@@ -202,9 +215,15 @@ def test_run_env_values_are_literal() -> None:
     assert args("run -e 'MSG=a b; $(id)' -e X==y busybox")["env"] == ["MSG=a b; $(id)", "X==y"]
 
 
-def test_run_bare_env_name_is_refused_with_a_reason() -> None:
-    message = error("run -e SECRET busybox")
-    assert "SECRET=VALUE" in message and "bot's own environment" in message
+def test_run_bare_env_name_is_a_secret_the_worker_provides() -> None:
+    sent = args("run -e DB_PASSWORD -e A=1 --env _token2 -e DB_PASSWORD busybox")
+    assert (sent["env"], sent["secret_env"]) == (["A=1"], ["DB_PASSWORD", "_token2"])
+
+
+@pytest.mark.parametrize("name", ["1ABC", "A-B", "A.B", "A B", "ÄB"])
+def test_run_bare_env_must_be_a_variable_name(name: str) -> None:
+    message = error(f"run -e '{name}' busybox")
+    assert "write NAME=VALUE, or a bare NAME" in message and "`DOCKBOLT_SECRET_NAME`" in message
 
 
 def test_run_env_needs_a_name() -> None:
@@ -341,8 +360,120 @@ def test_run_container_name(name: str, ok: bool) -> None:
         ("run -w app busybox", "absolute path"),
         ("run --network 'a b' busybox", "invalid network name"),
         ("run --rm busybox", "unknown flag: `--rm`"),
+        ("run --uts host busybox", "unknown flag: `--uts`"),
+        ("run --volumes-from db busybox", "unknown flag: `--volumes-from`"),
         ("run -it busybox", "unknown shorthand flag: `i`"),
     ],
 )
 def test_run_other_errors(text: str, fragment: str) -> None:
     assert fragment in error(text)
+
+
+# --- the guardrail flags: parsed (and granted or not by run_policy), never refused as unknown -------------
+
+
+def test_run_guardrail_flags() -> None:
+    text = (
+        "run --privileged --cap-add net_admin --cap-add CAP_SYS_TIME --cap-add NET_ADMIN --cap-drop all "
+        "--device /dev/fuse --device /dev/sda:/dev/xvda:r --device /dev/zero:rw --pid host "
+        "--ipc container:db --userns host --security-opt no-new-privileges "
+        "--security-opt seccomp=unconfined --security-opt label:disable --pids-limit 100 --read-only "
+        "--mount type=bind,source=/srv/x/../y,target=/y,readonly "
+        "--mount type=volume,src=data,dst=/data,ro=false --mount type=tmpfs,destination=/scratch "
+        "--mount target=/anon busybox"
+    )
+    assert args(text) == {
+        **RUN_DEFAULTS,
+        "privileged": True,
+        "cap_add": ["CAP_NET_ADMIN", "CAP_SYS_TIME"],
+        "cap_drop": ["ALL"],
+        "devices": ["/dev/fuse:/dev/fuse:rwm", "/dev/sda:/dev/xvda:r", "/dev/zero:/dev/zero:rw"],
+        "pid_mode": "host",
+        "ipc_mode": "container:db",
+        "userns_mode": "host",
+        "security_opt": ["no-new-privileges:true", "seccomp=unconfined", "label=disable"],
+        "pids_limit": 100,
+        "read_only": True,
+        "mounts": [
+            {"type": "bind", "source": "/srv/y", "target": "/y", "read_only": True},
+            {"type": "volume", "source": "data", "target": "/data", "read_only": False},
+            {"type": "tmpfs", "source": "", "target": "/scratch", "read_only": False},
+            {"type": "volume", "source": "", "target": "/anon", "read_only": False},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "mount"),
+    [
+        ("type=bind,src=/srv,dst=/s", {"type": "bind", "source": "/srv", "target": "/s", "read_only": False}),
+        ("type=bind,src=//srv//a/,dst=/s,ro=1", {"type": "bind", "source": "/srv/a", "target": "/s",
+                                                  "read_only": True}),
+        ("type=bind,src=/srv,dst=/s,readonly=false", {"type": "bind", "source": "/srv", "target": "/s",
+                                                       "read_only": False}),
+        ("TYPE=tmpfs,Target=/t", {"type": "tmpfs", "source": "", "target": "/t", "read_only": False}),
+    ],
+)
+def test_run_mounts(spec: str, mount: dict[str, Any]) -> None:
+    assert args(f"run --mount {spec} busybox")["mounts"] == [mount]
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("type=volume,src=v,dst=/v,volume-opt=device=/", "`volume-opt` is not supported from chat"),
+        ("type=volume,src=v,dst=/v,volume-driver=local", "`volume-driver` is not supported from chat"),
+        ("type=bind,src=/srv,dst=/s,bind-propagation=shared", "`bind-propagation` is not supported"),
+        ("type=tmpfs,dst=/t,tmpfs-size=1m", "`tmpfs-size` is not supported"),
+        ("type=bind,src=/srv,dst=/s,colour=red", "mount option `colour` is unknown"),
+        ("type=npipe,src=x,dst=/x", "unknown mount type `npipe`"),
+        ("type=bind,dst=/x", "absolute host path"),
+        ("type=bind,src=srv,dst=/x", "absolute host path"),
+        ("type=bind,src=/srv", "needs a target"),
+        ("type=bind,src=/srv,dst=x", "absolute path other than /"),
+        ("type=bind,src=/srv,dst=/", "absolute path other than /"),
+        ("type=tmpfs,src=x,dst=/t", "takes no source"),
+        ("type=volume,src=./v,dst=/v", "not a volume name"),
+        ("type=bind,src=/srv,dst=/s,ro=maybe", "must be true or false"),
+        ("type,src=/srv,dst=/s", "needs a value"),
+    ],
+)
+def test_run_mount_errors(spec: str, fragment: str) -> None:
+    assert fragment in error(f"run --mount {spec} busybox")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("run --cap-add 'net admin' busybox", "a capability is a name like NET_ADMIN"),
+        ("run --cap-drop '' busybox", "a capability is a name"),
+        ("run --device dev/sda busybox", "device path `dev/sda` must be absolute"),
+        ("run --device /dev/sda:xvda busybox", "device path `xvda` must be absolute"),
+        ("run --device /dev/sda:/dev/xvda:rx busybox", "must be some of r, w and m"),
+        ("run --device /a:/b:r:x busybox", "HOST[:CONTAINER][:PERMS]"),
+        ("run --pid private busybox", "use host or container:NAME"),
+        ("run --pid container: busybox", "use host or container:NAME"),
+        ("run --ipc hostile busybox", "use none, private, shareable, host or container:NAME"),
+        ("run --userns private busybox", "use host"),
+        ("run --userns container:db busybox", "use host"),
+        ("run --security-opt seccomp=/etc/profile.json busybox", "a profile file cannot be read from chat"),
+        ("run --security-opt seccomp busybox", "invalid value `` for seccomp"),
+        ("run --security-opt no-new-privileges:maybe busybox", "takes true or false"),
+        ("run --security-opt apparmor='a b' busybox", "invalid value `a b` for apparmor"),
+        ("run --security-opt label=evil busybox", "invalid value `evil` for label"),
+        ("run --security-opt systempaths=confined busybox", "for systempaths"),
+        ("run --security-opt privileged=true busybox", "unknown option `privileged`"),
+        ("run --pids-limit 0 busybox", "whole number > 0"),
+        ("run --pids-limit -1 busybox", "unlimited pids limit is not available"),
+        ("run --pids-limit lots busybox", "whole number > 0"),
+        ("run --privileged=maybe busybox", "must be true or false"),
+        ("run --read-only=yes busybox", "must be true or false"),
+    ],
+)
+def test_run_guardrail_flag_errors(text: str, fragment: str) -> None:
+    assert fragment in error(text)
+
+
+def test_run_guardrail_errors_name_the_flag() -> None:
+    assert error("run --device dev busybox").startswith("invalid value `dev` for `--device`: ")
+    assert error("run --mount type=x busybox").startswith("invalid value `type=x` for `--mount`: ")

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tomllib
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.parsing import parse
-from bot.verbs import QUEUED_VERBS, VERBS
+from bot.verbs import CATALOG, QUEUED_VERBS, VERBS
 from bot.verbs.base import LocalContext
 from bot.verbs.help import HelpArgs
 from bot.verbs.lifecycle import MAX_GRACE
 from bot.verbs.logs import DEFAULT_TAIL
 from dockbolt.core.args import Args, NoArgs
+from dockbolt.core.config import parse_config
 from dockbolt.core.errors import UsageError
 
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
@@ -44,8 +47,8 @@ def test_registry_has_every_verb_under_its_own_name() -> None:
     assert all(name == spec.name for name, spec in VERBS.items())
 
 
-def test_only_help_whoami_and_jobs_are_answered_by_the_bot() -> None:
-    assert set(VERBS) - QUEUED_VERBS == {"help", "whoami", "jobs"}
+def test_only_help_whoami_why_jobs_and_audit_are_answered_by_the_bot() -> None:
+    assert set(VERBS) - QUEUED_VERBS == {"help", "whoami", "why", "jobs", "audit"}
     assert all(VERBS[v].queued and VERBS[v].build is not None for v in QUEUED_VERBS)
 
 
@@ -310,15 +313,56 @@ def test_help_for_an_unknown_verb_suggests() -> None:
     assert "Did you mean `stop`?" in answer("help", context(HelpArgs("stpo")))
 
 
-def test_whoami() -> None:
-    text = answer("whoami", context(roles=("operator", "viewer"), allowed=("help", "ps", "stop")))
+WHOAMI_POLICY = """
+[rbac.roles.deployer]
+inherits = ["operator"]
+grants = ["host-mounts"]
+[[rbac.bindings]]
+role = "deployer"
+users = ["U123"]
+containers = ["staging-*"]
+[[rbac.bindings]]
+role = "viewer"
+users = ["U123"]
+channels = ["C9"]
+"""
+
+
+def test_whoami_shows_each_role_with_its_binding_grants_and_scope() -> None:
+    policy = parse_config(tomllib.loads(WHOAMI_POLICY), "d.toml", CATALOG).policy
+    ctx = dataclasses.replace(context(roles=("deployer", "viewer"), allowed=("help", "ps", "stop")),
+                              policy=policy)
+    text = answer("whoami", ctx)
     assert "<@U123>" in text and "`U123`" in text
-    assert "`operator`, `viewer`" in text
+    assert "• `deployer` (binding #1 (users)) — only containers `staging-*` — grants `host-mounts`" in text
+    assert "• `viewer` (binding #2 (users))\n" in text
     assert "`help`, `ps`, `stop`" in text
+    elsewhere = answer("whoami", dataclasses.replace(ctx, channel_id="C7"))
+    assert "`viewer`" not in elsewhere and "`deployer`" in elsewhere
 
 
-def test_whoami_without_roles() -> None:
-    assert "roles in this channel:* none" in answer("whoami", context(roles=(), allowed=("help",)))
+def test_whoami_without_roles_says_whom_to_ask() -> None:
+    text = answer("whoami", context(roles=(), allowed=("help",)))
+    assert "no role in this channel.* Ask an admin to bind one to your id `U123`" in text
+
+
+def test_why_explains_without_running() -> None:
+    policy = parse_config(tomllib.loads(WHOAMI_POLICY), "d.toml", CATALOG).policy
+    ctx = dataclasses.replace(context(), policy=policy)
+
+    def why(text: str, channel: str = "C9") -> str:
+        return answer("why", dataclasses.replace(ctx, args=parse("why " + text).args, channel_id=channel))
+
+    assert why("ps").startswith("✅ `ps`: allowed: deployer allows `ps`")
+    assert "Rule: binding #1 (users) → deployer → operator → viewer → allow ps" in why("ps")
+    assert why("jobs", channel="C7").startswith("✅")
+    assert why("audit").startswith("⛔ `audit`: not allowed: `audit` needs a role that allows it (admin)")
+    assert "outside your containers scope (staging-*)" in why("stop prod-db")
+    assert "The worker checks the containers again" in why("stop staging-web")
+    assert why("stop staging-web").startswith("✅")
+    assert "give `--name` matching staging-*" in why("run busybox")
+    assert why("run --name staging-x busybox").startswith("✅")
+    assert "would not run: unknown flag" in why("ps --bogus")
 
 
 def job(

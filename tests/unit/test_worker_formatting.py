@@ -21,8 +21,8 @@ from workers.formatting import (
     stats_table,
     table,
 )
+from dockbolt.core.redact import Redactor
 from workers.messages import logs_summary, per_name_result, run_done, safe_filename
-from workers.redact import mask_env
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 WEEK, MONTH, YEAR = 7 * DAY, 30 * DAY, 365 * DAY
@@ -191,19 +191,28 @@ def test_familiar_image() -> None:
 
 INSPECT = {
     "Id": "abc",
-    "Config": {"Env": ["PASSWORD=hunter2", "URL=postgres://u:p@db/x?a=b", "BARE"], "Labels": {"Env": "x"}},
+    "Path": "sh",
+    "Args": ["-c", "run --token tok3n-value --password=pw-value"],
+    "Config": {
+        "Env": ["PASSWORD=hunter2", "URL=postgres://u:p@db/x?a=b", "BARE"],
+        "Cmd": ["app", "--api-key", "key-value", "--name", "web"],
+        "Labels": {"Env": "x", "com.example.api-key": "label-value", "owner": "ops xoxb-111-222-abcdef"},
+    },
     "ContainerConfig": {"Env": ["TOKEN=s3cret"]},
     "Mounts": [{"Env": ["NESTED=deep"]}],
 }
 
 
-def test_mask_env_hides_every_value_keeps_keys_and_does_not_mutate() -> None:
+def test_mask_document_hides_env_args_and_labels_keeps_names_and_does_not_mutate() -> None:
     before = copy.deepcopy(INSPECT)
-    masked = mask_env(INSPECT)
+    masked = Redactor().mask_document(INSPECT)
     assert masked["Config"]["Env"] == ["PASSWORD=***", "URL=***", "BARE"]
     assert masked["ContainerConfig"]["Env"] == ["TOKEN=***"]
     assert masked["Mounts"][0]["Env"] == ["NESTED=***"]
-    assert masked["Config"]["Labels"] == {"Env": "x"}
+    assert masked["Config"]["Cmd"] == ["app", "--api-key", "***", "--name", "web"]
+    assert masked["Args"] == ["-c", "run --token tok3n-value --password=***"]  # one string: no flag pairs
+    assert masked["Config"]["Labels"] == {"Env": "x", "com.example.api-key": "***", "owner": "ops xoxb-***"}
+    assert masked["Path"] == "sh" and masked["Id"] == "abc"
     assert before == INSPECT
 
 
@@ -211,8 +220,14 @@ def test_inspect_json_is_a_docker_style_array_without_secrets() -> None:
     text = inspect_json(INSPECT)
     assert text.startswith('[\n    {\n        "Id": "abc"')
     assert json.loads(text)[0]["Config"]["Env"][0] == "PASSWORD=***"
-    for secret in ("hunter2", "postgres://", "s3cret", "deep"):
+    for secret in ("hunter2", "postgres://", "s3cret", "deep", "key-value", "label-value", "pw-value",
+                   "abcdef"):
         assert secret not in text
+
+
+def test_inspect_json_applies_the_extra_patterns() -> None:
+    text = inspect_json(INSPECT, Redactor([r"tok3n-\w+"]))
+    assert "tok3n-value" not in text and "run --token *** --password=***" in text
 
 
 def test_per_name_result_lists_dockers_words_for_each_failure() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from dockbolt.core.args import Args
 from dockbolt.core.contract import JobRequest
-from workers.docker_port import DockerPort
+from dockbolt.core.guardrails import Guardrails
+from workers.docker_port import ContainerSummary, DockerPort
 from workers.reply import Reply
 
 A = TypeVar("A", bound=Args)
@@ -21,6 +22,10 @@ class HandlerContext:
     job: JobRequest
     docker: DockerPort
     progress: Callable[[str], None]
+    # The [policy] table: the defaults `run` applies and the host paths it may mount.
+    guardrails: Guardrails = field(default_factory=Guardrails)
+    # For listings (`ps`, `stats` of every container): whether the caller may see this container.
+    visible: Callable[[ContainerSummary], bool] = lambda _: True
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from workers.reply import Reply
 
 
 def handle(ctx: HandlerContext, args: PsArgs) -> Reply:
-    """List containers like ``docker ps`` (running only unless ``all``)."""
-    containers = ctx.docker.list_containers(show_all=args.all, filters=args.filters or None)
+    """List containers like ``docker ps`` (running only unless ``all``), those the caller may see."""
+    rows = ctx.docker.list_containers(show_all=args.all, filters=args.filters or None)
+    containers = [c for c in rows if ctx.visible(c)]
     return Reply(
-        text=messages.ps_summary(len(containers), args.all),
+        text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers)),
         body=formatting.ps_table(containers, now=time.time()),
         filename="ps.txt",
     )

@@ -1,18 +1,31 @@
-"""``run [flags] IMAGE [COMMAND...]``: create and start a labelled container (detached, like ``-d``)."""
+"""``run [flags] IMAGE [COMMAND...]``: create and start a labelled container (detached, like ``-d``).
+
+Before anything is created: the [policy] defaults are filled in (``run_policy.apply_defaults``), host
+bind sources are re-checked as this host resolves them and bare `-e NAME` secrets are taken from the
+worker's environment (``workers.run_guard``).
+"""
 
 from __future__ import annotations
 
+import os
+
 from dockbolt.core.args import RunArgs, ownership_labels
-from workers import messages
+from dockbolt.core.run_policy import apply_defaults
+from dockbolt.core.settings import load_settings
+from workers import messages, run_guard
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 
 
 def handle(ctx: HandlerContext, args: RunArgs) -> Reply:
     """Start a container from the run args and report its id and name."""
+    socket = run_guard.engine_socket(load_settings().docker_host)
+    spec = apply_defaults(args, ctx.guardrails)
+    spec = run_guard.resolve_host_paths(spec, ctx.guardrails, socket)
+    spec = run_guard.resolve_secrets(spec, os.environ)
     # RunArgs refuses user labels under the reserved prefix, so the ownership labels can be trusted.
     ctx.progress(f"starting a container from {args.image}…")
-    result = ctx.docker.run(args, ownership_labels(ctx.job.user_id, ctx.job.job_id))
+    result = ctx.docker.run(spec, ownership_labels(ctx.job.user_id, ctx.job.job_id))
     return Reply(text=messages.run_done(result, args.image))
 
 

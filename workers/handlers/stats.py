@@ -17,7 +17,7 @@ MAX_PARALLEL = 16
 
 def handle(ctx: HandlerContext, args: StatsArgs) -> Reply:
     """Sample the named containers (or every running one) and return the CLI's stats table."""
-    names = list(args.names) or [c.id for c in ctx.docker.list_containers()]
+    names = list(args.names) or [c.id for c in ctx.docker.list_containers() if ctx.visible(c)]
     if not names:
         return Reply(text=messages.ps_summary(0, show_all=False))
     ctx.progress(f"sampling {messages.count_noun(len(names), 'container')}…")
