@@ -15,6 +15,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bench.floor import start_floor_server
+from bench.redaction import bench_redaction
+from bench.starvation import FLOODER, measure_starvation
 from bot.messages import accepted_job_id
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
@@ -84,10 +86,54 @@ def e2e(p: Pipeline, text: str, done: Callable[[str], bool]) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
+# The full policy a team would run: built-in and custom roles with grants, scoped and channel bindings,
+# user groups, every guardrail, extra redaction patterns. The ack bench sends 320 commands from one user
+# at 50/s, so the rate limit and queue share are raised (they are measured by the starvation bench).
+FULL_POLICY = """
+[rbac.roles.deployer]
+inherits = ["operator"]
+grants = ["host-mounts", "public-ports"]
+
+[[rbac.bindings]]
+role = "deployer"
+users = ["U0DEPLOY1", "U0DEPLOY2"]
+channels = ["CDEPLOY"]
+containers = ["staging-*", "preview-*"]
+images = ["registry.local:5000/acme/*"]
+
+[[rbac.bindings]]
+role = "viewer"
+groups = ["S0DEVS"]
+channels = ["CTEAM", "CDEV"]
+
+[[rbac.bindings]]
+role = "operator"
+users = ["U0OPS1", "U0OPS2", "U0OPS3"]
+containers = ["web-*", "api-*"]
+
+[policy]
+allowed_host_paths = ["/srv/dockbolt", "/var/lib/dockbolt-data"]
+allowed_images = ["registry.local:5000/*", "dockbolt-test/*", "busybox*"]
+memory = "512m"
+pids_limit = 512
+publish_address = "127.0.0.1"
+read_unmanaged = false
+rate = "1000000/second"
+max_queued_per_user = 1000000
+redact = ['acme-[0-9a-f]{16}', 'internal-token-[A-Za-z0-9]+']
+"""
+
+
+def bench_config() -> str:
+    """The default config (USER admin) with the full policy; its own [policy] table is all comments."""
+    base = default_config_toml(USER, CATALOG)
+    return base[: base.index("\n[policy]")] + FULL_POLICY
+
+
 def main() -> int:
     """Run everything and print the table."""
     with LocalRedis() as local, tempfile.TemporaryDirectory() as tmp:
-        p = start_pipeline(local.url, Path(tmp), default_config_toml(USER, CATALOG))
+        p = start_pipeline(local.url, Path(tmp), bench_config())
         redis = Redis.from_url(local.url)
         try:
             floor_ack, bot_ack = bench_ack(p, redis)
@@ -123,10 +169,28 @@ def main() -> int:
         met = "" if goal is None else ("yes" if ratio <= goal else "NO")
         goal_s = "" if goal is None else f"≤{goal:g}×"
         print(f"{name:<28}{ours:>12.1f}{floor:>12.1f}{ratio:>8.2f}×{goal_s:>8}  {met}")
-    print(f"\nack: {ACK_REQUESTS} requests at {ACK_RATE:.0f}/s; floor = HMAC verify + RQ enqueue, stdlib "
-          "server."
+    print(f"\nack: {ACK_REQUESTS} requests at {ACK_RATE:.0f}/s under the full policy (bench_config); floor = "
+          "HMAC verify + RQ enqueue, stdlib server."
           f"\nps/run floors: the docker CLI; {E2E_ROUNDS} rounds each.")
+    redaction = bench_redaction()
+    print("\nredaction of a realistic 2 MiB log: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in redaction.items()))
+    starvation = starvation_main_figures()
+    print("starvation (another user's `ps` while one viewer floods 500 `ps`): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in starvation.items()))
     return 0
+
+
+def starvation_main_figures() -> dict[str, float]:
+    """The starvation bench on its own pipeline (default limits: 20/minute, 5 queued per user)."""
+    viewer = f'\n[[rbac.bindings]]\nrole = "viewer"\nusers = ["{FLOODER}"]\n'
+    with LocalRedis() as local, tempfile.TemporaryDirectory() as tmp:
+        p = start_pipeline(local.url, Path(tmp), default_config_toml(USER, CATALOG) + viewer)
+        try:
+            p.start_worker()
+            return measure_starvation(p, flooder=FLOODER, other=USER)
+        finally:
+            p.close()
 
 
 if __name__ == "__main__":
