@@ -15,6 +15,7 @@ and the reaper must find jobs whose worker died, so both sides keep this small r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -95,7 +96,10 @@ class JobStore:
         """Record a freshly accepted job and index it under its user."""
         key = _job_key(req.job_id)
         pipe = self.redis.pipeline()
-        fields: dict[FieldT, EncodableT] = {"request": json.dumps(req.to_dict()),
+        # The record keeps everything but the args: they may hold `-e` values, which live only in the
+        # signed job (the card, the job list and the reaper need none of them).
+        kept = dataclasses.replace(req, args={})
+        fields: dict[FieldT, EncodableT] = {"request": json.dumps(kept.to_dict()),
                                             "status": JobStatus.QUEUED.value, "detail": ""}
         pipe.hset(key, mapping=fields)
         pipe.expire(key, KEEP_SECONDS)
