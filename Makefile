@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench install clean
+.PHONY: run test lint unit fuzz bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: lint
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
+
+# The parser and authorizer property tests with 100k generated commands (the default run has 10k).
+fuzz: $(STAMP)
+	DOCKBOLT_FUZZ_EXAMPLES=100000 $(BIN)/pytest -q tests/unit/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -6,6 +6,8 @@ integration test in CI is a failure that hides itself.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from collections.abc import Iterator
 
@@ -39,3 +41,21 @@ def redis_url(redis_server: str) -> str:
     """The session Redis, emptied before each test."""
     Redis.from_url(redis_server).flushall()
     return redis_server
+
+
+@pytest.fixture
+def root_log() -> Iterator[io.StringIO]:
+    """A handler on the root logger, as `logging.basicConfig` sets one up; filters restored after."""
+    root, stream = logging.getLogger(), io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level, before = root.level, {h: list(h.filters) for h in root.handlers}
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        for h, filters in before.items():
+            h.filters = filters

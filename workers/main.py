@@ -21,6 +21,7 @@ from dockbolt.core.codec import prepare
 from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest
 from dockbolt.core.errors import DockerUnavailable
 from dockbolt.core.rbac import Policy
+from dockbolt.core.redact import Redactor, install_log_redaction
 from dockbolt.core.settings import Settings
 from workers import docker_engine
 
@@ -60,6 +61,7 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
             print(f"dockbolt worker: {line}")
         return 2
     install(WorkerContext(settings=settings, policy=policy))
+    install_log_redaction(Redactor(policy.guardrails.redact))
     redis = Redis.from_url(settings.redis_location)
     q = Queue(queue, connection=redis, serializer=JSONSerializer, job_class=TrustedJob)
     name = f"dockbolt-{socket.gethostname()}-{os.getpid()}"

@@ -23,6 +23,7 @@ from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.periodic import Periodic
 from dockbolt.core.rbac import decision_log_line
+from dockbolt.core.redact import Redactor
 from dockbolt.core.settings import Settings
 from dockbolt.core.slack_client import make_web_client
 from workers import authz, docker_engine, messages, trust
@@ -62,7 +63,7 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     current = get_current_job()
     job = trust.accept(envelope, rq_job_id=current.id if current is not None else "", ctx=ctx, redis=redis)
     store = JobStore(redis)
-    reporter = ThreadReporter(make_web_client(settings), job)
+    reporter = ThreadReporter(make_web_client(settings, redactor=Redactor(ctx.policy.guardrails.redact)), job)
     started = time.monotonic()
     store.set_status(job.job_id, JobStatus.RUNNING)
     reporter.card(JobStatus.RUNNING)

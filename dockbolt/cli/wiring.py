@@ -19,6 +19,7 @@ from bot.verbs import CATALOG
 from dockbolt.core.audit import AuditLog
 from dockbolt.core.config import Config, load_config
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.redact import Redactor, install_log_redaction
 from dockbolt.core.settings import Settings
 from dockbolt.core.slack_client import make_web_client
 
@@ -53,7 +54,9 @@ class BotRuntime:
 
 def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) -> BotRuntime:
     """Wire the app (calls auth.test) and the reaper, without serving yet."""
-    client = make_web_client(settings)
+    redactor = Redactor(config.policy.guardrails.redact)
+    install_log_redaction(redactor)  # the config's own patterns join the built-in ones in the logs
+    client = make_web_client(settings, redactor=redactor)
     redis = redis_from(settings)
     app = create_app(settings, config, redis, client)
     reaper = Reaper(JobStore(redis), client, audit=AuditLog(redis), every=reaper_every)

@@ -11,11 +11,15 @@ regexes of the config. ``redact`` masks, in any text:
   Google ``AIza``, npm, PyPI, Docker Hub ``dckr_pat_``, JWTs; ``Bearer …``;
 - the password of ``scheme://user:PASSWORD@host``, and PEM private-key blocks (also a block cut in half).
 
+``redact_command`` also masks the value of every ``-e K=V`` / ``--env K=V`` / ``--env=K=V`` / ``-eK=V``
+(whatever ``K``): the Slack client and the logging filter use it, so a command quoted anywhere is safe.
 The value goes, the name stays (``DB_PASSWORD=***``, ``xoxb-***``), and masking twice changes nothing.
 Extra regexes mask their whole match, or only their capturing groups when they have some.
+``mask_env``/``mask_args``/``mask_mapping``/``mask_document`` do the same on structured data.
 
-Speed: a large text is only searched on the lines holding a trigger word (``str.find`` on the lower-cased
-text); every built-in match lies on one line and contains one. Extra regexes scan the whole text.
+Speed (``python -m bench.redaction``): only the lines holding a trigger word are searched (``str.find``
+on the lower-cased text; every built-in match lies on one line and contains its trigger), each with just
+the patterns it triggered. Extra regexes scan the whole text.
 """
 
 from __future__ import annotations
@@ -47,13 +51,17 @@ def _any_case(words: Iterable[str]) -> str:
     return f"[{''.join(c + c.upper() for c in firsts)}](?i:{rest})"
 
 
-_STOP = r"\s\"'`,&)\]}><"  # where an unquoted value ends (after ":" spaces may continue it)
+# An unquoted value: after "=" up to a space or quote (or an "&" that starts the next URL parameter); after
+# a quoted key (JSON, a dict) up to , } ] too; after "KEY: " (YAML, a header) to the end of the line.
+_Q = "\"'`"
+_VALUE = (rf"[^\s{_Q}{{\[(](?:[^\s{_Q}&]|&(?!\w+=))*", rf"[^\s{_Q},}}\]{{\[(][^\s{_Q},}}\]]*",
+          rf"[^\s{_Q}{{\[(](?:[^\n{_Q}]*[^\s{_Q}])?")
 # The key's head before the secret word is not matched (it is kept anyway); _replace looks back for it.
 _KV = (
     rf"(?P<kv>(?P<key>{_any_case(_KV_WORDS)}[\w.\-]*)(?P<kq>[\"'])?"
     r"(?P<sep>(?P<eq>[ \t]*=[ \t]*)|(?(kq)[ \t]*:[ \t]*|[ \t]*:[ \t]+))"
     r"(?P<val>\"(?:[^\"\\\n]|\\.)+\"|'(?:[^'\\\n]|\\.)+'|(?!(?:null|true|false)\b)"
-    rf"(?(eq)[^{_STOP}{{\[(][^{_STOP}]*|[^{_STOP}{{\[(](?:[^\n{_STOP[2:]}]*[^{_STOP}])?)))"
+    rf"(?(eq){_VALUE[0]}|(?(kq){_VALUE[1]}|{_VALUE[2]}))))"
 )
 # (trigger, kept part, masked part, must not follow a letter/digit/_): each match contains its trigger.
 _PREFIXED = (
@@ -275,12 +283,13 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction(redactor: Redactor | None = None) -> RedactingFilter:
-    """Add a ``RedactingFilter`` to every handler configured so far (root's and any logger's); call it
-    after logging is set up. RQ's worker logs through the root's handlers when root has one."""
+    """Add a ``RedactingFilter`` to every handler configured so far (root's and any logger's), replacing one
+    an earlier call added; call it after logging is set up. RQ's worker logs through root's handlers."""
     flt = RedactingFilter(redactor or Redactor())
     loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
                                        if isinstance(lg, logging.Logger))]
     for handler in {id(h): h for lg in loggers for h in lg.handlers}.values():
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(flt)
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(flt)
     return flt

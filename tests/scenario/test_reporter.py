@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from dockbolt.console.slack_standin import SlackStandIn
-from dockbolt.core.contract import JobRequest
+from dockbolt.core.contract import JobRequest, JobStatus
+from dockbolt.core.jobthread import update_card
+from dockbolt.core.redact import Redactor
 from dockbolt.core.settings import load_settings
-from dockbolt.core.slack_client import make_web_client
+from dockbolt.core.slack_client import RedactingWebClient, make_web_client
+from tests.support.recorded import everything_received
 from tests.support.slack_faults import SlackFaults
 from workers.reply import Reply
 from workers.reporter import ThreadReporter
@@ -24,11 +29,17 @@ def standin() -> Iterator[SlackStandIn]:
         yield s
 
 
-def reporter_for(standin: SlackStandIn, *, threaded: bool = True) -> tuple[ThreadReporter, str | None]:
-    client = make_web_client(load_settings({"SLACK_API_URL": standin.base_url, "SLACK_BOT_TOKEN": TOKEN}))
+def client_for(standin: SlackStandIn, redactor: Redactor | None = None) -> RedactingWebClient:
+    settings = load_settings({"SLACK_API_URL": standin.base_url, "SLACK_BOT_TOKEN": TOKEN})
+    return make_web_client(settings, redactor=redactor)
+
+
+def reporter_for(standin: SlackStandIn, *, threaded: bool = True,
+                 command_text: str = "logs web") -> tuple[ThreadReporter, str | None]:
+    client = client_for(standin)
     thread_ts = str(client.chat_postMessage(channel="C1", text="card")["ts"]) if threaded else None
     job = JobRequest(job_id="abcdef0123", verb="logs", args={}, user_id="U1", channel_id="C1",
-                     command_text="logs web", thread_ts=thread_ts, response_url=standin.new_response_url())
+                     command_text=command_text, thread_ts=thread_ts, response_url=standin.new_response_url())
     return ThreadReporter(client, job), thread_ts
 
 
@@ -87,3 +98,70 @@ def test_thread_post_refused_falls_back_to_response_url(standin: SlackStandIn) -
     SlackFaults(standin).fail_channel("C1", "not_in_channel")
     rep.post("still delivered")
     assert [p.text for p in standin.response_posts] == ["still delivered"]
+
+
+# --- nothing secret reaches Slack --------------------------------------------------------------------------
+
+SLACK_TOKEN = "xoxb-998877-665544-SeCrEtToKeN"
+PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAsecretkeybody\nAAAAsecondline==\n"
+       "-----END RSA PRIVATE KEY-----")
+
+
+def test_secrets_in_a_reply_are_masked_inline_and_in_files_and_previews(standin: SlackStandIn) -> None:
+    rep, ts = reporter_for(standin)
+    rep.reply(Reply(text=f"Logs of `{SLACK_TOKEN}`", body=f"boot\nDB_PASSWORD=a&b<c\n{SLACK_TOKEN}"))
+    # The preview (last 8 lines) starts inside the key: the key was masked on the whole body first.
+    body = "\n".join([*(f"line {i}" for i in range(50)), PEM, "export API_KEY=k3y-value", "done"])
+    rep.reply(Reply(text="Logs of `web`", body=body, filename="web.log"))
+    sent = everything_received(standin)
+    for secret in ("SeCrEtToKeN", "a&amp;b", "&lt;c", "secretkeybody", "secondline", "k3y-value"):
+        assert secret not in sent
+    inline, _file_message = standin.thread("C1", str(ts))
+    assert "DB_PASSWORD=***" in inline.text and "xoxb-***" in inline.text
+    (f,) = standin.files
+    assert "line 49\n-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----" in f.text
+    assert f.initial_comment is not None and "API_KEY=***" in f.initial_comment
+
+
+def test_a_result_sent_to_response_url_is_masked(standin: SlackStandIn) -> None:
+    rep, _ = reporter_for(standin, threaded=False)
+    rep.reply(Reply(text="Inspect", body="\n".join(f"TOKEN{i}=t0k-{i}" for i in range(60))))
+    (post,) = standin.response_posts
+    assert "t0k-" not in post.text and "TOKEN0=***" in post.text
+
+
+def test_the_card_never_shows_env_values_or_secrets_in_its_detail(standin: SlackStandIn) -> None:
+    rep, ts = reporter_for(standin, command_text="run -e GREETING=hello -e DB_PASSWORD=hunter2 busybox")
+    update_card(rep.client, rep.job, JobStatus.FAILED, detail=f"refused {SLACK_TOKEN}")
+    card = standin.message("C1", str(ts))
+    assert card is not None and card.status == "failed"
+    assert "GREETING=***" in card.text and "hello" not in card.text and "hunter2" not in card.text
+    assert "SeCrEtToKeN" not in everything_received(standin)
+
+
+def test_the_client_masks_every_field_and_file_it_sends_but_no_id(standin: SlackStandIn,
+                                                                      tmp_path: Path) -> None:
+    client = client_for(standin, Redactor([r"internal-\d+"]))
+    ts = str(client.chat_postMessage(channel="C1", text="card")["ts"])
+    blocks = [{"type": "section", "block_id": "b1", "text": {"type": "mrkdwn", "text": f"tok {SLACK_TOKEN}"},
+               "fields": [{"type": "mrkdwn", "text": "password: hunter2"}]}]
+    attachments = [{"fallback": "internal-42", "text": "redis://:s3cret@cache/0"}]
+    client.chat_postMessage(channel="C1", thread_ts=ts, text="run -e GREETING=hello img", blocks=blocks,
+                            attachments=attachments)
+    path = tmp_path / "env.txt"
+    path.write_text("AWS key AKIAIOSFODNN7EXAMPLE\n")
+    client.files_upload_v2(channel="C1", thread_ts=ts, content=b"\xff\xfe api_key=k1 raw", filename="a.bin",
+                           initial_comment=f"see {SLACK_TOKEN}")
+    client.files_upload_v2(channel="C1", thread_ts=ts, file=str(path), title="internal-7")
+    client.files_upload_v2(channel="C1", thread_ts=ts, file=io.BytesIO(b"Bearer abcdefghijklmnop"),
+                           filename="b.txt")
+    sent = everything_received(standin)
+    for secret in ("SeCrEtToKeN", "hunter2", "internal-42", "s3cret", "hello", "k1", "IOSFODNN7EXAMPLE",
+                   "internal-7", "abcdefghijklmnop"):
+        assert secret not in sent
+    replies = standin.thread("C1", ts)
+    assert len(replies) == 4 and replies[0].blocks is not None and replies[0].blocks[0]["block_id"] == "b1"
+    first, second, third = standin.files
+    assert first.bytes == b"\xff\xfe api_key=*** raw"  # bytes that are not UTF-8 are kept as they were
+    assert second.name == "env.txt" and second.text == "AWS key AKIA***\n" and second.title == "***"
+    assert third.text == "Bearer ***"

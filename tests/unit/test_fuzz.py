@@ -1,4 +1,4 @@
-"""Property tests: any slash-command text is parsed or refused with a user message; authorize() always decides.
+"""Property tests: any slash-command text is parsed or refused with a message; authorize() always decides.
 
 Generated texts: every verb of the registry with random flags of its own spec (and values, plausible or
 not), random words, quotes (balanced or not), unicode, Slack's entities (&lt; &gt; &amp;), very long
@@ -15,12 +15,16 @@ example database) so CI is reproducible. ``make fuzz`` runs 100_000.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import shlex
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TypeVar
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,6 +38,8 @@ from dockbolt.core.errors import UsageError
 from dockbolt.core.mrkdwn import escape
 from dockbolt.core.rbac import GRANTS, Decision, authorize
 from dockbolt.core.scopes import Target, typed_targets
+
+T = TypeVar("T")
 
 # --- the settings profile ------------------------------------------------------------------------------
 
@@ -119,15 +125,26 @@ PLAUSIBLE = (
     "vol:/data", "/var/run/docker.sock:/s", "/srv/../etc:/x", "type=bind,source=/srv,target=/data,readonly",
     "type=tmpfs,target=/t", "type=volume,volume-opt=x", "host", "container:web", "none", "private",
     "root", "0:0", "00", "nobody:nogroup", "NET_ADMIN", "ALL", "cap_sys_admin", "/dev/kvm",
-    "/dev/sda:/dev/x:rwm", "seccomp=unconfined", "apparmor=x", "no-new-privileges", "no-new-privileges:false",
-    "label=disable", "512m", "1g", "5m", "on-failure:3", "always:2", "no", "K=V", "K", "dockbolt.managed=false",
-    "A B", "--privileged", "-u", "$(id)", "`id`", "; rm -rf /", "<!channel>", "<@U123>", "&amp;", "&lt;",
-    "&gt;", "\u202e", "\x00", "é", "日本", "🐳", "'", '"', "\\", "a\nb",
+    "/dev/sda:/dev/x:rwm", "seccomp=unconfined", "apparmor=x", "no-new-privileges",
+    "no-new-privileges:false", "label=disable", "512m", "1g", "5m", "on-failure:3", "always:2", "no", "K=V",
+    "K", "dockbolt.managed=false", "A B", "--privileged", "-u", "$(id)", "`id`", "; rm -rf /", "<!channel>",
+    "<@U123>", "&amp;", "&lt;", "&gt;", "\u202e", "\x00", "é", "日本", "🐳", "'", '"', "\\", "a\nb",
 )
 # Arguments that often make a valid command, so that many generated commands reach authorize().
 GOOD_ARGS = ("web", "staging-a", "db-1", "busybox", "acme/app:1.0", "echo", "hi", "sh")
-# Flags no verb has (hypothesis favours a list's first entries: the harmless ones come first).
+# Flags no verb has, and the words that end flags or ask for help.
 BOGUS_FLAGS = ("--", "-", "--help", "-h", "--bogus", "--bogus=1", "-Z")
+
+
+def pool(items: Iterable[T], first: T) -> st.SearchStrategy[T]:
+    """Draw from ``items`` in a fixed shuffled order, ``first`` (what examples shrink to) in front.
+
+    Hypothesis draws low indices far more often than high ones (it shrinks towards them): an ordered
+    pool would be explored mostly by its head. Shuffled, each part keeps about its weight (repetitions).
+    """
+    rest = list(items)
+    random.Random(0).shuffle(rest)
+    return st.sampled_from([first, *rest])
 
 
 def quoted(word: str, how: str) -> str:
@@ -181,7 +198,8 @@ def good_flag_pool(flags: list[Flag]) -> list[str]:
 
 # Every other word: plausible values quoted every which way, flags no verb has.
 OTHER_WORDS = [
-    *(quoted(v, how) for v in PLAUSIBLE for how in ("bare", "bare", "shell", "double", "single-open")),
+    *(quoted(v, how) for v in PLAUSIBLE for how in ("bare", "bare", "bare", "shell", "double")),
+    *(quoted(v, "single-open") for v in PLAUSIBLE[:10]),
     *BOGUS_FLAGS,
 ]
 
@@ -189,7 +207,8 @@ OTHER_WORDS = [
 def weighted(*parts: tuple[float, list[str | None]]) -> tuple[str | None, ...]:
     """One pool to sample from in which each (non-empty) part has about its weight."""
     total = 20_000
-    return tuple(w for weight, part in parts if part for w in part * max(1, round(weight * total / len(part))))
+    return tuple(word for weight, part in parts if part
+                 for word in part * max(1, round(weight * total / len(part))))
 
 
 def word_pool(flags: list[Flag], positionals: bool) -> tuple[str | None, ...]:
@@ -205,39 +224,44 @@ def word_pool(flags: list[Flag], positionals: bool) -> tuple[str | None, ...]:
     )
 
 
-WORDS = {verb: st.lists(st.sampled_from(word_pool(list(spec.flags), spec.max_positionals != 0)), max_size=6)
+WORDS = {verb: st.lists(pool(word_pool(list(spec.flags), spec.max_positionals != 0), "web"), max_size=6)
          for verb, spec in VERBS.items()}
-ANY_WORDS = st.lists(st.sampled_from(word_pool([f for s in VERBS.values() for f in s.flags], True)), max_size=6)
+# For a verb word that is no verb (typos, random text): every verb's flags.
+ANY_WORDS = st.lists(pool(word_pool([f for spec in VERBS.values() for f in spec.flags], True), "web"),
+                     max_size=6)
 # The verb: mostly one of the registry's, sometimes upper case, a help flag, a typo or (None) random text.
-VERB_WORDS = (*sorted(VERBS) * 8, *(v.upper() for v in VERBS), "-h", "--help", "Ps", "stpo", "", None, None)
+VERB_WORD = pool((*sorted(VERBS) * 8, *(v.upper() for v in VERBS), "-h", "--help", "Ps", "stpo", "", None,
+                  None), "ps")
 random_word = st.builds(quoted, st.text(max_size=10) | st.text(alphabet="abc09-_=:/,.[]@+~ ", max_size=12),
-                        st.sampled_from(("bare", "bare", "shell", "double", "single-open", "backslash")))
+                        st.sampled_from(("bare",) * 3 + ("shell", "double", "single-open", "backslash")))
 # Slack caps the text of a slash command at a few thousand characters; a word may take all of it.
 LONG_WORDS = tuple(c * n for n in (256, 1000, 4000) for c in "xé/-:=🐳")
+LONG_WORD = st.sampled_from(LONG_WORDS)
 # (separator, Slack-encoded, padding, a very long word?): Slack sends & < > encoded; the text may come with
 # blanks around; now and then one word is very long.
-LAYOUTS = st.sampled_from([(sep, enc, pad, long) for sep in (" ",) * 6 + ("  ", "\t", "\n", "\u00a0")
-                           for enc in (True, False) for pad in ("", " ", "\n")
-                           for long in (False,) * 9 + (True,)])
+LAYOUTS = pool([(sep, enc, pad, long) for sep in (" ",) * 6 + ("  ", "\t", "\n", "\u00a0")
+                for enc in (True, False) for pad in ("", " ", "\n")
+                for long in (False,) * 9 + (True,)], (" ", False, "", False))
 
 
 @st.composite
 def command_text(draw: st.DrawFn) -> str:
     """A slash-command text: a verb, then its flags and arguments in any order, as Slack would send it."""
-    first = draw(st.sampled_from(VERB_WORDS))
+    first = draw(VERB_WORD)
     if first is None:
         first = draw(random_word)
     words = [w if w is not None else draw(random_word) for w in draw(WORDS.get(first.lower(), ANY_WORDS))]
     words.insert(0, first)
     sep, encoded, pad, long = draw(LAYOUTS)
     if long:
-        words.insert(draw(st.integers(min_value=1, max_value=len(words))), draw(st.sampled_from(LONG_WORDS)))
+        words.insert(draw(st.integers(min_value=1, max_value=len(words))), draw(LONG_WORD))
     text = sep.join(words)
     return pad + (escape(text) if encoded else text) + pad
 
 
 any_text = st.one_of(st.text(max_size=40), st.text(alphabet=" \t\n'\"\\&;<>-=aps", max_size=40),
-                     st.sampled_from(("", " ", "&amp;lt;", *LONG_WORDS)))
+                     st.sampled_from(("", " ", "\n", "&amp;lt;", "&lt;&gt;", "-h", "--", "'", "\\", "ps -a",
+                                      LONG_WORDS[0], LONG_WORDS[-1])))
 
 
 @dataclass(frozen=True)
@@ -255,6 +279,7 @@ CALLERS: tuple[Caller | None, ...] = (
       for g in ((), ("SOPS",), ("SOTHER",), ("SOTHER", "SOPS"))),
     *(None,) * 20,
 )
+KNOWN_CALLER = pool(CALLERS, Caller("UOPS", "COPS", ()))
 random_caller = st.builds(Caller, st.text(max_size=6), st.text(max_size=6),
                           st.lists(st.text(max_size=6), max_size=2).map(tuple))
 
@@ -262,7 +287,7 @@ random_caller = st.builds(Caller, st.text(max_size=6), st.text(max_size=6),
 @st.composite
 def caller(draw: st.DrawFn) -> Caller:
     """Mostly a caller the policy knows (or deliberately does not), sometimes random ids."""
-    return draw(st.sampled_from(CALLERS)) or draw(random_caller)
+    return draw(KNOWN_CALLER) or draw(random_caller)
 
 
 # --- what a refusal and a decision must look like --------------------------------------------------------
@@ -352,28 +377,36 @@ class Need:
 
 NEEDS = tuple(Need(flag, grant, "why") for flag in ("--privileged", "-v /:/h")
               for grant in (None, "no-such-grant", *GRANTS))
+# No requirement (mostly), one, or two: one draw.
+NEED_SETS = pool(((),) * 100 + tuple((n,) for n in NEEDS) + tuple(itertools.product(NEEDS, NEEDS)), ())
+Found = tuple[str, bool, bool]
 # How the worker may find a typed container: its image, whether dockbolt manages it, whether protected.
 FOUND = tuple((image, managed, protected) for image in ("acme/app:1", "busybox", "")
               for managed in (True, False) for protected in (False, True))
+# The n-th typed container is found as the (n % 3)-th of three; and whether an image is a target too.
+FOUND_SETS = pool(itertools.product(itertools.product(FOUND, repeat=3), (False, True)),
+                  ((FOUND[0],) * 3, False))
 
 
 @share("worker_view")
-@given(text=command_text(), who=caller(), needs=st.lists(st.sampled_from(NEEDS), max_size=3),
-       found=st.lists(st.sampled_from(FOUND), min_size=8, max_size=8), image_target=st.booleans())
+@given(text=command_text(), who=caller(), needs=NEED_SETS, found=FOUND_SETS)
 def test_worker_view_commands_with_requirements_and_resolved_targets(
-    text: str, who: Caller, needs: list[Need], found: list[tuple[str, bool, bool]], image_target: bool
+    text: str, who: Caller, needs: tuple[Need, ...], found: tuple[tuple[Found, ...], bool]
 ) -> None:
     """As the worker does: the typed containers resolved (image, labels), `run`'s new container, plus
     requirements. Whatever the rules forbid outright is denied, and fewer targets never deny more."""
     cmd = parse_or_refuse(text)
     if cmd is None:
         return
-    targets = [Target(name, image, managed=managed, protected=protected)
-               for name, (image, managed, protected) in zip(typed_targets(cmd.args), found, strict=False)]
+    resolved, image_target = found
+    targets = []
+    for n, name in enumerate(typed_targets(cmd.args)):
+        image, managed, protected = resolved[n % len(resolved)]
+        targets.append(Target(name, image, managed=managed, protected=protected))
     if isinstance(cmd.args, RunArgs):
         targets.append(Target(cmd.args.name or "", cmd.args.image, kind="new"))
     if image_target:
-        targets.append(Target("", found[-1][0], kind="image"))
+        targets.append(Target("", resolved[0][0], kind="image"))
     d = authorize(POLICY, user_id=who.user, user_groups=who.groups, channel_id=who.channel, verb=cmd.verb,
                   needs=needs, targets=targets)
     assert (d.verb, d.user_id, d.channel_id) == (cmd.verb, who.user, who.channel)

@@ -329,8 +329,9 @@ HAND_ROWS: tuple[Row, ...] = (
     deny("grant/operator-two-flags-both-named", "UOPS", "run", grant_miss("--privileged", "privileged"),
          grant_miss("--cap-add CAP_NET_ADMIN", "privileged"), needs=(PRIV, CAP), targets=(NEW_WEB,)),
     allow("grant/deployer-privileged", "UDEPLOY", "run", "deployer", needs=(PRIV, CAP), targets=(NEW_WEB,)),
-    deny("grant/deployer-lacks-host-mounts", "UDEPLOY", "run", grant_miss("-v /srv/data:/data", "host-mounts"),
-         not_says=("`privileged`",), needs=(PRIV, HOST_MOUNT), targets=(NEW_WEB,)),
+    deny("grant/deployer-lacks-host-mounts", "UDEPLOY", "run",
+         grant_miss("-v /srv/data:/data", "host-mounts"), not_says=("`privileged`",),
+         needs=(PRIV, HOST_MOUNT), targets=(NEW_WEB,)),
     allow("grant/lead-inherits-grants", "ULEAD", "run", "lead", needs=(PRIV, HOST_MOUNT), targets=(NEW_WEB,)),
     deny("grant/lead-lacks-docker-socket", "ULEAD", "run", grant_miss("-v /var/run/docker.sock:/s",
          "docker-socket"), not_says=("`host-mounts`",), needs=(HOST_MOUNT, SOCKET), targets=(NEW_WEB,)),
@@ -394,12 +395,12 @@ HAND_ROWS: tuple[Row, ...] = (
           targets=(LEGACY_VAULT,)),
     deny("protected/readable-but-unmanaged", "UVIEW", "logs", unmanaged_miss("old-vault"),
          targets=(LEGACY_VAULT,)),
-    # --- scope globs ------------------------------------------------------------------------------------------
+    # --- scope globs ----------------------------------------------------------------------------------------
     allow("scope/containers-match", "USTAGE", "stop", "operator", targets=(STAGING_A,)),
     deny("scope/containers-miss", "USTAGE", "stop", scope_miss("web", "staging-*"), targets=(WEB,)),
     allow("scope/all-targets-match", "USTAGE", "stop", "operator", targets=(STAGING_A, STAGING_B)),
-    deny("scope/one-target-misses", "USTAGE", "stop", scope_miss("web", "staging-*"), not_says=("staging-a`",),
-         targets=(STAGING_A, WEB)),
+    deny("scope/one-target-misses", "USTAGE", "stop", scope_miss("web", "staging-*"),
+         not_says=("staging-a`",), targets=(STAGING_A, WEB)),
     deny("scope/glob-is-case-sensitive", "USTAGE", "stop", scope_miss("Staging-A", "staging-*"),
          targets=(Target("Staging-A", "acme/api:2"),)),
     deny("scope/glob-matches-the-whole-name", "USTAGE", "stop", scope_miss("old-staging-a", "staging-*"),
@@ -418,8 +419,8 @@ HAND_ROWS: tuple[Row, ...] = (
          targets=(STAGING_B,)),
     deny("scope/both-globs-name-misses", "UBOTH", "stop", scope_miss("web", "staging-*"), targets=(WEB,)),
     allow("scope/image-target-in-images-scope", "UACME", "inspect", "operator", targets=(IMG_ACME,)),
-    deny("scope/image-target-outside-images-scope", "UACME", "inspect", image_miss("busybox:latest", "acme/*"),
-         targets=(IMG_BUSYBOX,)),
+    deny("scope/image-target-outside-images-scope", "UACME", "inspect",
+         image_miss("busybox:latest", "acme/*"), targets=(IMG_BUSYBOX,)),
     # containers globs are about container names; an image has none (scopes.uncovered skips them).
     allow("scope/containers-globs-do-not-apply-to-images", "USTAGE", "inspect", "operator",
           targets=(IMG_BUSYBOX,)),
@@ -470,8 +471,8 @@ def grid_rows() -> Iterator[Row]:
                 rid = f"grid/{user}{''.join('+' + g for g in groups)}/{channel}/{verb}"
                 held = RANK[role] if role else 0
                 if held >= RANK[default]:
-                    yield allow(rid, user, verb, role if default != "everyone" else "", channel=channel,
-                                groups=groups)
+                    by = (role or "") if default != "everyone" else ""
+                    yield allow(rid, user, verb, by, channel=channel, groups=groups)
                 elif role is None:
                     yield deny(rid, user, verb, NO_ROLE, channel=channel, groups=groups)
                 else:

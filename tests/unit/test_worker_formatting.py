@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from dockbolt.core.redact import Redactor
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping, RunResult
 from workers.formatting import (
     StatsRow,
@@ -21,7 +22,6 @@ from workers.formatting import (
     stats_table,
     table,
 )
-from dockbolt.core.redact import Redactor
 from workers.messages import logs_summary, per_name_result, run_done, safe_filename
 
 MINUTE, HOUR, DAY = 60, 3600, 86400

@@ -1,4 +1,8 @@
-"""``logs [--tail N] [--since T] [-t] NAME``: a container's output, newest part if it is huge."""
+"""``logs [--tail N] [--since T] [-t] NAME``: a container's output, newest part if it is huge.
+
+Secrets in the output are masked by the reporter, on the whole body before it is previewed or uploaded
+(a private key whose head fell before the 2 MiB cut included), and again by the Slack client.
+"""
 
 from __future__ import annotations
 
