@@ -24,8 +24,11 @@ class Answer:
 
 
 def usage_error(err: UsageError, command: str) -> str:
-    """A private answer to a malformed command: what is wrong, then the verb's usage line."""
-    text = f":warning: {err}"
+    """A private answer to a malformed command: what is wrong, then the verb's usage line.
+
+    The problem quotes what the user typed: escaped, so `<!here>` or `<@U…>` stays text.
+    """
+    text = f":warning: {escape(str(err))}"
     if err.usage:
         text += f"\nUsage: `{command} {err.usage}`"
     return text

@@ -30,7 +30,7 @@ MAX_LIMIT = 200
 # Longest command text shown per entry (the export has all of it).
 _TEXT_SHOWN = 60
 # A user id as Slack writes it (U… or, on Enterprise Grid, W…), alone or as a mention <@U…|name>.
-_USER_RE = re.compile(r"^(?:<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|@?([UW][A-Z0-9]+))$", re.IGNORECASE)
+_USER_RE = re.compile(r"^(?:<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|@?([UW][A-Z0-9]+))\Z", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

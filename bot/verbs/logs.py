@@ -13,8 +13,8 @@ from dockbolt.core.units import duration_seconds
 
 # docker's default is every line; in a chat thread the recent ones are what people want, `-n all` for more.
 DEFAULT_TAIL = 100
-_UNIX_RE = re.compile(r"^\d+(?:\.\d+)?$")
-_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:\d{2})?$")
+_UNIX_RE = re.compile(r"^\d+(?:\.\d+)?\Z")
+_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:\d{2})?\Z")
 
 
 def parse_tail(raw: str) -> int | str:

@@ -31,10 +31,10 @@ _LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
 _IMAGE_RE = re.compile(
     rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?\Z"
 )
-_NETWORK_RE = re.compile(r"^(?:container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
+_NETWORK_RE = re.compile(r"^(?:container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?\Z")
 # What the user typed → the contract's literal (None: "no", the engine's default policy).
 _POLICIES: dict[str, RestartPolicy | None] = {"no": None, **{p: p for p in RESTART_POLICIES}}
 

@@ -26,17 +26,17 @@ from dockbolt.core.args import (
 from dockbolt.core.mrkdwn import code
 from dockbolt.core.run_policy import normalise
 
-_PORT_RE = re.compile(r"^[0-9]+$")
+_PORT_RE = re.compile(r"^[0-9]+\Z")
 _PROTOS: dict[str, PortProto] = {p: p for p in PORT_PROTOS}
 _MOUNT_TYPES: dict[str, MountType] = {t: t for t in MOUNT_TYPES}
 _MOUNT_KEYS = {"type": "type", "source": "source", "src": "source", "target": "target", "dst": "target",
                "destination": "target", "readonly": "readonly", "ro": "readonly"}
 _TRUE, _FALSE = ("1", "t", "true"), ("0", "f", "false")
-_CAP_RE = re.compile(r"^(?:CAP_)?[A-Z0-9_]+$")
+_CAP_RE = re.compile(r"^(?:CAP_)?[A-Z0-9_]+\Z")
 _IPC_MODES = ("none", "private", "shareable", "host")
-_DEVICE_MODE_RE = re.compile(r"^(?!.*(.).*\1)[rwm]{1,3}$")
-_LABEL_OPT_RE = re.compile(r"^(?:disable|nested|(?:user|role|type|level|filetype):[A-Za-z0-9_.:,-]+)$")
-_PROFILE_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_DEVICE_MODE_RE = re.compile(r"^(?!.*(.).*\1)[rwm]{1,3}\Z")
+_LABEL_OPT_RE = re.compile(r"^(?:disable|nested|(?:user|role|type|level|filetype):[A-Za-z0-9_.:,-]+)\Z")
+_PROFILE_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 
 
 def _port_number(raw: str, what: str) -> str:

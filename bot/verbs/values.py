@@ -12,10 +12,10 @@ from decimal import Decimal, InvalidOperation
 from dockbolt.core.mrkdwn import code
 
 # Docker's pattern for names it creates (containers, volumes): at least two characters.
-NEW_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+NEW_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
 # A name or id (prefix) to look up: an id prefix may be a single character.
-REF_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-_DECIMAL_RE = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)$")
+REF_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+_DECIMAL_RE = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)\Z")
 
 
 def new_name(raw: str) -> str:

@@ -42,14 +42,14 @@ def answer(ctx: LocalContext) -> str:
     except UsageError as err:
         return f"{shown} would not run: {escape(str(err))}"
     needs, new = run_requirements(cmd.args, ctx.policy.guardrails)
-    typed = tuple(Target(name=n, image="") for n in typed_targets(cmd.args))
+    typed = tuple(Target(name=n, image=None) for n in typed_targets(cmd.args))
     decision = authorize(ctx.policy, user_id=ctx.user_id, user_groups=ctx.user_groups,
                          channel_id=ctx.channel_id, verb=cmd.verb, needs=needs, targets=typed + new)
     lines = [f"{'✅' if decision.allowed else '⛔'} {shown}: {escape(decision.reason)}",
              f"Rule: {escape(decision.matched_rule)}"]
     if typed:
-        lines.append("The worker checks the containers again when it runs: their ids, whether dockbolt "
-                     "manages them (`unmanaged`) and whether they are protected.")
+        lines.append("The worker checks the containers again when it runs: their ids, their images, whether "
+                     "dockbolt manages them (`unmanaged`) and whether they are protected.")
     return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ RESTART_POLICIES: tuple[RestartPolicy, ...] = ("always", "unless-stopped", "on-f
 MOUNT_TYPES: tuple[MountType, ...] = ("bind", "volume", "tmpfs")
 # A bare `-e NAME` takes its value from the worker's variable SECRET_ENV_PREFIX + NAME.
 SECRET_ENV_PREFIX = "DOCKBOLT_SECRET_"  # noqa: S105 (a name prefix, not a secret)
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class Args:

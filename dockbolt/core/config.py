@@ -20,12 +20,12 @@ from dockbolt.core.guardrails import KEYS, parse_guardrails
 from dockbolt.core.rbac import DEFAULT_ROLES, GRANTS, WILDCARD, Binding, DefaultRole, Policy, Role
 
 # Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
-USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+$")
-GROUP_ID_RE = re.compile(r"^S[A-Z0-9]+$")
-CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]+$")
-ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+\Z")
+GROUP_ID_RE = re.compile(r"^S[A-Z0-9]+\Z")
+CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]+\Z")
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
 # Slack: a command starts with "/", is lower-case, has no spaces and at most 32 characters.
-COMMAND_RE = re.compile(r"^/[^\sA-Z/]{1,31}$")
+COMMAND_RE = re.compile(r"^/[^\sA-Z/]{1,31}\Z")
 
 _ID_SHAPES = {
     "users": (USER_ID_RE, 'a Slack user id (starts with U or W, e.g. "U0123ABC")'),

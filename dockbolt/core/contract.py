@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 JOB_FUNC = "workers.runner.run_job"
 DEFAULT_QUEUE = "dockbolt-default"
 # RQ accepts only letters, digits, "_" and "-" in job ids (a Slack ts, with its dot, is not valid).
-JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 
 
 class JobStatus(StrEnum):

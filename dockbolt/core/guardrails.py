@@ -17,7 +17,7 @@ from typing import Any
 from dockbolt.core.units import duration_seconds, memory_bytes
 
 MIB = 1 << 20
-_RATE_RE = re.compile(r"^(\d+)\s*/\s*(second|minute|hour|s|m|h)$")
+_RATE_RE = re.compile(r"^(\d+)\s*/\s*(second|minute|hour|s|m|h)\Z")
 _PER = {"second": 1, "s": 1, "minute": 60, "m": 60, "hour": 3600, "h": 3600}
 
 

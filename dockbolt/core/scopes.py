@@ -40,7 +40,7 @@ class Target:
     """A container or image a verb acts on (``kind="new"``: the container `run` will create)."""
 
     name: str  # container name without the leading "/" ("" for an image or an unnamed new container)
-    image: str  # the image reference ("" when not known)
+    image: str | None  # the image reference; None when not known yet (`why`: the worker checks it)
     id: str = ""
     kind: TargetKind = "container"
     managed: bool = True
@@ -79,7 +79,7 @@ def uncovered(containers: tuple[str, ...], images: tuple[str, ...], target: Targ
         if target.kind == "new" and not target.name:
             return f"give `--name` matching {', '.join(containers)}"
         return f"`{target.shown}` is outside your containers scope ({', '.join(containers)})"
-    if not _matches(target.image, images):
+    if target.image is not None and not _matches(target.image, images):
         return f"image `{target.image}` is outside your images scope ({', '.join(images)})"
     return None
 

@@ -6,11 +6,11 @@ import re
 from decimal import Decimal
 
 # go-units RAMInBytes; the fraction is limited to one group because Go's ParseFloat rejects "1.2.3" anyway.
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?\Z")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 # The engine refuses smaller limits ("Minimum memory limit allowed is 6MB", where MB means MiB).
 MIN_MEMORY = 6 * 1024 * 1024
-_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 
 
 def memory_bytes(raw: str) -> int:

@@ -306,3 +306,12 @@ def test_unknown_verb_without_candidates_points_to_help() -> None:
 
 def test_unknown_verb_message_cannot_be_broken_by_backticks() -> None:
     assert "`a'b`" in str(usage_error("a`b"))
+
+
+@pytest.mark.parametrize("text", ["run -u 'root\n' busybox", "run -u '0\n' busybox",
+                                  "run --network 'host\n' busybox", "stop 'web\n'", "run 'busybox\n'",
+                                  "run --name 'web\n' busybox"])
+def test_a_trailing_newline_does_not_slip_past_a_value_check(text: str) -> None:
+    # `$` also matches before a final "\n": `-u 'root\n'` used to pass and need no root-user grant.
+    with pytest.raises(UsageError):
+        parse(text)

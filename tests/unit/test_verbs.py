@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import messages
 from bot.parsing import parse
 from bot.verbs import CATALOG, QUEUED_VERBS, VERBS
 from bot.verbs.base import LocalContext
@@ -405,3 +406,18 @@ def test_jobs_caps_the_list() -> None:
 
 def test_no_recent_jobs() -> None:
     assert "no recent jobs" in answer("jobs", context(jobs=[])).lower()
+
+
+def test_why_leaves_the_image_of_a_named_container_to_the_worker() -> None:
+    toml_text = '[[rbac.bindings]]\nrole = "operator"\nusers = ["U123"]\nimages = ["acme/*"]\n'
+    policy = parse_config(tomllib.loads(toml_text), "d.toml", CATALOG).policy
+    ctx = dataclasses.replace(context(), policy=policy, args=parse("why stop web").args)
+    assert answer("why", ctx).startswith("✅ `stop web`: allowed")
+    ctx = dataclasses.replace(ctx, args=parse("why run --name web busybox").args)
+    assert "image `busybox` is outside your images scope (acme/*)" in answer("why", ctx)
+
+
+def test_usage_errors_quote_what_was_typed_as_text() -> None:
+    err = UsageError("`<!here>` is not a valid container name or id")
+    assert "<!here>" not in messages.usage_error(err, "/docker")
+    assert "&lt;!here&gt;" in messages.usage_error(err, "/docker")
