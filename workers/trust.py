@@ -32,9 +32,11 @@ from redis import Redis
 from rq import Worker
 from rq.job import Job
 
-from dockbolt.core.contract import JOB_FUNC, JobRequest
+from dockbolt.core.audit import AuditEvent, AuditLog
+from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockboltError
 from dockbolt.core.jobsign import BadSignature, open_envelope
+from dockbolt.core.jobstore import JobStore
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Settings
 
@@ -182,6 +184,7 @@ def accept(envelope: object, *, rq_job_id: str, ctx: WorkerContext, redis: Redis
     ttl = ctx.policy.guardrails.job_ttl
     age = now - job.queued_at
     if age > ttl:
+        _close_expired(redis, job)
         raise refuse(rq_job_id, f"expired: queued {age:.0f} s ago, [policy] job_ttl is {ttl} s")
     if age < -MAX_CLOCK_SKEW:
         raise refuse(rq_job_id, f"queued {-age:.0f} s in the future: the bot's and worker's clocks disagree")
@@ -190,3 +193,16 @@ def accept(envelope: object, *, rq_job_id: str, ctx: WorkerContext, redis: Redis
         raise refuse(rq_job_id, "replayed: a job with this id was already run")
     return job
 
+
+
+def _close_expired(redis: Redis, job: JobRequest) -> None:
+    """An authentic job that waited too long: end its record (job list, queue share) and audit it.
+
+    Nothing is posted: the thread stays as it was, like for any refused job. A record already final (the
+    job ran, this is a replay of it) is left alone.
+    """
+    store, detail = JobStore(redis), "expired before a worker took it"
+    rec = store.get(job.job_id)
+    if rec is not None and not rec.status.final:
+        store.set_status(job.job_id, JobStatus.FAILED, detail)
+        AuditLog(redis).record(AuditEvent.for_job(job, JobStatus.FAILED, None, detail))

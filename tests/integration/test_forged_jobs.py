@@ -38,8 +38,10 @@ from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.core.args import RunArgs
 from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, new_job_id
+from dockbolt.core.contract import JobStatus as DockboltStatus
 from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.jobsign import BadSignature, open_envelope, sign
+from dockbolt.core.jobstore import JobStore
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Secret, load_settings
 from tests.support.harness import JOB_SECRET
@@ -128,6 +130,26 @@ def test_age_is_checked_against_job_ttl_and_the_clock(ctx: WorkerContext, redis_
     job = _job()
     with pytest.raises(JobRefused, match=refused) if refused else contextlib.nullcontext():
         trust.accept(_signed(job), rq_job_id=job.job_id, ctx=ctx, redis=Redis.from_url(redis_server), now=now)
+
+
+def test_an_expired_real_job_is_closed_in_the_store_and_a_finished_one_is_left_alone(
+        ctx: WorkerContext, redis_server: str) -> None:
+    redis = Redis.from_url(redis_server)
+    store = JobStore(redis)
+    t0 = time.time()  # the queue share forgets entries by wall-clock age
+    waiting, finished = _job(user_id="UEXPIRED", queued_at=t0), _job(user_id="UEXPIRED", queued_at=t0)
+    for job in (waiting, finished):
+        store.record_queued(job)
+    store.set_status(finished.job_id, DockboltStatus.DONE)
+    assert store.in_flight("UEXPIRED") == 1
+    for job in (waiting, finished):
+        with pytest.raises(JobRefused, match="expired"):
+            trust.accept(_signed(job), rq_job_id=job.job_id, ctx=ctx, redis=redis, now=t0 + 61)
+    closed, kept = store.get(waiting.job_id), store.get(finished.job_id)
+    assert closed is not None and (closed.status, closed.detail) == (DockboltStatus.FAILED,
+                                                                     "expired before a worker took it")
+    assert kept is not None and kept.status == DockboltStatus.DONE
+    assert store.in_flight("UEXPIRED") == 0  # its owner's queue share is free again
 
 
 def test_a_signed_job_must_still_fit_the_contract(ctx: WorkerContext, redis_server: str) -> None:
