@@ -7,6 +7,7 @@ secrets, e.g. `run -e PASSWORD=…`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 
@@ -72,4 +73,6 @@ class Dispatcher:
             log.exception("could not queue job %s", job.job_id)
             post_in_thread(self.client, job, messages.queue_unavailable(job.job_id))
             update_card(self.client, job, JobStatus.FAILED, detail="queue unreachable")
+            with contextlib.suppress(RedisError):  # recorded but not queued: end it (frees the queue share)
+                self.store.set_status(job.job_id, JobStatus.FAILED, "queue unreachable")
         return job
