@@ -37,6 +37,7 @@ authz_log = logging.getLogger("dockbolt.authz")
 
 CONTEXT_KEY = "dockbolt_job"
 EXPORT_KEY = "dockbolt_audit_export"
+AUDIT_KEY = "dockbolt_audit_event"
 
 
 class CommandListener:
@@ -83,7 +84,9 @@ class CommandListener:
                              verb=cmd.verb, needs=needs, targets=new)
         job_id = new_job_id() if decision.allowed and spec.queued else None
         authz_log.info(decision_log_line(decision))
-        self.audit.record(AuditEvent.for_decision(decision, shown, job_id=job_id))
+        # Written after the ack, by the lazy listener (one Redis write less while Slack waits); as JSON text,
+        # because Bolt deep-copies the context for the lazy listener and a string copies for free.
+        context[AUDIT_KEY] = AuditEvent.for_decision(decision, shown, job_id=job_id).to_json()
         if not decision.allowed:
             return messages.Answer(decision.reason)
         if spec.answer is not None:
@@ -107,7 +110,11 @@ class CommandListener:
         return messages.with_env_warning(answer, typed) if typed else answer
 
     def lazy(self, context: BoltContext, respond: Respond) -> None:
-        """After the ack: post the card and enqueue the accepted job, or upload an audit export."""
+        """After the ack: audit the decision; post the card and enqueue the accepted job, or upload an audit
+        export."""
+        event: str | None = context.get(AUDIT_KEY)
+        if event is not None:
+            self.audit.record(AuditEvent.from_json(event))
         accepted: tuple[JobRequest, int] | None = context.get(CONTEXT_KEY)
         if accepted is not None:
             self.dispatcher.dispatch(*accepted)

@@ -3,13 +3,13 @@
 One Bolt middleware (``Edge``), registered after Bolt's own, so only signed requests reach it (Socket
 Mode payloads arrive unsigned over the app's own websocket). In order, each refusal private and final:
 
-1. Replays and retries: the request's signature and its trigger_id (which a copy of the command signed
+1. A slash command without ``user_id`` or ``channel_id`` (nobody to authorize, nowhere to answer).
+2. Text over ``MAX_TEXT`` characters, refused before it is parsed.
+3. Replays and retries: the request's signature and its trigger_id (which a copy of the command signed
    afresh still carries; the only key in Socket Mode, where nothing is signed) are remembered for
    ``SEEN_SECONDS``; a request with either seen before is answered "already received", nothing runs.
-2. A slash command without ``user_id`` or ``channel_id`` (nobody to authorize, nowhere to answer).
-3. Text over ``MAX_TEXT`` characters, refused before it is parsed.
 4. The per-user command rate (``[policy] rate``), a sliding window over every command, refused or not by
-   what follows; a command refused here is not counted.
+   what follows; a command refused here is not counted. 3 and 4 are one Redis round trip (a Lua script).
 5. The per-user share of the queue (``[policy] max_queued_per_user``), for queued verbs only: an
    admission is held in the job store from the ack until the lazy listener turns it into the job it
    became (``admitted``), so a burst of acks cannot all see room for one more.
@@ -21,11 +21,12 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.client import Pipeline
+from redis.exceptions import NoScriptError, RedisError
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
@@ -46,35 +47,78 @@ SEEN_SECONDS = 2 * 300
 MAX_TEXT = 4000
 ADMISSION_KEY = "dockbolt_admission"  # context: (user id, admission) for the lazy listener to settle
 
-# Sliding-window log: prune, count, and add this command only when under the limit (atomic, so
-# concurrent commands of one user cannot overshoot). Returns 0 when allowed, else the seconds until the
-# oldest counted command leaves the window (as a string: Lua numbers become integers in replies).
-_RATE_LUA = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+# One round trip for the Redis checks of a request. First the replay keys (KEYS[1..ARGV[5]]), each set
+# if absent for ARGV[6] s: any already there → 'seen'. Then, when a rate key follows, the sliding-window
+# log: prune, count, and add this command only when under the limit (atomic, so concurrent commands of
+# one user cannot overshoot). Returns 'seen', '0' when allowed, else the seconds until the oldest counted
+# command leaves the window (as a string: Lua numbers become integers in replies).
+_EDGE_LUA = """
+local n = tonumber(ARGV[5])
+for i = 1, n do
+  if not redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[6]) then return 'seen' end
+end
+if #KEYS == n then return '0' end
+local key = KEYS[n + 1]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1] - ARGV[2])
+if redis.call('ZCARD', key) >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   return tostring(oldest[2] + ARGV[2] - ARGV[1])
 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[2] + 1)
+redis.call('ZADD', key, ARGV[1], ARGV[4])
+redis.call('EXPIRE', key, ARGV[2] + 1)
 return '0'
 """
+SEEN = -1.0  # what ``RateLimiter.check`` says of a request seen before
 
 
 class RateLimiter:
-    """At most ``rate.count`` commands per user in any ``rate.per_seconds`` (a sliding window)."""
+    """At most ``rate.count`` commands per user in any ``rate.per_seconds`` (a sliding window), checked in
+    the same Redis round trip as the request's replay keys."""
 
     def __init__(self, redis: Redis, rate: RateLimit, clock: Callable[[], float] = time.time) -> None:
         self.rate = rate
         self.clock = clock
-        self._hit = redis.register_script(_RATE_LUA)
+        self._redis = redis
+        self._check = redis.register_script(_EDGE_LUA)
+
+    def check(self, user_id: str | None, seen: list[str]) -> float | None:
+        """Mark ``seen`` keys, then count one command of ``user_id`` (None: not a command, no count).
+
+        Returns SEEN when a key was already marked, None when allowed, else the seconds until it would be.
+        """
+        keys, args = self._keys_args(user_id, seen)
+        return self.check_reply(self._check(keys=keys, args=args))
+
+    def check_on(self, pipe: Pipeline, user_id: str | None, seen: list[str]) -> None:
+        """``check`` as one command of ``pipe``; ``check_reply`` reads its reply.
+
+        EVALSHA straight away: redis-py's Script on a pipeline asks SCRIPT EXISTS first (a round trip per
+        request); the script is loaded at start-up (``load``) and again by ``Edge`` after a NOSCRIPT.
+        """
+        keys, args = self._keys_args(user_id, seen)
+        pipe.evalsha(self._check.sha, len(keys), *keys, *args)
+
+    def _keys_args(self, user_id: str | None, seen: list[str]) -> tuple[list[str], list[Any]]:
+        keys = seen + ([f"dockbolt:rate:{user_id}"] if user_id is not None else [])
+        return keys, [self.clock(), self.rate.per_seconds, self.rate.count, secrets.token_hex(8), len(seen),
+                      SEEN_SECONDS]
+
+    @staticmethod
+    def check_reply(reply: Any) -> float | None:
+        """SEEN, None (allowed) or the seconds to wait, from the reply of a ``check_on`` command."""
+        text = reply.decode() if isinstance(reply, bytes) else str(reply)
+        if text == "seen":
+            return SEEN
+        wait = float(text)
+        return wait if wait > 0 else None
+
+    def load(self) -> None:
+        """Load the script into Redis (at start-up, and after Redis lost it)."""
+        self._redis.script_load(_EDGE_LUA)
 
     def hit(self, user_id: str) -> float | None:
         """Count one command of the user; None when allowed, else the seconds until one would be."""
-        wait = float(self._hit(keys=[f"dockbolt:rate:{user_id}"],
-                               args=[self.clock(), self.rate.per_seconds, self.rate.count,
-                                     secrets.token_hex(8)]))
-        return wait if wait > 0 else None
+        return self.check(user_id, [])
 
 
 def seen_keys(req: BoltRequest) -> list[str]:
@@ -114,6 +158,12 @@ class Edge(Middleware):
         self.guardrails = guardrails
         self.store = store
         self.limiter = RateLimiter(redis, guardrails.rate, clock)
+        with suppress(RedisError):  # Redis down at start-up: loaded on the first NOSCRIPT instead
+            self._load_scripts()
+
+    def _load_scripts(self) -> None:
+        self.limiter.load()
+        self.store.load_scripts()
 
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:
@@ -134,14 +184,9 @@ class Edge(Middleware):
     def _refusal(self, req: BoltRequest, command: bool) -> tuple[str, str] | None:
         """None to let the request through, else (why, for the log; the private answer)."""
         keys = seen_keys(req)
-        if keys:
-            pipe = self.redis.pipeline(transaction=False)
-            for key in keys:
-                pipe.set(key, 1, nx=True, ex=SEEN_SECONDS)
-            if not all(pipe.execute()):
-                return "seen before", messages.already_received()
         if not command:
-            return None
+            fresh = not keys or self.limiter.check(None, keys) != SEEN
+            return None if fresh else ("seen before", messages.already_received())
         body = req.body
         missing = missing_fields(body)
         if missing:
@@ -149,15 +194,32 @@ class Edge(Middleware):
         user_id, text = str(body["user_id"]), str(body.get("text") or "")
         if len(text) > MAX_TEXT:
             return f"text of {len(text)} characters", messages.text_too_long(len(text), MAX_TEXT)
-        wait = self.limiter.hit(user_id)
+        # The replay keys, the rate and (for a queued verb) the queue share: one round trip.
+        limit, queued = self.guardrails.max_queued_per_user, is_queued(text)
+
+        def checks() -> tuple[list[Any], str | None]:
+            pipe = self.redis.pipeline(transaction=False)
+            self.limiter.check_on(pipe, user_id, keys)
+            admission = self.store.admit_on(pipe, user_id, limit) if queued else None
+            return pipe.execute(), admission
+
+        try:
+            replies, admission = checks()
+        except NoScriptError:  # Redis restarted (or was flushed) since start-up: load and try again
+            self._load_scripts()
+            replies, admission = checks()
+        wait = self.limiter.check_reply(replies[0])
+        admitted, count = JobStore.admission_reply(replies[1]) if admission else (True, 0)
+        if admission is not None and admitted and wait is not None:
+            self.store.settle(user_id, admission)  # refused after all: give the place back
+        if wait == SEEN:
+            return "seen before", messages.already_received()
         if wait is not None:
             in_flight = self.store.in_flight(user_id)
             return "rate", messages.slow_down_rate(str(self.guardrails.rate), wait, in_flight)
-        if is_queued(text):
-            limit = self.guardrails.max_queued_per_user
-            admission, count = self.store.admit(user_id, limit)
-            if admission is None:
-                return "queue share", messages.slow_down_queue(count, limit)
+        if not admitted:
+            return "queue share", messages.slow_down_queue(count, limit)
+        if admission is not None:
             req.context[ADMISSION_KEY] = (user_id, admission)
         return None
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from dockbolt.core.contract import JobRequest, JobStatus
@@ -158,10 +159,31 @@ class JobStore:
         """
         admission = ADMISSION_PREFIX + secrets.token_hex(8)
         now = time.time()
-        admitted, count = self._admit(keys=[_inflight_key(user_id)],
-                                      args=[now, limit, now + ADMISSION_SECONDS, admission,
-                                            INFLIGHT_STALE_SECONDS])
-        return (admission if admitted else None), int(count)
+        admitted, count = self.admission_reply(self._admit(
+            keys=[_inflight_key(user_id)], args=[now, limit, now + ADMISSION_SECONDS, admission,
+                                                 INFLIGHT_STALE_SECONDS]))
+        return (admission if admitted else None), count
+
+    def admit_on(self, pipe: Pipeline, user_id: str, limit: int) -> str:
+        """``admit`` as one command of ``pipe`` (sent with other checks in one round trip); returns the
+        admission, whose fate ``admission_reply`` reads from that command's reply."""
+        admission = ADMISSION_PREFIX + secrets.token_hex(8)
+        now = time.time()
+        # EVALSHA straight away (a Script on a pipeline would ask SCRIPT EXISTS first, a round trip);
+        # the caller loads the script (``load_scripts``) and retries after a NOSCRIPT.
+        pipe.evalsha(self._admit.sha, 1, _inflight_key(user_id), now, limit, now + ADMISSION_SECONDS,
+                     admission, INFLIGHT_STALE_SECONDS)
+        return admission
+
+    def load_scripts(self) -> None:
+        """Load the store's Lua scripts into Redis (for callers that run them on a pipeline)."""
+        self.redis.script_load(_ADMIT_LUA)
+
+    @staticmethod
+    def admission_reply(reply: Any) -> tuple[bool, int]:
+        """(admitted, how many were in flight before) from the reply of an ``admit_on`` command."""
+        admitted, count = reply
+        return bool(admitted), int(count)
 
     def settle(self, user_id: str, held: str, job: JobRequest | None = None) -> None:
         """Replace what ``held`` (an admission, or a job that was never queued) by ``job``, or drop it."""

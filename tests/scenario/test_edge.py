@@ -226,3 +226,17 @@ def test_in_flight_entries_are_admitted_settled_and_pruned(redis_url: str) -> No
                      queued_at=time.time() - INFLIGHT_STALE_SECONDS - 1)
     store.record_queued(old)  # a job whose final status never came (its worker was killed)
     assert store.in_flight("U2") == 0
+
+
+def test_the_edge_checks_survive_redis_losing_its_scripts(pipeline: Pipeline) -> None:
+    # The edge runs its Lua scripts by hash (EVALSHA) on a pipeline, loaded at start-up; a Redis that
+    # restarted or was flushed since has none: the edge loads them again and the checks still hold.
+    body = slash_body(text="ps", user_id="UOPERATOR", channel_id=CHANNEL,
+                      response_url=pipeline.standin.new_response_url())
+    ts = int(time.time())
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(ts),
+               "X-Slack-Signature": signature(pipeline.slash.signing_secret, ts, body)}
+    pipeline.redis.script_flush()
+    assert accepted_job_id(pipeline.slash.send_raw(body, headers).json) is not None
+    pipeline.redis.script_flush()
+    assert "Already received" in text_of(pipeline.slash.send_raw(body, headers))
