@@ -41,7 +41,7 @@ def images_summary(n: int) -> str:
 
 def inspect_summary(name: str, kind: str) -> str:
     """The line above an inspect document."""
-    return f"Inspect of {kind} {code(name)} (environment values masked)."
+    return f"Inspect of {kind} {code(name)} (environment values, and secrets in args and labels, masked)."
 
 
 def run_done(result: RunResult, image: str) -> str:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.verbs import CATALOG
-from dockbolt.core.config import Config, parse_config
 from tests.support.harness import CHANNEL, Pipeline
 from tests.support.harness import start_pipeline as _start
 
-__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "load_test_config", "poll_until", "start_pipeline"]
+__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "poll_until", "start_pipeline"]
 TEST_CONFIG = """
 [slack]
 command = "/docker"
@@ -40,11 +37,6 @@ role = "viewer"
 groups = ["SVIEWERS"]
 channels = ["CTEAM"]
 """
-
-
-def load_test_config(text: str = TEST_CONFIG) -> Config:
-    """Parse a TOML config the way the bot does."""
-    return parse_config(tomllib.loads(text), "test.toml", CATALOG)
 
 
 def start_pipeline(redis_url: str, logdir: Path, config_text: str = TEST_CONFIG,
