@@ -111,7 +111,8 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
             reporter.post(messages.not_allowed(decision.reason))
             return JobStatus.FAILED, "not allowed"
         hctx = HandlerContext(job=job, docker=docker, progress=reporter.progress,
-                              guardrails=ctx.policy.guardrails, visible=authz.visibility(ctx.policy, caller))
+                              guardrails=ctx.policy.guardrails, docker_host=ctx.settings.docker_host,
+                              visible=authz.visibility(ctx.policy, caller))
         reply = handler.run(hctx, args)
     except DockerUnavailable as exc:
         reporter.post(messages.docker_unreachable(str(exc)))

@@ -53,7 +53,8 @@ class Runner:
     def __call__(self, args: RunArgs, guardrails: Guardrails) -> Reply:
         job = JobRequest(job_id=new_job_id(), verb="run", args=args.to_dict(), user_id="UOPERATOR",
                          channel_id="C1", command_text="run …")
-        ctx = HandlerContext(job=job, docker=self.port, progress=self.progress.append, guardrails=guardrails)
+        ctx = HandlerContext(job=job, docker=self.port, progress=self.progress.append, guardrails=guardrails,
+                             docker_host=os.environ.get("DOCKER_HOST"))
         handler = HANDLERS["run"]
         return handler.run(ctx, handler.args.from_dict(job.args))
 

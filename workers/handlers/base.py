@@ -24,6 +24,8 @@ class HandlerContext:
     progress: Callable[[str], None]
     # The [policy] table: the defaults `run` applies and the host paths it may mount.
     guardrails: Guardrails = field(default_factory=Guardrails)
+    # The engine's address as configured (DOCKER_HOST; None: the local socket), for checks on its host.
+    docker_host: str | None = None
     # For listings (`ps`, `stats` of every container): whether the caller may see this container.
     visible: Callable[[ContainerSummary], bool] = lambda _: True
 

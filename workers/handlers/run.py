@@ -11,7 +11,6 @@ import os
 
 from dockbolt.core.args import RunArgs, ownership_labels
 from dockbolt.core.run_policy import apply_defaults
-from dockbolt.core.settings import load_settings
 from workers import messages, run_guard
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
@@ -19,7 +18,7 @@ from workers.reply import Reply
 
 def handle(ctx: HandlerContext, args: RunArgs) -> Reply:
     """Start a container from the run args and report its id and name."""
-    socket = run_guard.engine_socket(load_settings().docker_host)
+    socket = run_guard.engine_socket(ctx.docker_host)
     spec = apply_defaults(args, ctx.guardrails)
     spec = run_guard.resolve_host_paths(spec, ctx.guardrails, socket)
     spec = run_guard.resolve_secrets(spec, os.environ)
