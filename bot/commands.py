@@ -1,7 +1,8 @@
-"""The slash-command listener: parse → authorize → (answer | ack + dispatch). The one enforcement point.
+"""The slash-command listener: parse → authorize → (answer | accept + ack). The one enforcement point.
 
-The ack path does no Slack or Docker I/O (only a cached user-group lookup), so Slack gets its answer in
-milliseconds; posting the card and enqueueing happen in a lazy listener after the ack.
+The ack path does no Slack or Docker I/O (only a cached user-group lookup and Redis), so Slack gets its
+answer in milliseconds. A queued verb is recorded and enqueued before the ack says "accepted" (nothing
+accepted lives only in this process's memory); the card is posted by a lazy listener after the ack.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ class CommandListener:
             channel_id=channel_id, command_text=shown, command=command,
             response_url=str(body.get("response_url") or "") or None, team_id=str(body.get("team_id", "")),
             queued_at=self.clock(), user_groups=tuple(sorted(user_groups)))
+        try:
+            self.dispatcher.accept(job, spec.timeout)  # recorded and queued before we say "accepted"
+        except RedisError:
+            return messages.Answer(messages.queue_unavailable(job.job_id))
         # Bolt deep-copies the context into the lazy listener's request: this is how the job gets there.
         context[CONTEXT_KEY] = (job, spec.timeout)
         answer = messages.accepted(job)
@@ -117,7 +122,7 @@ class CommandListener:
             self.audit.record(AuditEvent.from_json(event))
         accepted: tuple[JobRequest, int] | None = context.get(CONTEXT_KEY)
         if accepted is not None:
-            self.dispatcher.dispatch(*accepted)
+            self.dispatcher.post_card(accepted[0])
         export = context.get(EXPORT_KEY)
         if export is not None:
             try:

@@ -1,4 +1,10 @@
-"""After the ack: post the job card, record the job, put it on the queue (RQ, JSON, by import string).
+"""Accepting a job: record it and put it on the queue *before* the ack says so; the card comes after.
+
+"Accepted as job X" is a promise kept by Redis, not by this process's memory: ``accept`` records and
+enqueues within the ack (a short Redis bound; if Redis cannot take it, the ack says so and nothing is
+promised). The card is posted after the ack by whoever gets there first, the bot's lazy listener or the
+worker starting the job (``JobStore.claim_card``), so a slow or failing Slack delays the card, never the
+work.
 
 What is queued is the signed envelope of the job (``dockbolt.core.jobsign``), the one argument of
 ``JOB_FUNC``; RQ's description names only the verb and the job id, never the command text (it may hold
@@ -19,11 +25,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
-from dockbolt.core.card import build_card
 from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.jobsign import sign
 from dockbolt.core.jobstore import JobStore
-from dockbolt.core.jobthread import FALLBACK_ERRORS, post_in_thread, respond, update_card
+from dockbolt.core.jobthread import post_card, respond
 from dockbolt.core.settings import Secret
 
 log = logging.getLogger(__name__)
@@ -33,7 +38,7 @@ FAILURE_TTL = 7 * 24 * 3600
 
 
 class Dispatcher:
-    """Posts the card and enqueues; runs in Bolt's lazy listener, after Slack got its ack."""
+    """Accepts jobs (in the ack) and posts their cards (after it)."""
 
     def __init__(self, client: WebClient, redis: Redis, job_secret: Secret,
                  queue_name: str = DEFAULT_QUEUE) -> None:
@@ -44,26 +49,8 @@ class Dispatcher:
         self.store = JobStore(redis)
         self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
 
-    def post_card(self, job: JobRequest) -> str | None:
-        """Post the queued card; return its ts, or None when the channel is closed to the bot."""
-        c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
-                       command_text=job.command_text, status=JobStatus.QUEUED)
-        try:
-            resp = self.client.chat_postMessage(channel=job.channel_id, text=c.text, blocks=c.blocks,
-                                                metadata=c.metadata, unfurl_links=False)
-        except SlackApiError as exc:
-            if exc.response.get("error") not in FALLBACK_ERRORS:
-                raise
-            log.info("card for job %s not posted (%s); falling back to response_url",
-                     job.job_id, exc.response.get("error"))
-            respond(job, messages.not_in_channel(job.command))
-            return None
-        ts = resp.get("ts")
-        return str(ts) if ts else None
-
-    def dispatch(self, job: JobRequest, timeout: int) -> JobRequest:
-        """Post the card, record and enqueue the job; returns the job with its thread."""
-        job = dataclasses.replace(job, thread_ts=self.post_card(job))
+    def accept(self, job: JobRequest, timeout: int) -> None:
+        """Record the job and put it on the queue (raises RedisError: then nothing was promised)."""
         try:
             self.store.record_queued(job)
             self.queue.enqueue(JOB_FUNC, sign(job.to_dict(), self.job_secret), job_id=job.job_id,
@@ -71,8 +58,27 @@ class Dispatcher:
                                description=f"{job.command} {job.verb} (job {job.job_id})")
         except RedisError:
             log.exception("could not queue job %s", job.job_id)
-            post_in_thread(self.client, job, messages.queue_unavailable(job.job_id))
-            update_card(self.client, job, JobStatus.FAILED, detail="queue unreachable")
             with contextlib.suppress(RedisError):  # recorded but not queued: end it (frees the queue share)
                 self.store.set_status(job.job_id, JobStatus.FAILED, "queue unreachable")
-        return job
+            raise
+
+    def post_card(self, job: JobRequest) -> JobRequest:
+        """After the ack: post the queued card unless the worker got there first; the job with its thread."""
+        if not self.store.claim_card(job.job_id):
+            return dataclasses.replace(job, thread_ts=self.store.thread_of(job.job_id) or None)
+        try:
+            ts = post_card(self.client, job, JobStatus.QUEUED)
+        except (SlackApiError, OSError) as exc:
+            # Slack is failing: the job is queued all the same; the worker posts the card when it starts.
+            log.warning("card for job %s not posted (%s); the worker will post it", job.job_id, exc)
+            self.store.release_card(job.job_id)
+            return job
+        self.store.set_thread(job.job_id, ts or "")
+        if ts is None:
+            respond(job, messages.not_in_channel(job.command))
+        return dataclasses.replace(job, thread_ts=ts)
+
+    def dispatch(self, job: JobRequest, timeout: int) -> JobRequest:
+        """``accept`` then ``post_card``, in one call (for callers that are not a slash command)."""
+        self.accept(job, timeout)
+        return self.post_card(job)

@@ -60,7 +60,8 @@ def not_in_channel(command: str) -> str:
 
 def queue_unavailable(job_id: str) -> str:
     """Told when the job could not be queued (Redis down)."""
-    return f":x: Job `{job_id}` could not be queued: the job queue (Redis) is unreachable. Nothing was run."
+    return (f":x: Job `{job_id}` could not be queued: the job queue (Redis) is unreachable, so nothing will "
+            "run. Try again when it is back.")
 
 
 def worker_lost(job_id: str, silent_for: float) -> str:

@@ -18,9 +18,11 @@ import threading
 import time
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from dockbolt.core.contract import JobRequest, JobStatus
-from dockbolt.core.jobthread import post_in_thread, respond, update_card
+from dockbolt.core.jobstore import JobStore
+from dockbolt.core.jobthread import post_card, post_in_thread, respond, update_card
 from dockbolt.core.mrkdwn import code_block, escape
 from dockbolt.core.slack_client import redactor_of
 from workers.reply import Reply
@@ -89,3 +91,28 @@ class ThreadReporter:
         self.client.files_upload_v2(channel=self.job.channel_id, thread_ts=self.job.thread_ts,
                                     content=body, filename=reply.filename, title=reply.filename,
                                     initial_comment=comment[:3_900])
+
+
+CARD_WAIT = 5.0  # seconds a worker waits for the card the bot is posting before it reports without one
+
+
+def with_card(client: WebClient, store: JobStore, job: JobRequest, *, wait: float = CARD_WAIT) -> JobRequest:
+    """The job with its thread: the card the bot posted, or the one this worker posts now if it got there
+    first (``JobStore.claim_card``: one of them posts it), or none (reports go to the response_url).
+
+    The job does not wait on Slack: a card that cannot be posted is logged and the job runs anyway.
+    """
+    if job.thread_ts is not None:
+        return job
+    if store.claim_card(job.job_id):
+        try:
+            ts = post_card(client, job, JobStatus.RUNNING)
+        except (SlackApiError, OSError) as exc:
+            log.warning("job %s: could not post its card (%s); reporting without one", job.job_id, exc)
+            ts = None
+        store.set_thread(job.job_id, ts or "")
+        return dataclasses.replace(job, thread_ts=ts)
+    deadline = time.monotonic() + wait
+    while (ts := store.thread_of(job.job_id)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return dataclasses.replace(job, thread_ts=ts or None)

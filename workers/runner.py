@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis import Redis
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
+from slack_sdk.errors import SlackApiError
 
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JobRequest, JobStatus
@@ -29,7 +30,7 @@ from dockbolt.core.slack_client import make_web_client
 from workers import authz, docker_engine, messages, trust
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext
-from workers.reporter import ThreadReporter
+from workers.reporter import ThreadReporter, with_card
 
 log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")
@@ -63,28 +64,33 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     current = get_current_job()
     job = trust.accept(envelope, rq_job_id=current.id if current is not None else "", ctx=ctx, redis=redis)
     store = JobStore(redis)
-    reporter = ThreadReporter(make_web_client(settings, redactor=Redactor(ctx.policy.guardrails.redact)), job)
+    client = make_web_client(settings, redactor=Redactor(ctx.policy.guardrails.redact))
     started = time.monotonic()
     store.set_status(job.job_id, JobStatus.RUNNING)
-    reporter.card(JobStatus.RUNNING)
     beat = start_heartbeat(store, job.job_id)
+    reporter = ThreadReporter(client, job)
     status, detail = JobStatus.FAILED, ""
     try:
+        # The card: the bot's (posted after the ack), or this worker's if it got here first. Slack being
+        # slow or down delays or loses the report, never the work.
+        job = with_card(client, store, job)
+        reporter = ThreadReporter(client, job)
+        _tell(job, reporter.card, JobStatus.RUNNING)
         status, detail = _execute(job, ctx, reporter)
     except JobTimeoutException:
         status, detail = JobStatus.TIMED_OUT, "took too long"
-        reporter.post(messages.timed_out(job, _timeout_of()))
+        _tell(job, reporter.post, messages.timed_out(job, _timeout_of()))
         raise
     except Exception:
         log.exception("job %s (%s) crashed", job.job_id, job.verb)
         detail = "internal error"
-        reporter.post(messages.crashed(job))
+        _tell(job, reporter.post, messages.crashed(job))
         raise
     finally:
         beat.stop()
         store.set_status(job.job_id, status, detail)
         elapsed = time.monotonic() - started
-        reporter.card(status, elapsed=elapsed, detail=detail)
+        _tell(job, reporter.card, status, elapsed=elapsed, detail=detail)
         AuditLog(redis).record(AuditEvent.for_job(job, status, elapsed, detail))
     return {"status": status.value}
 
@@ -123,8 +129,20 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
     finally:
         if docker is not None:
             docker.close()
-    reporter.reply(reply)
-    return (JobStatus.DONE, "") if reply.ok else (JobStatus.FAILED, "")
+    # What happened in Docker decides the outcome; a reply Slack would not take is logged, not a failure.
+    delivered = _tell(job, reporter.reply, reply)
+    note = "" if delivered else "done, but the result could not be posted"
+    return (JobStatus.DONE, note) if reply.ok else (JobStatus.FAILED, note)
+
+
+def _tell(job: JobRequest, say: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
+    """Report to Slack; a Slack error or an unreachable Slack is logged and the job goes on."""
+    try:
+        say(*args, **kwargs)
+    except (SlackApiError, OSError) as exc:
+        log.warning("job %s: could not report to Slack (%s)", job.job_id, exc)
+        return False
+    return True
 
 
 def _timeout_of() -> str:

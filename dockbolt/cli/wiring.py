@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -29,9 +31,16 @@ def load_bot_config(settings: Settings) -> Config:
     return load_config(settings.config_path, CATALOG)
 
 
+# The bot's Redis calls are all small, and most sit on the ack path (edge checks, accepting a job, `jobs`,
+# `audit`): a hung or unreachable Redis must give a clear answer within Slack's 3 s, not a hang. One quick
+# retry covers a pooled connection that went stale.
+REDIS_TIMEOUT = 1.0
+
+
 def redis_from(settings: Settings) -> Redis:
-    """Return a Redis client for REDIS_URL (default: localhost:6379)."""
-    return Redis.from_url(settings.redis_location, socket_timeout=10,
+    """Return the bot's Redis client for REDIS_URL (default: localhost:6379), with short timeouts."""
+    return Redis.from_url(settings.redis_location, socket_timeout=REDIS_TIMEOUT,
+                          socket_connect_timeout=REDIS_TIMEOUT, retry=Retry(NoBackoff(), 1),
                           health_check_interval=30)
 
 

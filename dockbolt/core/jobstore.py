@@ -47,6 +47,10 @@ return {1, n}
 """
 
 
+# ``thread_ts`` when the card could not be posted (not in the channel): replies go to the response_url.
+NO_THREAD = "-"
+
+
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -214,13 +218,37 @@ class JobStore:
         if not raw:
             return None
         d = {_text(k): _text(v) for k, v in raw.items()}
+        request = JobRequest.from_dict(json.loads(d["request"]))
+        if d.get("thread_ts", NO_THREAD) != NO_THREAD:  # the card, posted after the job was queued
+            request = dataclasses.replace(request, thread_ts=d["thread_ts"])
         return JobRecord(
-            request=JobRequest.from_dict(json.loads(d["request"])),
+            request=request,
             status=JobStatus(d.get("status", JobStatus.QUEUED)),
             started_at=float(d["started_at"]) if d.get("started_at") else None,
             ended_at=float(d["ended_at"]) if d.get("ended_at") else None,
             detail=d.get("detail", ""),
         )
+
+    def claim_card(self, job_id: str) -> bool:
+        """True for the one caller (bot or worker) that gets to post the job's card; everyone else waits
+        for ``thread_of``. The card never holds up the job: whoever gets there first posts it."""
+        return bool(self.redis.set(f"dockbolt:card-claim:{job_id}", "1", nx=True, ex=KEEP_SECONDS))
+
+    def release_card(self, job_id: str) -> None:
+        """Give up the claim after a failed post, so the worker posts the card when it starts the job."""
+        self.redis.delete(f"dockbolt:card-claim:{job_id}")
+
+    def set_thread(self, job_id: str, thread_ts: str) -> None:
+        """Record where the job's card is ("" when it could not be posted: report by response_url)."""
+        self.redis.hset(_job_key(job_id), "thread_ts", thread_ts or NO_THREAD)
+
+    def thread_of(self, job_id: str) -> str | None:
+        """The card's ts; "" when it could not be posted; None while nobody has posted it yet."""
+        raw = self.redis.hget(_job_key(job_id), "thread_ts")
+        if raw is None:
+            return None
+        ts = _text(raw)
+        return "" if ts == NO_THREAD else ts
 
     def recent_for_user(self, user_id: str, limit: int = 10) -> list[JobRecord]:
         """Return the user's most recent jobs, newest first."""

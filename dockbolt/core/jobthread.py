@@ -27,6 +27,25 @@ FALLBACK_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived
 TEXT_MAX = 39_000  # Slack truncates `text` at 40,000 characters
 
 
+def post_card(client: WebClient, job: JobRequest, status: JobStatus) -> str | None:
+    """Post the job's card (bot or worker, whoever claimed it); its ts, or None when the channel is closed
+    to the bot (the caller then reports by response_url). Other Slack errors are raised."""
+    redactor = redactor_of(client)
+    c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
+                   command_text=redactor.redact_command(job.command_text), status=status)
+    try:
+        resp = client.chat_postMessage(channel=job.channel_id, text=c.text, blocks=c.blocks,
+                                       metadata=c.metadata, unfurl_links=False)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in FALLBACK_ERRORS:
+            raise
+        log.info("card for job %s not posted (%s); reporting by response_url", job.job_id,
+                 exc.response.get("error"))
+        return None
+    ts = resp.get("ts")
+    return str(ts) if ts else None
+
+
 def update_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapsed: float | None = None,
                 detail: str = "") -> None:
     """Edit the job card in place; a failed edit is logged, never raised (the thread still tells)."""

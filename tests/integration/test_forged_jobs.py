@@ -221,7 +221,9 @@ class World:
         self.queue.enqueue(JOB_FUNC, sign(job.to_dict(), SECRET), job_id=job.job_id)
         assert self.status(job.job_id) == "finished", self.p.worker_log()
         assert self.container(name)
-        assert any(post.url == job.response_url for post in self.p.standin.response_posts)
+        # nobody posted its card before it ran (no bot queued it), so the worker did, and reported there
+        card = self.p.standin.find_card(job.job_id)
+        assert card is not None and card.status == "done"
 
     def markers(self) -> list[str]:
         """The probe's markers present now (the probe was imported / called)."""
@@ -398,14 +400,20 @@ def test_the_same_signed_job_runs_once(world: World) -> None:
     envelope = _signed(job)
     world.queue.enqueue(JOB_FUNC, envelope, job_id=job.job_id)
     assert world.status(job.job_id) == "finished" and world.container(str(job.args["name"]))
-    posts = len([post for post in world.p.standin.response_posts if post.url == job.response_url])
+    def said() -> int:  # everything posted about the job: its card and thread, its response_url
+        card = world.p.standin.find_card(job.job_id)
+        thread = world.p.standin.thread(CHANNEL, card.ts) if card is not None else []
+        return len(thread) + len([post for post in world.p.standin.response_posts
+                                  if post.url == job.response_url])
+
+    posts = said()
     assert posts >= 1 and 0 < world.p.redis.ttl(seen_key(job.job_id)) <= 3600 + 1
     world.queue.enqueue(JOB_FUNC, envelope, job_id=job.job_id)  # the same signed job, again
     world.control()
     assert world.status(job.job_id) == "failed"
     assert [line for line in world.p.worker_log().splitlines()
             if f"refused job '{job.job_id}': replayed" in line]
-    assert len([post for post in world.p.standin.response_posts if post.url == job.response_url]) == posts
+    assert said() == posts
 
 
 def test_the_bot_queues_a_signed_envelope_without_the_command_text(world: World) -> None:

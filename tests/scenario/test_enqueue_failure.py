@@ -1,17 +1,20 @@
-"""A job recorded but not queued (the queue's Redis failed in between) ends failed, visibly, and stops
-counting against its owner's queue share."""
+"""Durable intake: "accepted" is said only once the job is recorded and on the queue; when the queue's Redis
+cannot take it, the ack says so, nothing is promised, and the record the job got is closed."""
 
 from __future__ import annotations
 
 import socket
 
+import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bot.enqueue import Dispatcher
+from bot.messages import accepted_job_id
 from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest, JobStatus, new_job_id
-from tests.support.pipeline import CHANNEL, Pipeline
+from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
 
 def _dead_redis() -> Redis:
@@ -21,17 +24,24 @@ def _dead_redis() -> Redis:
     return Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
 
 
-def test_a_job_the_queue_refused_is_closed_everywhere(pipeline: Pipeline) -> None:
+def test_a_job_the_queue_refused_is_closed_and_not_promised(pipeline: Pipeline) -> None:
     dispatcher = Dispatcher(pipeline.bot.client, pipeline.redis, pipeline.settings.job_secret)
     dispatcher.queue = Queue(DEFAULT_QUEUE, connection=_dead_redis(), serializer=JSONSerializer)
     job = JobRequest(job_id=new_job_id(), verb="ps", args={}, user_id="UOPERATOR", channel_id=CHANNEL,
                      command_text="ps")
-    dispatched = dispatcher.dispatch(job, timeout=30)
+    with pytest.raises(RedisError):
+        dispatcher.accept(job, timeout=30)
     record = dispatcher.store.get(job.job_id)
     assert record is not None and (record.status, record.detail) == (JobStatus.FAILED, "queue unreachable")
     assert dispatcher.store.in_flight("UOPERATOR") == 0
-    card = pipeline.standin.find_card(job.job_id)
-    assert card is not None and card.status == "failed"
-    assert dispatched.thread_ts is not None
-    assert any(f"`{job.job_id}` could not be queued" in m.text
-               for m in pipeline.standin.thread(CHANNEL, dispatched.thread_ts))
+
+
+def test_the_ack_says_accepted_only_once_the_job_is_queued(pipeline: Pipeline) -> None:
+    resp = pipeline.send("ps", user_id="UOPERATOR")
+    job_id = accepted_job_id(resp.json or {})
+    assert job_id is not None
+    # queued and recorded by the time the ack arrived: no waiting for the lazy listener or the card
+    assert pipeline.redis.exists(f"rq:job:{job_id}") and pipeline.redis.exists(f"dockbolt:job:{job_id}")
+    card = pipeline.standin.wait_for(lambda: pipeline.standin.find_card(job_id))
+    poll_until(lambda: Dispatcher(pipeline.bot.client, pipeline.redis, pipeline.settings.job_secret)
+               .store.thread_of(job_id) == card.ts, what="the card's ts recorded for the worker")

@@ -42,6 +42,11 @@ class SlackFaults:
         with self._lock:
             self._method_errors.setdefault(method, []).extend([error] * times)
 
+    def pending(self, method: str) -> int:
+        """How many injected errors of ``method`` have not been answered yet."""
+        with self._lock:
+            return len(self._method_errors.get(method) or ())
+
     def plan_upgrade_required(self, required: bool = True) -> None:
         """Make usergroups.users.list answer ``plan_upgrade_required`` (as on a free workspace)."""
         with self._lock:
