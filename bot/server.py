@@ -1,5 +1,9 @@
 """HTTP mode: the Bolt app behind waitress (a production WSGI server), plus ``GET /healthz``.
 
+``/healthz`` answers 200 only when Redis answers and every queue has a live RQ worker (its last heartbeat
+at most WORKER_FRESH s old by Redis's clock), 503 otherwise; the JSON body says which
+(``{"ok": …, "redis": …, "queues": {name: {"workers": n}}}``).
+
 Before Bolt sees a request, ``refusal`` turns away what it would read whole or answer with a 500: a body
 over MAX_BODY (413; waitress refuses it too, before reading it), a timestamp or signature header that is
 not ASCII digits / ASCII (401, Bolt's own answer to a bad signature), a body that is not UTF-8 (400). Every
@@ -13,16 +17,18 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from redis import Redis
-from redis.exceptions import RedisError
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+
+from bot.liveness import health
+from dockbolt.core.contract import DEFAULT_QUEUE
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -34,6 +40,8 @@ DRAIN_SECONDS = 10  # how long close() lets requests already being handled finis
 MAX_BODY = 64 * 1024  # bytes; a slash command with 4,000 characters of text, all %-encoded, is ~13 KiB
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
 _UNAUTHORIZED = "401 Unauthorized", "invalid request"  # as Bolt answers a bad signature
+# A worker is live while its last RQ heartbeat is at most this old (Redis server time): workers.main's
+# WORKER_TTL + 60, the lease RQ gives a worker's record (an idle worker beats every 45 s, a busy one 30 s).
 
 
 def refusal(environ: WSGIEnvironment) -> tuple[str, str] | None:
@@ -79,8 +87,9 @@ def _logging_refusals(environ: WSGIEnvironment, start_response: StartResponse) -
     return start
 
 
-def make_wsgi(app: App, redis: Redis) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
-    """Return the WSGI callable: Slack events to Bolt, /healthz answered here."""
+def make_wsgi(app: App, redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,)
+              ) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
+    """Return the WSGI callable: Slack events to Bolt, /healthz answered here (503 unless ``health``)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -92,12 +101,9 @@ def make_wsgi(app: App, redis: Redis) -> Callable[[WSGIEnvironment, StartRespons
                                         ("Content-Length", str(len(body)))])
             return [body]
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            try:
-                redis_ok = bool(redis.ping())
-            except RedisError:
-                redis_ok = False
-            body = json.dumps({"ok": redis_ok, "redis": redis_ok}).encode()
-            status = "200 OK" if redis_ok else "503 Service Unavailable"
+            ok, report = health(redis, queues)
+            body = json.dumps(report).encode()
+            status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         return slack(environ, start_response)

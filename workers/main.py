@@ -4,21 +4,35 @@ The composition root hands it the settings and the policy (the bot's config file
 as the worker's context before RQ starts forking work horses. Worker and queue use ``TrustedJob``, so
 no other function, callback, dependency or webhook named in Redis is ever imported or run
 (``workers.trust``).
+
+The worker outlives Redis (``DockboltWorker`` and ``serve``): a lost connection between jobs ends RQ's
+``work()`` with one log line; ``serve`` waits for Redis with backoff, registers the worker again and
+calls ``work()`` again. During a job the work horse is never abandoned: the worker keeps waiting for it
+(heartbeats that fail are skipped and resume when Redis answers) and only then leaves ``work()``. The job
+is not queued again by anyone, and its one-time claim (``trust.seen_key``) refuses a second run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
+import threading
+from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from rq import Queue
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Queue, worker_registration
+from rq.exceptions import StopRequested
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from dockbolt.core.codec import prepare
-from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest
+from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_TTL, JobRequest
 from dockbolt.core.errors import DockerUnavailable
 from dockbolt.core.rbac import Policy
 from dockbolt.core.redact import Redactor, install_log_redaction
@@ -36,6 +50,124 @@ for _cls in (JobRequest, *(handler.args for handler in HANDLERS.values())):
     prepare(_cls)
 
 log = logging.getLogger(__name__)
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+MAX_BACKOFF = 10.0  # seconds between two attempts to reach Redis again
+
+
+class RedisLost(StopRequested):
+    """Redis went away: leaves ``Worker.work()`` (RQ's own way out for a stop) so ``serve`` waits for it."""
+
+
+class DockboltWorker(TrustingWorker):
+    """``TrustingWorker`` that survives Redis going away (see the module docstring); RQ's hooks only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.redis_lost: str | None = None  # why the last work() ended for Redis, until serve() recovers
+        self.stop_asked = False
+        self._beat_missed = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.stop_asked = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def lost(self, exc: BaseException) -> RedisLost:
+        """Note (and log, once per outage) that Redis is unreachable; the exception that leaves work()."""
+        if self.redis_lost is None:
+            self.redis_lost = str(exc) or type(exc).__name__
+            log.warning("worker %s: Redis unreachable (%s); waiting for it to come back", self.name,
+                        self.redis_lost)
+        return RedisLost(self.redis_lost)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """RQ's heartbeat in one round trip; a record Redis lost (restart, expiry) is registered again."""
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline)
+            return
+        try:
+            with self.connection.pipeline() as pipe:
+                super().heartbeat(timeout, pipe)
+                created = pipe.execute()[0]
+            if created:  # HSET made a new field: the worker's record was gone
+                with self.connection.pipeline() as pipe:
+                    pipe.hset(self.key, mapping=self.serialize())
+                    worker_registration.register(self, pipe)
+                    pipe.expire(self.key, timeout or self.worker_ttl + 60)
+                    pipe.execute()
+                log.info("worker %s: registered again (Redis had lost its record)", self.name)
+        except REDIS_DOWN as exc:
+            raise self.lost(exc) from exc
+
+    def maintain_heartbeats(self, job: Job) -> None:
+        """While the horse runs, a beat Redis cannot take is skipped: the worker keeps waiting for it."""
+        try:
+            super().maintain_heartbeats(job)
+        except REDIS_DOWN as exc:
+            if not self._beat_missed:
+                log.warning("worker %s: Redis unreachable while job %s runs (%s); waiting for the job",
+                            self.name, job.id, exc)
+            self._beat_missed = True
+        else:
+            self._beat_missed = False
+
+    def set_current_job_working_time(self, current_job_working_time: float, pipeline: Any = None) -> None:
+        with contextlib.suppress(*REDIS_DOWN):  # the same outage maintain_heartbeats reports
+            super().set_current_job_working_time(current_job_working_time, pipeline)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """RQ's fork-and-monitor; whatever happens, the horse has exited when this returns or raises."""
+        try:
+            super().execute_job(job, queue)
+        except REDIS_DOWN as exc:
+            raise self.lost(exc) from exc
+        finally:
+            if self.horse_pid:  # RQ's monitor raised before the horse exited: never leave it unwatched
+                self.wait_for_horse()
+
+
+def wait_for_redis(redis: Redis, stop: threading.Event) -> bool:
+    """PING until Redis answers (True) or ``stop`` is set (False), backing off up to MAX_BACKOFF."""
+    delay = 0.25
+    while not stop.is_set():
+        try:
+            if redis.ping():
+                return True
+        except REDIS_DOWN:
+            pass
+        stop.wait(delay)
+        delay = min(delay * 2, MAX_BACKOFF)
+    return False
+
+
+def _stop_on_signal() -> threading.Event:
+    """An event SIGINT/SIGTERM set while ``serve`` waits outside ``work()`` (which installs RQ's again)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def serve(worker: DockboltWorker, *, burst: bool = False) -> None:
+    """Run RQ's ``work()``; each time it ends because Redis went away, wait for Redis and start again."""
+    while True:
+        try:
+            worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+        except REDIS_DOWN as exc:  # RQ's teardown could not reach Redis either
+            worker.lost(exc)
+        if worker.redis_lost is None or worker.stop_asked:
+            return
+        if worker.pubsub_thread is not None:  # RQ's command channel would retry (and log) every 2 s;
+            worker.pubsub_thread.stop()  # work() subscribes afresh once Redis is back
+        if not wait_for_redis(worker.connection, _stop_on_signal()):
+            log.info("worker %s: stopped while waiting for Redis", worker.name)
+            return
+        try:
+            worker.register_death()  # type: ignore[no-untyped-call]  # a record Redis kept: a fresh birth
+        except REDIS_DOWN:
+            continue
+        log.info("worker %s: Redis is back; serving again", worker.name)
+        worker.redis_lost = None
 
 
 def preflight(settings: Settings) -> list[str]:
@@ -66,8 +198,8 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
     q = Queue(queue, connection=redis, serializer=JSONSerializer, job_class=TrustedJob)
     name = f"dockbolt-{socket.gethostname()}-{os.getpid()}"
     # Descriptions come from Redis like everything else in a job: RQ logs job ids instead.
-    worker = TrustingWorker([q], connection=redis, serializer=JSONSerializer, name=name, job_class=TrustedJob,
-                            log_job_description=False)
+    worker = DockboltWorker([q], connection=redis, serializer=JSONSerializer, name=name, job_class=TrustedJob,
+                            log_job_description=False, worker_ttl=WORKER_TTL)
     log.info("worker %s serving queue %s", name, queue)
-    worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+    serve(worker, burst=burst)
     return 0

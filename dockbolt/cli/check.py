@@ -2,16 +2,21 @@
 
 Besides problems (which make it exit 1) it warns about settings that work but are unsafe: a default role
 that may change anything or holds grants, missing or short secrets, plain-HTTP Slack, Redis without a
-password reachable off this host.
+password reachable off this host; and about a queue no live worker serves (jobs wait until one starts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from redis import Redis
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
+from bot.liveness import live_workers
 from dockbolt.cli.wiring import load_bot_config
+from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.rbac import Policy, allowed_verbs, grants_of
 from dockbolt.core.settings import Secret, Settings
@@ -66,6 +71,16 @@ def settings_warnings(settings: Settings) -> list[str]:
     return out
 
 
+def worker_warnings(redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,)) -> list[str]:
+    """One line per queue that no live worker serves (nothing when Redis cannot be asked)."""
+    try:
+        idle = [name for name in queues if live_workers(redis, name) == 0]
+    except RedisError:
+        return []
+    return [f"no worker is serving queue {name}: commands are accepted but wait there until a "
+            "`dockbolt worker` starts" for name in idle]
+
+
 def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     """Return (problems, warnings), one line each (both empty when all is well)."""
     problems: list[str] = []
@@ -75,6 +90,8 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     except ConfigError as exc:
         problems.extend(exc.problems)
     problems.extend(preflight(settings))
+    with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
+        warnings += worker_warnings(redis)
     if not settings.slack_bot_token:
         problems.append("SLACK_BOT_TOKEN is not set: Slack cannot be reached (the local console needs "
                         "none)")

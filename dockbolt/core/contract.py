@@ -22,6 +22,11 @@ from dockbolt.core.codec import decode, encode
 SCHEMA_VERSION = 1
 JOB_FUNC = "workers.runner.run_job"
 DEFAULT_QUEUE = "dockbolt-default"
+# RQ's heartbeat lease for dockbolt workers: an idle worker beats every WORKER_TTL - 15 s, a busy one every
+# 30 s, and its record expires WORKER_TTL + 60 s after the last beat; a worker whose last beat is younger
+# than WORKER_FRESH (by Redis's clock) counts as serving its queues.
+WORKER_TTL = 60
+WORKER_FRESH = WORKER_TTL + 60
 # RQ accepts only letters, digits, "_" and "-" in job ids (a Slack ts, with its dot, is not valid).
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 

@@ -1,4 +1,4 @@
-"""HttpServer.close: stops waitress without racing its own threads, and leaves nothing behind.
+"""HttpServer.close: stops waitress without racing its own threads, and leaves nothing behind; /healthz.
 
 Waitress wakes its loop through a pipe (the "trigger") that request threads write to whenever they finish
 or flush; a stop that closes that pipe while anything may still write to it fails with EBADF (or writes
@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import gc
 import http.client
+import json
 import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from redis import Redis
+from rq import Queue, Worker
+from rq.utils import utcformat
 
-from bot.server import HttpServer
+from bot.server import HttpServer, make_wsgi
+from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_FRESH
+from tests.support.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -190,3 +197,51 @@ def test_close_with_requests_in_flight(
             assert isinstance(outcome, OSError | http.client.HTTPException), f"{path}: {outcome!r}"
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
+
+
+# /healthz: Redis, and a live RQ worker (heartbeat within WORKER_FRESH s, Redis's clock) on every queue.
+
+def registered_worker(redis: Redis, queue: str, name: str) -> Worker:
+    """A worker record as RQ writes it at a worker's start (``register_birth``), without a process."""
+    worker = Worker([Queue(queue, connection=redis)], connection=redis, name=name)
+    worker.register_birth()  # type: ignore[no-untyped-call]
+    return worker
+
+
+def healthz(port: int) -> tuple[int, object]:
+    answer = request(port, "/healthz")
+    assert not isinstance(answer, BaseException), answer
+    return answer[0], json.loads(answer[1])
+
+
+def test_healthz_needs_a_live_worker_on_the_queue(pipeline: Pipeline) -> None:
+    assert pipeline.bot.server is not None
+    port, redis = pipeline.bot.server.port, pipeline.redis
+    idle = {"ok": False, "redis": True, "queues": {DEFAULT_QUEUE: {"workers": 0}}}
+    assert healthz(port) == (503, idle)
+    elsewhere = registered_worker(redis, "another-queue", "probe-elsewhere")
+    assert healthz(port) == (503, idle)
+    worker = registered_worker(redis, DEFAULT_QUEUE, "probe-serving")
+    assert healthz(port) == (200, {"ok": True, "redis": True, "queues": {DEFAULT_QUEUE: {"workers": 1}}})
+    stale = datetime.fromtimestamp(redis.time()[0] - WORKER_FRESH - 1, tz=UTC)
+    redis.hset(worker.key, "last_heartbeat", utcformat(stale))  # a worker that stopped beating
+    assert healthz(port) == (503, idle)
+    worker.heartbeat()
+    assert healthz(port)[0] == 200
+    worker.register_death()  # type: ignore[no-untyped-call]  # a worker that stopped (SIGTERM)
+    elsewhere.register_death()  # type: ignore[no-untyped-call]
+    assert healthz(port) == (503, idle)
+
+
+def test_healthz_without_redis(pipeline: Pipeline, ports: list[int]) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    unreachable = Redis(host="127.0.0.1", port=closed, socket_connect_timeout=HANG_GUARD)
+    server = HttpServer(make_wsgi(pipeline.bot.app, unreachable), port=0).start()
+    ports.append(server.port)
+    try:
+        assert healthz(server.port) == (503, {"ok": False, "redis": False})
+    finally:
+        server.close()
+        unreachable.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -164,9 +165,12 @@ def test_jobs_lists_the_callers_recent_jobs(pipeline: Pipeline) -> None:
     assert job_id not in other.json["text"]
 
 
-def test_healthz_reports_redis(pipeline: Pipeline) -> None:
+def test_healthz_says_no_worker_serves_the_queue(pipeline: Pipeline) -> None:
+    # This pipeline runs no worker: the bot is up and Redis answers, but nothing would run a job.
     assert pipeline.bot.server is not None
     url = f"http://127.0.0.1:{pipeline.bot.server.port}/healthz"
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        assert resp.status == 200
-        assert json.loads(resp.read()) == {"ok": True, "redis": True}
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, timeout=5)
+    assert err.value.code == 503
+    assert json.loads(err.value.read()) == {"ok": False, "redis": True,
+                                            "queues": {"dockbolt-default": {"workers": 0}}}

@@ -1,12 +1,17 @@
-"""`dockbolt check` warns about settings that work but are unsafe."""
+"""`dockbolt check` warns about settings that work but are unsafe, and about a queue no worker serves."""
 
 from __future__ import annotations
 
+import socket
 import tomllib
 
+from redis import Redis
+from rq import Queue, Worker
+
 from bot.verbs import CATALOG
-from dockbolt.cli.check import policy_warnings, settings_warnings
+from dockbolt.cli.check import policy_warnings, settings_warnings, worker_warnings
 from dockbolt.core.config import parse_config
+from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import load_settings
 
@@ -56,3 +61,23 @@ def test_default_role_beyond_read_and_with_grants() -> None:
     granted = policy_warnings(_policy('[rbac]\ndefault_role = "looker"\n[rbac.roles.looker]\n'
                                       'inherits = ["viewer"]\ngrants = ["unmanaged"]\n'))
     assert granted == ['rbac.default_role = "looker" gives every user the grants unmanaged']
+
+
+def test_a_queue_without_a_live_worker_is_a_warning(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    warned = worker_warnings(redis)
+    assert len(warned) == 1 and warned[0].startswith(f"no worker is serving queue {DEFAULT_QUEUE}:")
+    worker = Worker([Queue(DEFAULT_QUEUE, connection=redis)], connection=redis, name="probe-check")
+    worker.register_birth()  # type: ignore[no-untyped-call]
+    assert worker_warnings(redis) == []
+    worker.register_death()  # type: ignore[no-untyped-call]
+    assert len(worker_warnings(redis)) == 1
+    redis.close()
+
+
+def test_no_worker_line_when_redis_cannot_be_asked() -> None:
+    with socket.socket() as s:  # a port nothing listens on (preflight reports Redis itself)
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    with Redis(host="127.0.0.1", port=closed) as unreachable:
+        assert worker_warnings(unreachable) == []
