@@ -175,3 +175,9 @@ def with_env_warning(answer: Answer, keys: list[str]) -> Answer:
 def audit_export_failed(problem: str) -> str:
     """`audit --export` could not upload the file (Redis or Slack said no)."""
     return f":x: The audit export failed: {escape(problem)}"
+
+
+def no_worker(job_id: str, queue: str) -> str:
+    """Told in a job's thread when it waits and no live worker serves its queue."""
+    return (f":hourglass: No worker is serving the queue `{escape(queue)}` right now, so job `{job_id}` "
+            "waits. It will run when a worker starts (`dockbolt worker`); nothing needs to be sent again.")

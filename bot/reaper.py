@@ -1,4 +1,4 @@
-"""Notices jobs whose worker died (no heartbeat) and says so in their thread, within seconds.
+"""Notices jobs whose worker died (no heartbeat), and jobs no worker serves, and says so in their thread.
 
 RQ alone would leave such a job "started" until another worker's maintenance pass (every 10 minutes),
 and never tell anyone if no other worker serves the queue. The reaper runs in the bot process, which is
@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import time
 
+from rq import Queue
 from slack_sdk import WebClient
 
 from bot import messages
+from bot.liveness import live_workers
 from dockbolt.core.audit import AuditEvent, AuditLog
-from dockbolt.core.contract import JobStatus
+from dockbolt.core.contract import DEFAULT_QUEUE, JobStatus
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.jobthread import post_in_thread, update_card
 from dockbolt.core.periodic import Periodic
@@ -23,19 +25,41 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = 20.0  # 4 missed heartbeats (workers beat every 5 s)
 CHECK_EVERY = 5.0
+UNSERVED_AFTER = 5.0  # seconds a job may wait with no live worker before its thread is told
 
 
 class Reaper:
     """Periodically reports running jobs whose heartbeat stopped."""
 
     def __init__(self, store: JobStore, client: WebClient, *, audit: AuditLog | None = None,
-                 stale_after: float = STALE_AFTER, every: float = CHECK_EVERY) -> None:
-        self.store, self.client, self.audit = store, client, audit
+                 stale_after: float = STALE_AFTER, every: float = CHECK_EVERY,
+                 queue: str = DEFAULT_QUEUE) -> None:
+        self.store, self.client, self.audit, self.queue = store, client, audit, queue
         self.stale_after = stale_after
         self._loop = Periodic(self.run_once, every, "dockbolt-reaper")
 
     def run_once(self) -> list[str]:
-        """Report every stale job once; return the ids reported."""
+        """Report every stale job once, and queued jobs nobody serves; return the ids reported."""
+        return self._lost() + self._unserved()
+
+    def _unserved(self) -> list[str]:
+        """Tell each job waiting with no live worker on its queue, once (it still runs when one starts)."""
+        if live_workers(self.store.redis, self.queue) > 0:
+            return []
+        told = []
+        now = time.time()
+        for raw in Queue(self.queue, connection=self.store.redis).get_job_ids():
+            rec = self.store.get(raw)
+            waiting = rec is not None and rec.status is JobStatus.QUEUED
+            if (rec is None or not waiting or now - rec.request.queued_at < UNSERVED_AFTER
+                    or not self.store.first_time(rec.request.job_id, "unserved")):
+                continue
+            post_in_thread(self.client, rec.request, messages.no_worker(rec.request.job_id, self.queue))
+            log.warning("job %s waits: no worker serves queue %s", rec.request.job_id, self.queue)
+            told.append(rec.request.job_id)
+        return told
+
+    def _lost(self) -> list[str]:
         reported = []
         for job_id in self.store.stale(self.stale_after):
             if not self.store.claim_lost(job_id):

@@ -5,7 +5,7 @@ and the reaper must find jobs whose worker died, so both sides keep this small r
 
 - ``dockbolt:job:<id>``           hash: request JSON (its thread_ts is the card), status, timestamps, detail
 - ``dockbolt:user:<uid>:jobs``    sorted set of the user's job ids by queue time (last 50 kept)
-- ``dockbolt:heartbeats``         sorted set job id → last heartbeat (unix time) while a job runs
+- ``dockbolt:heartbeats``         sorted set job id → last heartbeat (Redis server time) while a job runs
 - ``dockbolt:user:<uid>:inflight`` sorted set of what counts against the user's share of the queue, scored
   by when the entry goes stale: job ids from queued until final (stale INFLIGHT_STALE_SECONDS after it was
   queued or started), and admissions — a command the bot acked as queued whose job is not recorded yet
@@ -65,6 +65,19 @@ def _user_key(user_id: str) -> str:
 
 def _inflight_key(user_id: str) -> str:
     return f"dockbolt:user:{user_id}:inflight"
+
+
+# One clock for every host: a beat is stamped with the server's TIME ("seconds.micro", exact as a score).
+_HEARTBEAT_LUA = """
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], t[1] .. '.' .. string.format('%06d', tonumber(t[2])), ARGV[1])
+"""
+
+
+def redis_time(redis: Redis) -> float:
+    """The Redis server's clock (``TIME``) in unix seconds: what heartbeats and staleness are measured on."""
+    seconds, micros = redis.time()
+    return float(f"{seconds}.{micros:06d}")  # parsed like Redis parses the beat's score
 
 
 @dataclass(frozen=True)
@@ -200,12 +213,13 @@ class JobStore:
         pipe.execute()
 
     def heartbeat(self, job_id: str) -> None:
-        """Mark a running job as alive now."""
-        self.redis.zadd(HEARTBEATS, {job_id: time.time()})
+        """Mark a running job as alive now, on the Redis server's clock (the worker's host may drift)."""
+        self.redis.eval(_HEARTBEAT_LUA, 1, HEARTBEATS, job_id)
 
     def stale(self, older_than: float) -> list[str]:
-        """Return ids of running jobs whose last heartbeat is older than ``older_than`` seconds."""
-        cutoff = time.time() - older_than
+        """Return ids of running jobs whose last heartbeat is older than ``older_than`` seconds, measured
+        on the Redis server's clock like the beats themselves (the reaper's host clock plays no part)."""
+        cutoff = redis_time(self.redis) - older_than
         return [_text(m) for m in self.redis.zrangebyscore(HEARTBEATS, 0, cutoff)]
 
     def claim_lost(self, job_id: str) -> bool:
@@ -237,6 +251,10 @@ class JobStore:
     def release_card(self, job_id: str) -> None:
         """Give up the claim after a failed post, so the worker posts the card when it starts the job."""
         self.redis.delete(f"dockbolt:card-claim:{job_id}")
+
+    def first_time(self, job_id: str, what: str) -> bool:
+        """True once per job and ``what`` (a notice posted once, whichever bot process gets there)."""
+        return bool(self.redis.set(f"dockbolt:once:{what}:{job_id}", "1", nx=True, ex=KEEP_SECONDS))
 
     def set_thread(self, job_id: str, thread_ts: str) -> None:
         """Record where the job's card is ("" when it could not be posted: report by response_url)."""
