@@ -16,19 +16,23 @@ import docker
 import docker.errors
 import docker.types
 import requests.exceptions
+import urllib3.exceptions
 
 from dockbolt.core.args import RunArgs
 from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
+from workers import log_stream
 from workers.docker_port import (
     ContainerSummary,
     DockerPort,
     ImageSummary,
+    LogStreamCut,
     PortMapping,
     RunResult,
 )
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
+ENGINE_STOP_TIMEOUT = 10  # what the engine gives a container with no --stop-timeout of its own (Linux)
 
 
 def _reason(exc: BaseException) -> str:
@@ -189,10 +193,36 @@ class DockerEngine:
             name = str(self._api.inspect_container(cid)["Name"]).lstrip("/")
         return RunResult(id=cid, name=name)
 
+    def _grace(self, name: str, timeout: int | None) -> tuple[str, int]:
+        """The container to stop and the seconds it gets before SIGKILL: ``timeout`` (``-t``), else its
+        own ``--stop-timeout``, else the engine's default. The SDK waits that long plus its own client
+        timeout for the answer, so a long stop is not mistaken for an unreachable engine (without an
+        explicit ``t`` it would wait only 10 s more than its client timeout)."""
+        if timeout is not None:
+            return name, timeout
+        doc = self._api.inspect_container(name)
+        own = (doc.get("Config") or {}).get("StopTimeout")
+        # By id from here on: the name cannot come to mean another container between the two calls.
+        return str(doc["Id"]), ENGINE_STOP_TIMEOUT if own is None else int(own)
+
+    def _unbounded(self, target: str, action: str, grace: int) -> None:
+        """POST stop/restart with a negative ``t`` (the engine waits for the container however long it
+        takes) and no read timeout, which the SDK would make its client timeout minus one second."""
+        url = f"{self._api.base_url}/v{self._api.api_version}/containers/{target}/{action}"
+        with self._api.post(url, params={"t": grace}, timeout=None) as res:
+            try:
+                res.raise_for_status()
+            except requests.exceptions.HTTPError as exc:
+                docker.errors.create_api_error_from_http_exception(exc)  # raises, in Docker's words
+
     def stop(self, name: str, timeout: int | None = None) -> None:
-        """Stop a container."""
+        """Stop a container, giving it its own stop timeout unless ``timeout`` is given."""
         with self._edge():
-            self._api.stop(name, timeout=timeout)
+            target, grace = self._grace(name, timeout)
+            if grace < 0:
+                self._unbounded(target, "stop", grace)
+            else:
+                self._api.stop(target, timeout=grace)
 
     def start(self, name: str) -> None:
         """Start a container."""
@@ -200,10 +230,14 @@ class DockerEngine:
             self._api.start(name)
 
     def restart(self, name: str, timeout: int | None = None) -> None:
-        """Restart a container."""
+        """Restart a container, giving it its own stop timeout unless ``timeout`` is given."""
         with self._edge():
-            # The SDK always sends a timeout; 10 s is the engine's default when none is configured.
-            self._api.restart(name, timeout=10 if timeout is None else timeout)
+            # The SDK always sends a timeout (10 s when given none), which would override the container's.
+            target, grace = self._grace(name, timeout)
+            if grace < 0:
+                self._unbounded(target, "restart", grace)
+            else:
+                self._api.restart(target, timeout=grace)
 
     def remove(self, name: str, force: bool = False) -> None:
         """Remove a container."""
@@ -219,29 +253,39 @@ class DockerEngine:
         timestamps: bool = False,
         max_bytes: int,
     ) -> bytes:
-        """Stream the log and keep only the newest ``max_bytes`` bytes."""
-        buf = bytearray()
+        """Stream the log and keep only the newest ``max_bytes`` bytes; raise ``LogStreamCut`` (with what
+        arrived) unless the engine ended the stream cleanly.
+
+        The request is made here rather than by the SDK's ``logs(stream=True)``, whose reader takes an
+        early EOF or a truncated frame for the end and reads with no timeout at all (a silent engine hangs
+        the job); here each read has the client's timeout and only the response's own end counts.
+        """
+        params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": 0, "timestamps": int(timestamps),
+                                  "tail": "all" if tail is None else int(tail)}
+        if since_unix and since_unix > 0:
+            params["since"] = since_unix
         with self._edge():
-            # Resolve first: for a missing container the SDK raises after opening the log response and
-            # leaks its socket.
-            cid = str(self._api.inspect_container(name)["Id"])
-            stream = self._api.logs(
-                cid,
-                stdout=True,
-                stderr=True,
-                stream=True,
-                follow=False,  # stream=True would otherwise follow and never end
-                timestamps=timestamps,
-                tail="all" if tail is None else int(tail),  # the SDK reads "100" (a string) as "all"
-                since=since_unix if since_unix and since_unix > 0 else None,
-            )
-            try:
-                for chunk in stream:
-                    buf += chunk
-                    if len(buf) > 2 * max_bytes:
-                        del buf[: len(buf) - max_bytes]
-            finally:
-                stream.close()
+            doc = self._api.inspect_container(name)  # by id from here on, and whether it has a tty
+            cid, tty = str(doc["Id"]), bool((doc.get("Config") or {}).get("Tty"))
+            url = f"{self._api.base_url}/v{self._api.api_version}/containers/{cid}/logs"
+            res = self._api.get(url, params=params, stream=True, timeout=self._api.timeout)
+        buf = bytearray()
+        try:
+            with self._edge():
+                try:
+                    res.raise_for_status()
+                except requests.exceptions.HTTPError as exc:
+                    docker.errors.create_api_error_from_http_exception(exc)  # raises, in Docker's words
+            for chunk in log_stream.raw_chunks(res.raw) if tty else log_stream.frames(res.raw):
+                buf += chunk
+                if len(buf) > 2 * max_bytes:
+                    del buf[: len(buf) - max_bytes]
+        except (log_stream.Truncated, urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
+                OSError) as exc:
+            kept = bytes(buf[-max_bytes:]) if max_bytes > 0 else b""
+            raise LogStreamCut(log_stream.cut_reason(exc, self._api.timeout, _reason), kept) from exc
+        finally:
+            res.close()
         return bytes(buf[-max_bytes:]) if max_bytes > 0 else b""
 
     def stats(self, name: str) -> dict[str, Any]:

@@ -14,6 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dockbolt.core.args import RunArgs
+from dockbolt.core.errors import DockerUnavailable
+
+
+class LogStreamCut(DockerUnavailable):
+    """A log stream ended without the engine's clean end (connection cut, read timeout, engine gone);
+    ``data`` is what arrived (its newest ``max_bytes``), ``reason`` why it stopped."""
+
+    def __init__(self, reason: str, data: bytes) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.data = data
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,10 @@ class DockerPort(Protocol):
         timestamps: bool = False,
         max_bytes: int,
     ) -> bytes:
-        """Return stdout+stderr interleaved; at most the newest ``max_bytes`` bytes; ``tail`` None = all."""
+        """Return stdout+stderr interleaved; at most the newest ``max_bytes`` bytes; ``tail`` None = all.
+
+        A stream that ends without the engine's clean end raises ``LogStreamCut`` with what arrived.
+        """
 
     def stats(self, name: str) -> dict[str, Any]:
         """Return one raw stats sample (``stream=False``: carries ``precpu_stats``)."""

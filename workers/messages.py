@@ -157,3 +157,17 @@ def not_allowed(reason: str) -> str:
     """The worker's own check refused the job (the targets as the engine sees them, the same policy)."""
     return (f":no_entry: {escape(reason)}\n"
             "_Checked by the worker against the containers as they are now; nothing was changed._")
+
+
+# --- logs whose stream the engine did not end cleanly ---------------------------------------------------
+
+
+def logs_cut_short(name: str, lines: int, truncated: bool, reason: str) -> str:
+    """The line above what arrived of a log stream that stopped before the engine's end (the job fails)."""
+    if lines == 0:
+        return (f":warning: Logs of {code(name)}: the log stream was cut short before a whole line "
+                f"arrived: {escape(reason)}.")
+    older = " (older output cut too: only the newest part of what arrived is shown)" if truncated else ""
+    return (f":warning: Logs of {code(name)}: the log stream was cut short after "
+            f"{count_noun(lines, 'line')}{older}: {escape(reason)}. What arrived is below; "
+            "the rest of the log was not received.")

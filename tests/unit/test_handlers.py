@@ -16,7 +16,7 @@ import pytest
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.errors import ContractError, DockerError, DockerUnavailable, TargetNotFound
 from tests.support.recording_docker import RecordingDocker, canned_id, container, sample
-from workers.docker_port import ImageSummary, RunResult
+from workers.docker_port import ImageSummary, LogStreamCut, RunResult
 from workers.handlers import HANDLERS, logs
 from workers.handlers.base import HandlerContext
 from workers.reply import Reply
@@ -268,6 +268,36 @@ def test_logs_of_exactly_the_limit_are_not_cut(
 def test_logs_of_a_silent_container(call: Call) -> None:
     reply = call("logs", name="web", tail=None, since=None, timestamps=False)
     assert reply.body is None and reply.text == "No log output from `web`."
+
+
+def test_a_cut_log_stream_fails_the_job_with_the_whole_lines_that_arrived(
+    docker: RecordingDocker, call: Call
+) -> None:
+    docker.fail("logs", LogStreamCut("the connection closed before the stream's end", b"one\ntwo\nthr"))
+    reply = call("logs", name="web", tail=None, since=None, timestamps=False)
+    assert not reply.ok
+    assert reply.body == "one\ntwo\n"  # the line that stopped halfway is not shown as if whole
+    assert reply.text == (":warning: Logs of `web`: the log stream was cut short after 2 lines: the "
+                          "connection closed before the stream's end. What arrived is below; the rest of the "
+                          "log was not received.")
+
+
+def test_a_log_stream_cut_before_a_whole_line_says_so(docker: RecordingDocker, call: Call) -> None:
+    docker.fail("logs", LogStreamCut("the engine sent nothing for 60 s (read timed out)", b"partial"))
+    reply = call("logs", name="web", tail=None, since=None, timestamps=False)
+    assert not reply.ok and reply.body is None
+    assert reply.text == (":warning: Logs of `web`: the log stream was cut short before a whole line "
+                          "arrived: the engine sent nothing for 60 s (read timed out).")
+
+
+def test_a_cut_log_stream_past_the_limit_keeps_the_newest_whole_lines(
+    docker: RecordingDocker, call: Call, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "MAX_LOG_BYTES", 20)
+    docker.fail("logs", LogStreamCut("cut", b"cond line\nthird\nlast\nhalf"))
+    reply = call("logs", name="web", tail=None, since=None, timestamps=False)
+    assert not reply.ok and reply.body == "third\nlast\n"
+    assert "cut short after 2 lines (older output cut too" in reply.text
 
 
 # --- stats ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import time
 
 from dockbolt.core.args import LogsArgs, Since
 from workers import messages
+from workers.docker_port import LogStreamCut
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 
@@ -30,25 +31,39 @@ def resolve_since(since: Since | None, now: float) -> int | None:
 
 
 def handle(ctx: HandlerContext, args: LogsArgs) -> Reply:
-    """Fetch the log (``tail`` lines, ``since`` a time) and return it as the body, ``NAME.log``."""
-    # One byte more than we keep tells us whether anything older was cut.
-    data = ctx.docker.logs(
-        args.name,
-        tail=args.tail,
-        since_unix=resolve_since(args.since, time.time()),
-        timestamps=args.timestamps,
-        max_bytes=MAX_LOG_BYTES + 1,
-    )
+    """Fetch the log (``tail`` lines, ``since`` a time) and return it as the body, ``NAME.log``.
+
+    A stream the engine did not end cleanly fails the job, with what arrived as the body: the card must
+    not say "done" over a log that is not the one asked for (a cut `--tail 100` is not the last 100 lines).
+    """
+    cut: LogStreamCut | None = None
+    try:
+        # One byte more than we keep tells us whether anything older was cut.
+        data = ctx.docker.logs(
+            args.name,
+            tail=args.tail,
+            since_unix=resolve_since(args.since, time.time()),
+            timestamps=args.timestamps,
+            max_bytes=MAX_LOG_BYTES + 1,
+        )
+    except LogStreamCut as exc:
+        cut, data = exc, exc.data
+        # Only whole lines: the last one may have stopped halfway.
+        data = data[: data.rfind(b"\n") + 1]
     truncated = len(data) > MAX_LOG_BYTES
     if truncated:
         data = data[-MAX_LOG_BYTES:]
         # Drop the partial first line (it may also start inside a multi-byte character).
         data = data[data.find(b"\n") + 1 :] if b"\n" in data else data
     text = data.decode("utf-8", errors="replace")
+    lines = len(text.splitlines())
+    summary = (messages.logs_summary(args.name, lines, truncated) if cut is None
+               else messages.logs_cut_short(args.name, lines, truncated, cut.reason))
     return Reply(
-        text=messages.logs_summary(args.name, len(text.splitlines()), truncated),
+        text=summary,
         body=text or None,
         filename=messages.safe_filename(args.name, ".log"),
+        ok=cut is None,
     )
 
 
