@@ -13,7 +13,6 @@ secrets, e.g. `run -e PASSWORD=…`).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 
@@ -52,14 +51,15 @@ class Dispatcher:
     def accept(self, job: JobRequest, timeout: int) -> None:
         """Record the job and put it on the queue (raises RedisError: then nothing was promised)."""
         try:
-            self.store.record_queued(job)
-            self.queue.enqueue(JOB_FUNC, sign(job.to_dict(), self.job_secret), job_id=job.job_id,
-                               job_timeout=timeout, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                               description=f"{job.command} {job.verb} (job {job.job_id})")
+            # One round trip (MULTI/EXEC): the record and the queued job exist together or not at all.
+            pipe = self.queue.connection.pipeline()
+            self.queue.enqueue_call(JOB_FUNC, args=(sign(job.to_dict(), self.job_secret),), job_id=job.job_id,
+                                    timeout=timeout, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+                                    description=f"{job.command} {job.verb} (job {job.job_id})", pipeline=pipe)
+            self.store.record_queued(job, pipe)
+            pipe.execute()
         except RedisError:
             log.exception("could not queue job %s", job.job_id)
-            with contextlib.suppress(RedisError):  # recorded but not queued: end it (frees the queue share)
-                self.store.set_status(job.job_id, JobStatus.FAILED, "queue unreachable")
             raise
 
     def post_card(self, job: JobRequest) -> JobRequest:

@@ -110,10 +110,12 @@ class JobStore:
         self.redis = redis
         self._admit = redis.register_script(_ADMIT_LUA)
 
-    def record_queued(self, req: JobRequest) -> None:
-        """Record a freshly accepted job and index it under its user."""
+    def record_queued(self, req: JobRequest, pipe: Pipeline | None = None) -> None:
+        """Record a freshly accepted job and index it under its user (on ``pipe``, sent by the caller, when
+        given: the bot records and enqueues in one round trip)."""
         key = _job_key(req.job_id)
-        pipe = self.redis.pipeline()
+        own = pipe is None
+        pipe = self.redis.pipeline() if pipe is None else pipe
         # The record keeps everything but the args: they may hold `-e` values, which live only in the
         # signed job (the card, the job list and the reaper need none of them).
         kept = dataclasses.replace(req, args={})
@@ -128,7 +130,8 @@ class JobStore:
         ikey = _inflight_key(req.user_id)
         pipe.zadd(ikey, {req.job_id: req.queued_at + INFLIGHT_STALE_SECONDS})
         pipe.expire(ikey, INFLIGHT_STALE_SECONDS)
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def set_status(self, job_id: str, status: JobStatus, detail: str = "") -> None:
         """Set a job's status; a final status also stamps the end time and stops heartbeat tracking.

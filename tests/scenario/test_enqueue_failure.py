@@ -13,7 +13,7 @@ from rq.serializers import JSONSerializer
 
 from bot.enqueue import Dispatcher
 from bot.messages import accepted_job_id
-from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest, JobStatus, new_job_id
+from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest, new_job_id
 from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
 
@@ -24,15 +24,15 @@ def _dead_redis() -> Redis:
     return Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
 
 
-def test_a_job_the_queue_refused_is_closed_and_not_promised(pipeline: Pipeline) -> None:
+def test_a_job_the_queue_refused_leaves_nothing_behind(pipeline: Pipeline) -> None:
     dispatcher = Dispatcher(pipeline.bot.client, pipeline.redis, pipeline.settings.job_secret)
     dispatcher.queue = Queue(DEFAULT_QUEUE, connection=_dead_redis(), serializer=JSONSerializer)
     job = JobRequest(job_id=new_job_id(), verb="ps", args={}, user_id="UOPERATOR", channel_id=CHANNEL,
                      command_text="ps")
     with pytest.raises(RedisError):
         dispatcher.accept(job, timeout=30)
-    record = dispatcher.store.get(job.job_id)
-    assert record is not None and (record.status, record.detail) == (JobStatus.FAILED, "queue unreachable")
+    # recorded and queued in one MULTI/EXEC: neither happened, so nothing counts against the user
+    assert dispatcher.store.get(job.job_id) is None
     assert dispatcher.store.in_flight("UOPERATOR") == 0
 
 
