@@ -11,7 +11,7 @@ import os
 import secrets
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -20,6 +20,7 @@ import pytest
 import requests.exceptions
 
 from tests.conftest import unavailable
+from tests.support.pipeline import TEST_CONFIG, Pipeline, start_pipeline
 from workers.docker_engine import DEFAULT_DOCKER_HOST, connect
 from workers.docker_port import DockerPort
 
@@ -124,3 +125,28 @@ def engine(
     port = connect(docker_host)
     yield port
     port.close()
+
+
+StartPipeline = Callable[..., Pipeline]
+
+
+@pytest.fixture
+def pipelines(redis_url: str, tmp_path: Path, docker_client: docker.DockerClient,
+              test_run_id: str) -> Iterator[StartPipeline]:
+    """Start pipelines (``config_text``, a real worker unless ``worker=False``); at the end close them and
+    remove the containers labelled ``dhtest.run=<run id>`` that the tests had dockbolt create."""
+    started: list[Pipeline] = []
+
+    def start(config_text: str = TEST_CONFIG, *, worker: bool = True) -> Pipeline:
+        p = start_pipeline(redis_url, tmp_path, config_text)
+        started.append(p)
+        if worker:
+            p.start_worker()
+        return p
+
+    yield start
+    for p in started:
+        p.close()
+    for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
+        with contextlib.suppress(docker.errors.NotFound):
+            c.remove(force=True)

@@ -3,32 +3,21 @@ neither a failing Slack while the card is posted nor the bot going away right af
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from pathlib import Path
-
 import docker
 import docker.errors
 import pytest
 
 from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
-from tests.support.pipeline import CHANNEL, Pipeline, poll_until, start_pipeline
+from tests.integration.conftest import StartPipeline
+from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def live(redis_url: str, tmp_path: Path, docker_client: docker.DockerClient,
-         test_run_id: str) -> Iterator[Pipeline]:
-    p = start_pipeline(redis_url, tmp_path)
-    try:
-        yield p
-    finally:
-        p.close()
-        for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
-            with contextlib.suppress(docker.errors.NotFound):
-                c.remove(force=True)
+def live(pipelines: StartPipeline) -> Pipeline:
+    return pipelines(worker=False)  # the tests start the worker late
 
 
 def _done(p: Pipeline, job_id: str) -> Message:

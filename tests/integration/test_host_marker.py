@@ -7,18 +7,15 @@ fail: a role holding ``host-mounts`` writes a marker into the allowed directory 
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import docker
-import docker.errors
 import pytest
 
 from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
-from tests.support.pipeline import TEST_CONFIG, Pipeline, poll_until, start_pipeline
+from tests.integration.conftest import StartPipeline
+from tests.support.pipeline import TEST_CONFIG, Pipeline, poll_until
 
 pytestmark = pytest.mark.integration
 FINAL = ("done", "failed", "timed_out", "lost")
@@ -49,17 +46,8 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def live(redis_url: str, tmp_path: Path, dirs: tuple[Path, Path], docker_client: docker.DockerClient,
-         test_run_id: str) -> Iterator[Pipeline]:
-    p = start_pipeline(redis_url, tmp_path, CONFIG.replace("{allowed}", str(dirs[1])))
-    try:
-        p.start_worker()
-        yield p
-    finally:
-        p.close()
-        for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
-            with contextlib.suppress(docker.errors.NotFound):
-                c.remove(force=True)
+def live(pipelines: StartPipeline, dirs: tuple[Path, Path]) -> Pipeline:
+    return pipelines(CONFIG.replace("{allowed}", str(dirs[1])))
 
 
 def _outcome(p: Pipeline, text: str, user: str) -> str:

@@ -6,14 +6,12 @@ may not start with ``dockbolt.``) and removed in teardown.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -24,25 +22,17 @@ from bot.enqueue import Dispatcher
 from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from dockbolt.core.contract import JobRequest, new_job_id
-from tests.support.pipeline import CHANNEL, Pipeline, start_pipeline
+from tests.integration.conftest import StartPipeline
+from tests.support.pipeline import CHANNEL, Pipeline
 
 pytestmark = pytest.mark.integration
 JOB_WAIT = 90.0
 
 
 @pytest.fixture
-def live(redis_url: str, tmp_path: Path, test_image: str, docker_client: docker.DockerClient,
-         test_run_id: str) -> Iterator[Pipeline]:
-    """The pipeline with one real worker process; removes what the bot created."""
-    p = start_pipeline(redis_url, tmp_path)
-    try:
-        p.start_worker()
-        yield p
-    finally:
-        p.close()
-        for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
-            with contextlib.suppress(docker.errors.NotFound):
-                c.remove(force=True)
+def live(pipelines: StartPipeline) -> Pipeline:
+    """The pipeline with one real worker process; what the bot created is removed afterwards."""
+    return pipelines()
 
 
 # Containers these tests start themselves, labelled as if dockbolt had made them: chat may act on them.

@@ -6,9 +6,7 @@ Signed request → bot → Redis/RQ → a real worker process → the real engin
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -17,7 +15,8 @@ import pytest
 
 from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
-from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, start_pipeline
+from tests.integration.conftest import StartPipeline
+from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline
 
 pytestmark = pytest.mark.integration
 JOB_WAIT = 90.0
@@ -45,18 +44,9 @@ def allowed(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def live(redis_url: str, tmp_path: Path, allowed: Path, test_image: str, docker_client: docker.DockerClient,
-         test_run_id: str) -> Iterator[Pipeline]:
+def live(pipelines: StartPipeline, allowed: Path) -> Pipeline:
     """The pipeline (netops holds host-network and host-mounts) with one real worker process."""
-    p = start_pipeline(redis_url, tmp_path, GRANTS_CONFIG.replace("{allowed}", str(allowed)))
-    try:
-        p.start_worker()
-        yield p
-    finally:
-        p.close()
-        for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
-            with contextlib.suppress(docker.errors.NotFound):
-                c.remove(force=True)
+    return pipelines(GRANTS_CONFIG.replace("{allowed}", str(allowed)))
 
 
 def _finished(p: Pipeline, job_id: str) -> tuple[Message, str]:

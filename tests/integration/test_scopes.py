@@ -7,9 +7,7 @@ containers are started here with the docker SDK, some labelled as dockbolt's, so
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import docker
 import docker.errors
@@ -18,7 +16,8 @@ from docker.models.containers import Container
 
 from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
-from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, start_pipeline
+from tests.integration.conftest import StartPipeline
+from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline
 
 pytestmark = pytest.mark.integration
 JOB_WAIT = 90.0
@@ -40,17 +39,8 @@ containers = ["staging-*"]
 
 
 @pytest.fixture
-def live(redis_url: str, tmp_path: Path, docker_client: docker.DockerClient,
-         test_run_id: str) -> Iterator[Pipeline]:
-    p = start_pipeline(redis_url, tmp_path, SCOPES_CONFIG)
-    try:
-        p.start_worker()
-        yield p
-    finally:
-        p.close()
-        for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
-            with contextlib.suppress(docker.errors.NotFound):
-                c.remove(force=True)
+def live(pipelines: StartPipeline) -> Pipeline:
+    return pipelines(SCOPES_CONFIG)
 
 
 Start = Callable[..., Container]
