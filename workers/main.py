@@ -140,26 +140,35 @@ def wait_for_redis(redis: Redis, stop: threading.Event) -> bool:
     return False
 
 
-def _stop_on_signal() -> threading.Event:
-    """An event SIGINT/SIGTERM set while ``serve`` waits outside ``work()`` (which installs RQ's again)."""
-    stop = threading.Event()
+def _on_stop_signal(worker: DockboltWorker, stop: threading.Event) -> None:
+    """SIGINT/SIGTERM outside ``work()`` (which installs RQ's own while it runs): stop, never die mid-way."""
+    def on_signal(*_: object) -> None:
+        worker.stop_asked = True
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
+        signal.signal(signum, on_signal)
 
 
 def serve(worker: DockboltWorker, *, burst: bool = False) -> None:
     """Run RQ's ``work()``; each time it ends because Redis went away, wait for Redis and start again."""
+    stop = threading.Event()
+    # Installed before the first work() too: Redis can be lost before RQ installs its handlers, and a
+    # signal in that window must stop the worker cleanly rather than kill it.
+    _on_stop_signal(worker, stop)
     while True:
         try:
             worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
         except REDIS_DOWN as exc:  # RQ's teardown could not reach Redis either
             worker.lost(exc)
+        _on_stop_signal(worker, stop)
         if worker.redis_lost is None or worker.stop_asked:
+            if worker.stop_asked and worker.redis_lost is not None:
+                log.info("worker %s: stopped while waiting for Redis", worker.name)
             return
         if worker.pubsub_thread is not None:  # RQ's command channel would retry (and log) every 2 s;
             worker.pubsub_thread.stop()  # work() subscribes afresh once Redis is back
-        if not wait_for_redis(worker.connection, _stop_on_signal()):
+        if not wait_for_redis(worker.connection, stop):
             log.info("worker %s: stopped while waiting for Redis", worker.name)
             return
         try:
