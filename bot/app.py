@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from redis import Redis
 from slack_bolt import App, BoltContext, Respond
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 bolt_log = logging.getLogger("slack_bolt")
 
 
-def create_app(settings: Settings, config: Config, redis: Redis, client: WebClient) -> App:
+def create_app(settings: Settings, config: Config, redis: Redis, client: WebClient,
+               deliver: Callable[[str], object] | None = None) -> App:
     """Return the Bolt app for HTTP or Socket Mode; calls auth.test once (token check)."""
 
     def fetch_members(group_id: str) -> list[str]:
@@ -30,7 +32,7 @@ def create_app(settings: Settings, config: Config, redis: Redis, client: WebClie
         return [str(u) for u in users]
 
     store = JobStore(redis)
-    dispatcher = Dispatcher(client, redis, settings.job_secret)
+    dispatcher = Dispatcher(client, redis, settings.job_secret, deliver=deliver)
     listener = CommandListener(config, UserGroupCache(fetch_members), dispatcher, store, AuditLog(redis))
     edge = Edge(redis, config.policy.guardrails, store)
     # Bolt logs a refused request's whole body at INFO ("Invalid request signature detected … body: …");

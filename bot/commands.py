@@ -1,8 +1,9 @@
 """The slash-command listener: parse → authorize → (answer | accept + ack). The one enforcement point.
 
 The ack path does no Slack or Docker I/O (only a cached user-group lookup and Redis), so Slack gets its
-answer in milliseconds. A queued verb is recorded and enqueued before the ack says "accepted" (nothing
-accepted lives only in this process's memory); the card is posted by a lazy listener after the ack.
+answer in milliseconds. A queued verb is recorded, enqueued and its card written to the outbox before the
+ack says "accepted" (nothing accepted lives only in this process's memory); the lazy listener delivers
+the card after the ack.
 """
 
 from __future__ import annotations
@@ -115,14 +116,16 @@ class CommandListener:
         return messages.with_env_warning(answer, typed) if typed else answer
 
     def lazy(self, context: BoltContext, respond: Respond) -> None:
-        """After the ack: audit the decision; post the card and enqueue the accepted job, or upload an audit
-        export."""
+        """After the ack: audit the decision; deliver the accepted job's card, or upload an audit export."""
         event: str | None = context.get(AUDIT_KEY)
         if event is not None:
             self.audit.record(AuditEvent.from_json(event))
         accepted: tuple[JobRequest, int] | None = context.get(CONTEXT_KEY)
         if accepted is not None:
-            self.dispatcher.post_card(accepted[0])
+            try:
+                self.dispatcher.deliver(accepted[0])
+            except RedisError as exc:  # the card waits in Redis for the next deliverer
+                log.warning("card of job %s not delivered now: %s", accepted[0].job_id, exc)
         export = context.get(EXPORT_KEY)
         if export is not None:
             try:

@@ -2,7 +2,8 @@
 
 RQ alone would leave such a job "started" until another worker's maintenance pass (every 10 minutes),
 and never tell anyone if no other worker serves the queue. The reaper runs in the bot process, which is
-always up, and claims each lost job atomically so several bots never report it twice.
+always up, and claims each lost job atomically so several bots never report it twice. Its notices go
+through the Slack outbox like every other report on a job.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ import logging
 import time
 
 from rq import Queue
-from slack_sdk import WebClient
 
 from bot import messages
 from bot.liveness import live_workers
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import DEFAULT_QUEUE, JobStatus
 from dockbolt.core.jobstore import JobStore
-from dockbolt.core.jobthread import post_in_thread, update_card
+from dockbolt.core.outbox import Outbox
 from dockbolt.core.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,10 @@ UNSERVED_AFTER = 5.0  # seconds a job may wait with no live worker before its th
 class Reaper:
     """Periodically reports running jobs whose heartbeat stopped."""
 
-    def __init__(self, store: JobStore, client: WebClient, *, audit: AuditLog | None = None,
+    def __init__(self, store: JobStore, outbox: Outbox, *, audit: AuditLog | None = None,
                  stale_after: float = STALE_AFTER, every: float = CHECK_EVERY,
                  queue: str = DEFAULT_QUEUE) -> None:
-        self.store, self.client, self.audit, self.queue = store, client, audit, queue
+        self.store, self.outbox, self.audit, self.queue = store, outbox, audit, queue
         self.stale_after = stale_after
         self._loop = Periodic(self.run_once, every, "dockbolt-reaper")
 
@@ -54,7 +54,7 @@ class Reaper:
             if (rec is None or not waiting or now - rec.request.queued_at < UNSERVED_AFTER
                     or not self.store.first_time(rec.request.job_id, "unserved")):
                 continue
-            post_in_thread(self.client, rec.request, messages.no_worker(rec.request.job_id, self.queue))
+            self.outbox.post(rec.request.job_id, messages.no_worker(rec.request.job_id, self.queue))
             log.warning("job %s waits: no worker serves queue %s", rec.request.job_id, self.queue)
             told.append(rec.request.job_id)
         return told
@@ -69,8 +69,8 @@ class Reaper:
                 continue
             self.store.set_status(job_id, JobStatus.LOST, "worker died")
             elapsed = None if rec.started_at is None else max(0.0, time.time() - rec.started_at)
-            post_in_thread(self.client, rec.request, messages.worker_lost(job_id, self.stale_after))
-            update_card(self.client, rec.request, JobStatus.LOST, elapsed=elapsed, detail="worker died")
+            self.outbox.post(job_id, messages.worker_lost(job_id, self.stale_after))
+            self.outbox.card(job_id, JobStatus.LOST, elapsed=elapsed, detail="worker died")
             log.warning("job %s lost: worker heartbeat stopped", job_id)
             if self.audit is not None:
                 self.audit.record(AuditEvent.for_job(rec.request, JobStatus.LOST, elapsed, "worker died"))

@@ -33,6 +33,7 @@ from rq.serializers import JSONSerializer
 
 from dockbolt.core.codec import prepare
 from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_TTL, JobRequest
+from dockbolt.core.delivery import Deliverer
 from dockbolt.core.errors import DockerUnavailable
 from dockbolt.core.rbac import Policy
 from dockbolt.core.redact import Redactor, install_log_redaction
@@ -194,8 +195,10 @@ def preflight(settings: Settings) -> list[str]:
     return problems
 
 
-def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *, burst: bool = False) -> int:
-    """Serve the queue until stopped; returns a process exit code."""
+def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *, burst: bool = False,
+               deliverer: Deliverer | None = None) -> int:
+    """Serve the queue until stopped (and deliver the Slack outbox meanwhile, from this parent process:
+    work horses only write to it); returns a process exit code."""
     problems = preflight(settings)
     if problems:
         for line in problems:
@@ -210,5 +213,11 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
     worker = DockboltWorker([q], connection=redis, serializer=JSONSerializer, name=name, job_class=TrustedJob,
                             log_job_description=False, worker_ttl=WORKER_TTL)
     log.info("worker %s serving queue %s", name, queue)
-    serve(worker, burst=burst)
+    if deliverer is not None:
+        deliverer.start()
+    try:
+        serve(worker, burst=burst)
+    finally:
+        if deliverer is not None:
+            deliverer.stop()
     return 0

@@ -1,13 +1,14 @@
-"""Reports a job into Slack: card updates, thread replies, long output as files.
+"""Reports a job into Slack through the outbox: card states, thread replies, long output as files.
 
-Slack limits drive the shape: a section text holds 3,000 characters and a message ≈ 13k of blocks, so
-anything longer goes into the thread as a file (``files_upload_v2``) with a short preview. When the card
-could not be posted (bot not in the channel) the job has no thread: replies go to ``response_url``
-instead (at most 5 posts in 30 minutes, so only the result is sent there).
+Nothing here waits on Slack: each report is written to the job's outbox in Redis (``dockbolt.core.outbox``)
+and delivered, in order, by a deliverer (the worker process's own, or the bot's). Slack limits drive the
+shape: a section text holds 3,000 characters and a message ≈ 13k of blocks, so anything longer goes into
+the thread as a file (``files_upload_v2``) with a short preview; a job without a thread (the bot is not
+in the channel) gets only the preview, by response_url (at most 5 posts in 30 minutes).
 
 Secrets are masked first, on the whole reply, before it is escaped, measured, cut into a preview or
-uploaded: a preview never starts inside a private key whose head was masked, and an escaped ``&`` never
-ends a masked value early.
+written to Redis: a preview never starts inside a private key whose head was masked, and an escaped ``&``
+never ends a masked value early.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ import logging
 import threading
 import time
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from redis.exceptions import RedisError
 
 from dockbolt.core.contract import JobRequest, JobStatus
-from dockbolt.core.jobstore import JobStore
-from dockbolt.core.jobthread import post_card, post_in_thread, respond, update_card
 from dockbolt.core.mrkdwn import code_block, escape
-from dockbolt.core.slack_client import redactor_of
+from dockbolt.core.outbox import Outbox
+from dockbolt.core.redact import Redactor
 from workers.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -36,23 +35,19 @@ PROGRESS_EVERY = 3.0  # seconds between card edits: chat.update is Tier 3 (≈ 5
 
 
 class ThreadReporter:
-    """Posts one job's card updates and output into its thread (or its response_url)."""
+    """Writes one job's card states and output to its outbox (delivered to its thread or response_url)."""
 
-    def __init__(self, client: WebClient, job: JobRequest) -> None:
-        self.client = client
+    def __init__(self, outbox: Outbox, job: JobRequest, redactor: Redactor) -> None:
+        self.outbox = outbox
         self.job = job
-        self.redactor = redactor_of(client)
+        self.redactor = redactor
         self._last_progress = 0.0
         self._lock = threading.Lock()
 
-    @property
-    def threaded(self) -> bool:
-        """True when the job has a card (and so a thread) to report into."""
-        return self.job.thread_ts is not None
-
     def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "") -> None:
-        """Edit the job card in place to show ``status``."""
-        update_card(self.client, self.job, status, elapsed=elapsed, detail=detail)
+        """Show ``status`` on the job card."""
+        detail = self.redactor.redact_command(detail)
+        self.outbox.card(self.job.job_id, status, elapsed=elapsed, detail=detail)
 
     def progress(self, text: str) -> None:
         """Show a progress line on the card, at most once every few seconds."""
@@ -61,11 +56,14 @@ class ThreadReporter:
             if now - self._last_progress < PROGRESS_EVERY:
                 return
             self._last_progress = now
-        self.card(JobStatus.RUNNING, detail=text)
+        try:
+            self.card(JobStatus.RUNNING, detail=text)
+        except RedisError as exc:  # a progress line is worth no failed job
+            log.warning("job %s: progress not written (%s)", self.job.job_id, exc)
 
     def post(self, text: str) -> None:
         """Post a message into the job's thread (or to response_url when there is no thread)."""
-        post_in_thread(self.client, self.job, text)
+        self.outbox.post(self.job.job_id, self.redactor.redact_command(text))
 
     def reply(self, reply: Reply) -> None:
         """Deliver a handler's Reply: inline when it fits, otherwise as a file with a preview."""
@@ -76,43 +74,14 @@ class ThreadReporter:
             self.post(reply.text)
             return
         lines = body.splitlines()
-        fits = len(body) <= INLINE_MAX_CHARS and len(lines) <= INLINE_MAX_LINES
-        if fits:
+        if len(body) <= INLINE_MAX_CHARS and len(lines) <= INLINE_MAX_LINES:
             self.post(f"{reply.text}\n{code_block(body)}")
             return
-        if not self.threaded:
-            head = "\n".join(lines[:PREVIEW_LINES])
-            respond(self.job, f"{reply.text}\n{code_block(head)}\n_{len(lines)} lines; the full output "
-                          "needs the bot in this channel (invite it to get files)._", self.redactor)
-            return
+        head = "\n".join(lines[:PREVIEW_LINES])
+        fallback = (f"{reply.text}\n{code_block(head)}\n_{len(lines)} lines; the full output needs the bot "
+                    "in this channel (invite it to get files)._")
         preview = "\n".join(lines[-PREVIEW_LINES:]) if lines else ""
         comment = (f"{reply.text}\n_{len(lines):,} lines, {len(body.encode()):,} bytes — full output in "
                    f"the file; last {min(PREVIEW_LINES, len(lines))} lines:_\n{code_block(preview)}")
-        self.client.files_upload_v2(channel=self.job.channel_id, thread_ts=self.job.thread_ts,
-                                    content=body, filename=reply.filename, title=reply.filename,
-                                    initial_comment=comment[:3_900])
-
-
-CARD_WAIT = 5.0  # seconds a worker waits for the card the bot is posting before it reports without one
-
-
-def with_card(client: WebClient, store: JobStore, job: JobRequest, *, wait: float = CARD_WAIT) -> JobRequest:
-    """The job with its thread: the card the bot posted, or the one this worker posts now if it got there
-    first (``JobStore.claim_card``: one of them posts it), or none (reports go to the response_url).
-
-    The job does not wait on Slack: a card that cannot be posted is logged and the job runs anyway.
-    """
-    if job.thread_ts is not None:
-        return job
-    if store.claim_card(job.job_id):
-        try:
-            ts = post_card(client, job, JobStatus.RUNNING)
-        except (SlackApiError, OSError) as exc:
-            log.warning("job %s: could not post its card (%s); reporting without one", job.job_id, exc)
-            ts = None
-        store.set_thread(job.job_id, ts or "")
-        return dataclasses.replace(job, thread_ts=ts)
-    deadline = time.monotonic() + wait
-    while (ts := store.thread_of(job.job_id)) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return dataclasses.replace(job, thread_ts=ts or None)
+        self.outbox.file(self.job.job_id, content=body, filename=reply.filename, comment=comment[:3_900],
+                         fallback=fallback)

@@ -1,9 +1,10 @@
 """The RQ job function (``dockbolt.core.contract.JOB_FUNC``): run one verb and report into its thread.
 
-No job ends silently: a Docker error is posted in Docker's words; a timeout, a crash or a missing
-handler ends with a message in the thread and a final card status. A worker that dies outright cannot
-report, so a heartbeat thread marks the job alive every few seconds and the bot's reaper reports jobs
-whose heartbeat stopped.
+Reports go to the job's outbox in Redis (``workers.reporter``), never straight to Slack: the job does not
+wait on Slack, and its outcome is what happened in Docker whatever Slack answers. No job ends silently: a
+Docker error is posted in Docker's words; a timeout, a crash or a missing handler ends with a message in
+the thread and a final card status. A worker that dies outright cannot report, so a heartbeat thread
+marks the job alive every few seconds and the bot's reaper reports jobs whose heartbeat stopped.
 """
 
 from __future__ import annotations
@@ -14,23 +15,23 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
-from slack_sdk.errors import SlackApiError
 
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.outbox import Outbox
 from dockbolt.core.periodic import Periodic
 from dockbolt.core.rbac import decision_log_line
 from dockbolt.core.redact import Redactor
 from dockbolt.core.settings import Settings
-from dockbolt.core.slack_client import make_web_client
 from workers import authz, docker_engine, messages, trust
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext
-from workers.reporter import ThreadReporter, with_card
+from workers.reporter import ThreadReporter
 
 log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")
@@ -64,17 +65,12 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     current = get_current_job()
     job = trust.accept(envelope, rq_job_id=current.id if current is not None else "", ctx=ctx, redis=redis)
     store = JobStore(redis)
-    client = make_web_client(settings, redactor=Redactor(ctx.policy.guardrails.redact))
     started = time.monotonic()
-    store.set_status(job.job_id, JobStatus.RUNNING)
+    store.set_status(job.job_id, JobStatus.RUNNING, request=job)
     beat = start_heartbeat(store, job.job_id)
-    reporter = ThreadReporter(client, job)
+    reporter = ThreadReporter(Outbox(redis), job, Redactor(ctx.policy.guardrails.redact))
     status, detail = JobStatus.FAILED, ""
     try:
-        # The card: the bot's (posted after the ack), or this worker's if it got here first. Slack being
-        # slow or down delays or loses the report, never the work.
-        job = with_card(client, store, job)
-        reporter = ThreadReporter(client, job)
         _tell(job, reporter.card, JobStatus.RUNNING)
         status, detail = _execute(job, ctx, reporter)
     except JobTimeoutException:
@@ -129,20 +125,17 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
     finally:
         if docker is not None:
             docker.close()
-    # What happened in Docker decides the outcome; a reply Slack would not take is logged, not a failure.
-    delivered = _tell(job, reporter.reply, reply)
-    note = "" if delivered else "done, but the result could not be posted"
-    return (JobStatus.DONE, note) if reply.ok else (JobStatus.FAILED, note)
+    # What happened in Docker decides the outcome; a reply that could not be written is logged.
+    _tell(job, reporter.reply, reply)
+    return (JobStatus.DONE, "") if reply.ok else (JobStatus.FAILED, "")
 
 
-def _tell(job: JobRequest, say: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
-    """Report to Slack; a Slack error or an unreachable Slack is logged and the job goes on."""
+def _tell(job: JobRequest, say: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Write a report to the outbox; a Redis that cannot take it is logged and the job goes on."""
     try:
         say(*args, **kwargs)
-    except (SlackApiError, OSError) as exc:
-        log.warning("job %s: could not report to Slack (%s)", job.job_id, exc)
-        return False
-    return True
+    except RedisError as exc:
+        log.warning("job %s: could not write its report (%s)", job.job_id, exc)
 
 
 def _timeout_of() -> str:

@@ -1,12 +1,17 @@
 """The bot in the foreground (`dockbolt bot`, and `dockbolt up` with Slack tokens).
 
-Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP mode (waitress) on --host/--port.
+Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP mode (waitress) on --host/--port. SIGTERM or
+SIGINT stops it gracefully: no new requests, the ones being handled finish (up to the server's drain
+time), then the reaper and the deliverer stop. Nothing accepted is lost even without that (a SIGKILL):
+every accepted job, its card and its reports are in Redis before the ack, for any deliverer to send.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 from redis.exceptions import RedisError
 
@@ -34,19 +39,32 @@ def run_bot(settings: Settings, *, host: str, port: int) -> int:
               file=sys.stderr)
         return 2
     rt = build_bot(settings, config)
-    rt.reaper.start()
+    rt.start_background()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             log.info("connecting to Slack over Socket Mode")
-            SocketModeHandler(rt.app, settings.slack_app_token.value).start()  # type: ignore[no-untyped-call]
+            handler = SocketModeHandler(rt.app, settings.slack_app_token.value)
+            handler.connect()  # type: ignore[no-untyped-call]
+            _wait(stop)
+            handler.close()  # type: ignore[no-untyped-call]
         else:
             from bot.server import HttpServer, make_wsgi
 
-            server = HttpServer(make_wsgi(rt.app, rt.redis), host=host, port=port)
-            log.info("serving Slack events on http://%s:%d/slack/events", host, server.port)
-            server.serve_forever()
+            rt.server = HttpServer(make_wsgi(rt.app, rt.redis), host=host, port=port).start()
+            log.info("serving Slack events on http://%s:%d/slack/events", host, rt.server.port)
+            _wait(stop)
     finally:
         rt.close()
+    log.info("stopped")
     return 0
+
+
+def _wait(stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        pass
+    log.info("stopping: no new requests; finishing the ones in flight")

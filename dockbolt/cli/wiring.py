@@ -1,4 +1,5 @@
-"""Composition root for the bot process: settings + config → Redis, Slack client, Bolt app, server, reaper.
+"""Composition root for the bot process: settings + config → Redis, Slack client, Bolt app, server, reaper
+and the Slack outbox's deliverer.
 
 Used by `dockbolt bot`, `dockbolt up` and the scenario/integration tests, so all three run the same
 wiring.
@@ -20,7 +21,9 @@ from bot.server import HttpServer, make_wsgi
 from bot.verbs import CATALOG
 from dockbolt.core.audit import AuditLog
 from dockbolt.core.config import Config, load_config
+from dockbolt.core.delivery import Deliverer
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.outbox import Outbox
 from dockbolt.core.redact import Redactor, install_log_redaction
 from dockbolt.core.settings import Settings
 from dockbolt.core.slack_client import make_web_client
@@ -37,28 +40,50 @@ def load_bot_config(settings: Settings) -> Config:
 REDIS_TIMEOUT = 1.0
 
 
-def redis_from(settings: Settings) -> Redis:
+def redis_from(settings: Settings, timeout: float = REDIS_TIMEOUT) -> Redis:
     """Return the bot's Redis client for REDIS_URL (default: localhost:6379), with short timeouts."""
-    return Redis.from_url(settings.redis_location, socket_timeout=REDIS_TIMEOUT,
+    return Redis.from_url(settings.redis_location, socket_timeout=timeout,
                           socket_connect_timeout=REDIS_TIMEOUT, retry=Retry(NoBackoff(), 1),
                           health_check_interval=30)
 
 
+# The deliverer blocks up to 1 s waiting for entries (BLPOP): its connections need a longer read timeout.
+DELIVERY_REDIS_TIMEOUT = 5.0
+DELIVERY_THREADS = 4
+DELIVERY_SLACK_TIMEOUT = 10
+
+
+def make_deliverer(settings: Settings, redactor: Redactor, ttl: float, threads: int = DELIVERY_THREADS,
+                   name: str = "dockbolt-delivery") -> Deliverer:
+    """The Slack outbox's deliverer for a bot or a worker process (not started)."""
+    client = make_web_client(settings, timeout=DELIVERY_SLACK_TIMEOUT, redactor=redactor, retries=False)
+    redis = redis_from(settings, DELIVERY_REDIS_TIMEOUT)
+    return Deliverer(redis, client, ttl=ttl, threads=threads, name=name)
+
+
 @dataclass
 class BotRuntime:
-    """A running bot: its app, client, Redis, HTTP server (HTTP mode) and reaper."""
+    """A running bot: its app, client, Redis, HTTP server (HTTP mode), reaper and deliverer."""
 
     app: App
     client: WebClient
     redis: Redis
     reaper: Reaper
+    deliverer: Deliverer
     server: HttpServer | None = None
 
+    def start_background(self) -> None:
+        """Start reaping and delivering."""
+        self.reaper.start()
+        self.deliverer.start()
+
     def close(self) -> None:
-        """Stop serving and reaping."""
-        self.reaper.stop()
+        """Stop serving (requests being handled finish), reaping and delivering (pending reports stay in
+        Redis for the next deliverer)."""
         if self.server is not None:
             self.server.close()
+        self.reaper.stop()
+        self.deliverer.stop()
 
 
 def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) -> BotRuntime:
@@ -67,9 +92,10 @@ def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) 
     install_log_redaction(redactor)  # the config's own patterns join the built-in ones in the logs
     client = make_web_client(settings, redactor=redactor)
     redis = redis_from(settings)
-    app = create_app(settings, config, redis, client)
-    reaper = Reaper(JobStore(redis), client, audit=AuditLog(redis), every=reaper_every)
-    return BotRuntime(app=app, client=client, redis=redis, reaper=reaper)
+    deliverer = make_deliverer(settings, redactor, config.slack.delivery_ttl)
+    app = create_app(settings, config, redis, client, deliver=deliverer.deliver)
+    reaper = Reaper(JobStore(redis), Outbox(redis), audit=AuditLog(redis), every=reaper_every)
+    return BotRuntime(app=app, client=client, redis=redis, reaper=reaper, deliverer=deliverer)
 
 
 def start_http_bot(settings: Settings, config: Config, *, host: str = "127.0.0.1", port: int = 0,
@@ -77,5 +103,5 @@ def start_http_bot(settings: Settings, config: Config, *, host: str = "127.0.0.1
     """Build the bot and serve it over HTTP in a background thread (port 0: any free port)."""
     rt = build_bot(settings, config, reaper_every=reaper_every)
     rt.server = HttpServer(make_wsgi(rt.app, rt.redis), host=host, port=port).start()
-    rt.reaper.start()
+    rt.start_background()
     return rt

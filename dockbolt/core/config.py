@@ -18,6 +18,7 @@ from typing import Any
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.guardrails import KEYS, parse_guardrails
 from dockbolt.core.rbac import DEFAULT_ROLES, GRANTS, WILDCARD, Binding, DefaultRole, Policy, Role
+from dockbolt.core.units import duration_seconds
 
 # Slack ids are upper-case alphanumerics with a type prefix; anything else is a typo or a display name.
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+\Z")
@@ -41,6 +42,7 @@ class SlackConfig:
 
     command: str = "/docker"
     notify_channel: str = ""
+    delivery_ttl: int = 3600  # seconds a report keeps being retried while Slack does not take it
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,21 @@ class _Checker:
 
 
 def _parse_slack(c: _Checker, data: object) -> SlackConfig:
-    t = c.table(data, "slack", ("command", "notify_channel"))
+    t = c.table(data, "slack", ("command", "notify_channel", "delivery_ttl"))
     command = c.string(t, "slack", "command", "/docker")
     if command is not None and not COMMAND_RE.match(command):
         c.add("slack.command", f'"{command}" is not a slash command (like "/docker": lower-case, no spaces)')
     notify = c.string(t, "slack", "notify_channel", "")
     if notify and not CHANNEL_ID_RE.match(notify):
         c.add("slack.notify_channel", f'"{notify}" is not {_ID_SHAPES["channels"][1]}')
-    return SlackConfig(command=command or "/docker", notify_channel=notify or "")
+    raw_ttl = t.get("delivery_ttl", 3600)
+    ttl = raw_ttl if isinstance(raw_ttl, int) and not isinstance(raw_ttl, bool) else (
+        duration_seconds(raw_ttl) if isinstance(raw_ttl, str) else None)
+    if not ttl or ttl <= 0:
+        c.add("slack.delivery_ttl",
+              f'{raw_ttl!r} is not a duration like "1h", "30m" or a number of seconds > 0')
+    return SlackConfig(command=command or "/docker", notify_channel=notify or "",
+                       delivery_ttl=ttl if ttl and ttl > 0 else 3600)
 
 
 def _parse_roles(c: _Checker, data: object, known_verbs: Collection[str]) -> dict[str, Role]:
@@ -295,6 +304,7 @@ _DEFAULT_CONFIG = """\
 [slack]
 command = "/docker"            # the slash command this bot answers (as registered in the Slack app)
 notify_channel = ""            # channel id for notifications (e.g. "C0123456"); "" = none
+delivery_ttl = "1h"            # how long a report on a job is retried while Slack does not take it
 
 [rbac]
 # Role for users that no binding names. "" = none: such users may do nothing (deny by default).

@@ -133,8 +133,12 @@ class JobStore:
         if own:
             pipe.execute()
 
-    def set_status(self, job_id: str, status: JobStatus, detail: str = "") -> None:
+    def set_status(self, job_id: str, status: JobStatus, detail: str = "",
+                   request: JobRequest | None = None) -> None:
         """Set a job's status; a final status also stamps the end time and stops heartbeat tracking.
+
+        With ``request`` (the worker starting a job), a job no bot recorded (queued by other means) gets
+        its record too: the outbox's deliverer finds the channel and the card's text there.
 
         Running restarts the job's in-flight entry's clock; a final status removes it (the record names
         the user; a record already expired has no entry left to remove).
@@ -147,6 +151,10 @@ class JobStore:
             fields["ended_at"] = now
         user_id = self._user_of(job_id)
         pipe = self.redis.pipeline()
+        if request is not None:
+            kept = dataclasses.replace(request, args={}, thread_ts=None)
+            pipe.hsetnx(_job_key(job_id), "request", json.dumps(kept.to_dict()))
+            pipe.expire(_job_key(job_id), KEEP_SECONDS)
         pipe.hset(_job_key(job_id), mapping=fields)
         if status.final:
             pipe.zrem(HEARTBEATS, job_id)
@@ -232,9 +240,9 @@ class JobStore:
     def get(self, job_id: str) -> JobRecord | None:
         """Return the record of a job, or None when unknown or expired."""
         raw = self.redis.hgetall(_job_key(job_id))
-        if not raw:
-            return None
         d = {_text(k): _text(v) for k, v in raw.items()}
+        if "request" not in d:  # unknown, expired, or only a status written for a job never recorded
+            return None
         request = JobRequest.from_dict(json.loads(d["request"]))
         if d.get("thread_ts", NO_THREAD) != NO_THREAD:  # the card, posted after the job was queued
             request = dataclasses.replace(request, thread_ts=d["thread_ts"])
@@ -245,15 +253,6 @@ class JobStore:
             ended_at=float(d["ended_at"]) if d.get("ended_at") else None,
             detail=d.get("detail", ""),
         )
-
-    def claim_card(self, job_id: str) -> bool:
-        """True for the one caller (bot or worker) that gets to post the job's card; everyone else waits
-        for ``thread_of``. The card never holds up the job: whoever gets there first posts it."""
-        return bool(self.redis.set(f"dockbolt:card-claim:{job_id}", "1", nx=True, ex=KEEP_SECONDS))
-
-    def release_card(self, job_id: str) -> None:
-        """Give up the claim after a failed post, so the worker posts the card when it starts the job."""
-        self.redis.delete(f"dockbolt:card-claim:{job_id}")
 
     def first_time(self, job_id: str, what: str) -> bool:
         """True once per job and ``what`` (a notice posted once, whichever bot process gets there)."""

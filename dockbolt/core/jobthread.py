@@ -1,7 +1,9 @@
-"""Posting into a job's thread and editing its card, shared by the worker's reporter and the bot's reaper.
+"""Slack's side of a job's reports: post or edit its card, post into its thread, upload a file.
 
-When the job has no thread (the bot could not post its card: not in the channel) or a thread post is
-refused for that reason, the message goes to the command's ``response_url`` instead, visible in channel.
+Only the outbox's deliverer (``dockbolt.core.delivery``) calls these, one entry at a time, in order; errors
+are raised for it to sort into "try again later" and "give up". When the job has no thread (the card
+could not be posted: the bot is not in the channel) or a thread post is refused for that reason, the
+message goes to the command's ``response_url`` instead, visible in channel.
 
 Texts are masked (``Redactor.redact_command``) before they are cut to Slack's limits, so a cut never
 leaves the head of a secret behind; response_url posts do not go through the Web API client, so they are
@@ -27,12 +29,22 @@ FALLBACK_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived
 TEXT_MAX = 39_000  # Slack truncates `text` at 40,000 characters
 
 
-def post_card(client: WebClient, job: JobRequest, status: JobStatus) -> str | None:
-    """Post the job's card (bot or worker, whoever claimed it); its ts, or None when the channel is closed
-    to the bot (the caller then reports by response_url). Other Slack errors are raised."""
+class ResponseUrlError(Exception):
+    """A response_url post Slack did not take (``status``: its HTTP status, ``retry_after`` if given)."""
+
+    def __init__(self, status: int, body: str, retry_after: float | None = None) -> None:
+        super().__init__(f"response_url answered {status}: {body[:200]}")
+        self.status, self.retry_after = status, retry_after
+
+
+def post_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapsed: float | None = None,
+              detail: str = "") -> str | None:
+    """Post the job's card; its ts, or None when the channel is closed to the bot (the caller then reports
+    by response_url). Other Slack errors are raised."""
     redactor = redactor_of(client)
     c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
-                   command_text=redactor.redact_command(job.command_text), status=status)
+                   command_text=redactor.redact_command(job.command_text), status=status, elapsed=elapsed,
+                   detail=redactor.redact_command(detail))
     try:
         resp = client.chat_postMessage(channel=job.channel_id, text=c.text, blocks=c.blocks,
                                        metadata=c.metadata, unfurl_links=False)
@@ -48,18 +60,15 @@ def post_card(client: WebClient, job: JobRequest, status: JobStatus) -> str | No
 
 def update_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapsed: float | None = None,
                 detail: str = "") -> None:
-    """Edit the job card in place; a failed edit is logged, never raised (the thread still tells)."""
+    """Edit the job card in place (nothing to edit without a card)."""
     if job.thread_ts is None:
         return
     redactor = redactor_of(client)
     c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
                    command_text=redactor.redact_command(job.command_text), status=status, elapsed=elapsed,
                    detail=redactor.redact_command(detail))
-    try:
-        client.chat_update(channel=job.channel_id, ts=job.thread_ts, text=c.text, blocks=c.blocks,
-                           metadata=c.metadata)
-    except SlackApiError as exc:
-        log.warning("card update failed for job %s: %s", job.job_id, exc.response.get("error"))
+    client.chat_update(channel=job.channel_id, ts=job.thread_ts, text=c.text, blocks=c.blocks,
+                       metadata=c.metadata)
 
 
 def post_in_thread(client: WebClient, job: JobRequest, text: str) -> None:
@@ -79,13 +88,22 @@ def post_in_thread(client: WebClient, job: JobRequest, text: str) -> None:
             raise
 
 
+def upload(client: WebClient, job: JobRequest, *, content: str, filename: str, comment: str) -> None:
+    """Upload ``content`` as a file into the job's thread, with ``comment`` above it."""
+    client.files_upload_v2(channel=job.channel_id, thread_ts=job.thread_ts, content=content,
+                           filename=filename, title=filename, initial_comment=comment[:3_900])
+
+
 def respond(job: JobRequest, text: str, redactor: Redactor | None = None) -> None:
-    """Post to the command's response_url (in channel), masked; logs when there is none or it fails."""
+    """Post to the command's response_url (in channel), masked; logs when there is none. A refusal is
+    raised as ``ResponseUrlError`` (Slack allows 5 posts in 30 minutes per response_url)."""
     text = (redactor or Redactor()).redact_command(text)
     if not job.response_url:
         log.warning("job %s has neither a thread nor a response_url; dropped: %s", job.job_id, text[:200])
         return
-    resp = WebhookClient(job.response_url).send(text=text[:TEXT_MAX], response_type="in_channel",
-                                                replace_original=False)
+    resp = WebhookClient(job.response_url, timeout=10).send(text=text[:TEXT_MAX], response_type="in_channel",
+                                                            replace_original=False)
     if resp.status_code >= 300:
-        log.warning("response_url post failed for job %s: %s %s", job.job_id, resp.status_code, resp.body)
+        after = {k.lower(): v for k, v in (resp.headers or {}).items()}.get("retry-after")
+        raise ResponseUrlError(resp.status_code, str(resp.body),
+                               float(after[0] if isinstance(after, list) else after) if after else None)

@@ -98,10 +98,11 @@ class RedactingWebClient(WebClient):
         return self.redactor.redact_command(text).encode("utf-8", errors="surrogateescape")
 
 
-def make_web_client(settings: Settings, *, timeout: int = 15,
-                    redactor: Redactor | None = None) -> RedactingWebClient:
-    """Return a client for the bot token, pointed at SLACK_API_URL, with retry handlers, that masks what
-    ``redactor`` (default: the built-in patterns) recognises in everything it sends."""
+def make_web_client(settings: Settings, *, timeout: int = 15, redactor: Redactor | None = None,
+                    retries: bool = True) -> RedactingWebClient:
+    """Return a client for the bot token, pointed at SLACK_API_URL, that masks what ``redactor`` (default:
+    the built-in patterns) recognises in everything it sends; with retry handlers unless ``retries`` is
+    False (the outbox's deliverer schedules its own retries instead of sleeping in the call)."""
     return RedactingWebClient(
         token=settings.slack_bot_token.value or None,
         base_url=settings.slack_api_url,
@@ -110,7 +111,7 @@ def make_web_client(settings: Settings, *, timeout: int = 15,
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=5),
             ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        ] if retries else [],
         redactor=redactor,
     )
 

@@ -204,6 +204,12 @@ def test_run_inspects_like_docker_run(live: Pipeline, docker_client: docker.Dock
     assert ours_labels == b["Config"]["Labels"]
 
 
+def dispatcher(live: Pipeline) -> Dispatcher:
+    """The bot's way of accepting a job, for jobs the slash command would never build."""
+    return Dispatcher(live.bot.client, live.redis, live.settings.job_secret,
+                      deliver=live.bot.deliverer.deliver)
+
+
 def test_a_job_that_times_out_says_so_in_its_thread(
         live: Pipeline, docker_client: docker.DockerClient, test_image: str, test_run_id: str) -> None:
     c = docker_client.containers.run(test_image, ["sleep", "600"], detach=True,
@@ -212,8 +218,7 @@ def test_a_job_that_times_out_says_so_in_its_thread(
     job = JobRequest(job_id=new_job_id(), verb="stop", args={"names": [c.name], "timeout": 30},
                      user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"stop -t 30 {c.name}")
     # A 3-second job timeout (instead of the verb's own) for a stop that needs 30 s.
-    dispatched = Dispatcher(live.bot.client, live.redis, live.settings.job_secret).dispatch(job, timeout=3)
-    assert dispatched.thread_ts is not None
+    dispatcher(live).dispatch(job, timeout=3)
     card, replies = finished(live, job.job_id)
     assert card.status == "timed_out"
     assert "timed out" in thread_text(replies) and "at most 3 s" in thread_text(replies)
@@ -227,7 +232,7 @@ def test_a_job_whose_args_do_not_fit_is_refused_in_its_thread_and_touches_nothin
     # A payload the bot would never build (a newer bot, or a hand-made job): rm with a string for force.
     job = JobRequest(job_id=new_job_id(), verb="rm", args={"names": [c.name], "force": "yes"},
                      user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"rm -f {c.name}")
-    Dispatcher(live.bot.client, live.redis, live.settings.job_secret).dispatch(job, timeout=30)
+    dispatcher(live).dispatch(job, timeout=30)
     card, replies = finished(live, job.job_id)
     assert card.status == "failed"
     text = html.unescape(thread_text(replies))
