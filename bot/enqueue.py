@@ -26,6 +26,7 @@ from bot import messages
 from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.jobsign import sign
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.lanes import Lanes
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.settings import Secret
 
@@ -46,18 +47,21 @@ class Dispatcher:
         self.job_secret = job_secret
         self.store = JobStore(redis)
         self.outbox = Outbox(redis)
+        self.lanes = Lanes(redis)
         self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
         self._deliver = deliver
 
     def accept(self, job: JobRequest, timeout: int) -> None:
         """Record the job, queue it and its card (raises RedisError: then nothing was promised)."""
         try:
-            # One round trip (MULTI/EXEC): record, queued job and card exist together or not at all.
+            # One round trip (MULTI/EXEC): record, queued job, lane place and card exist together or not at
+            # all.
             pipe = self.queue.connection.pipeline()
             self.queue.enqueue_call(JOB_FUNC, args=(sign(job.to_dict(), self.job_secret),), job_id=job.job_id,
                                     timeout=timeout, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
                                     description=f"{job.command} {job.verb} (job {job.job_id})", pipeline=pipe)
             self.store.record_queued(job, pipe)
+            self.lanes.join(job, pipe)
             self.outbox.card(job.job_id, JobStatus.QUEUED, closed_text=messages.not_in_channel(job.command),
                              pipe=pipe)
             pipe.execute()

@@ -103,6 +103,17 @@ def timed_out(job: JobRequest, limit: str) -> str:
             "Anything it started in Docker was left as it was.")
 
 
+def waiting_for(earlier: str) -> str:
+    """Shown on the card while the job waits for the user's earlier command in the same channel."""
+    return f"waiting for job {earlier} (your earlier command here) to finish"
+
+
+def timed_out_waiting(job: JobRequest, earlier: str, limit: str) -> str:
+    """Told when a job's timeout passed while it still waited for an earlier command of the user's."""
+    return (f":alarm_clock: Job `{job.job_id}` did not start: your earlier command here (job `{earlier}`) "
+            f"was still running when this one's {limit} s were up. Nothing was done; send it again.")
+
+
 def crashed(job: JobRequest) -> str:
     """Told when a job failed with a bug (the traceback is in the worker's log, not in Slack)."""
     return f":x: Job `{job.job_id}` failed with an internal error; the details are in the worker's log."

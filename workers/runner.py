@@ -23,6 +23,7 @@ from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.lanes import Lanes
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.periodic import Periodic
 from dockbolt.core.rbac import decision_log_line
@@ -69,13 +70,25 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     store.set_status(job.job_id, JobStatus.RUNNING, request=job)
     beat = start_heartbeat(store, job.job_id)
     reporter = ThreadReporter(Outbox(redis), job, Redactor(ctx.policy.guardrails.redact))
+    lanes = Lanes(redis)
     status, detail = JobStatus.FAILED, ""
+    waited_for = ""
     try:
         _tell(job, reporter.card, JobStatus.RUNNING)
+
+        def waiting(earlier: str) -> None:
+            nonlocal waited_for
+            waited_for = earlier
+            _tell(job, reporter.card, JobStatus.RUNNING, detail=messages.waiting_for(earlier))
+
+        lanes.wait_turn(job, waiting)  # the user's earlier commands in this channel come first
+        waited_for = ""
         status, detail = _execute(job, ctx, reporter)
     except JobTimeoutException:
         status, detail = JobStatus.TIMED_OUT, "took too long"
-        _tell(job, reporter.post, messages.timed_out(job, _timeout_of()))
+        told = (messages.timed_out_waiting(job, waited_for, _timeout_of()) if waited_for
+                else messages.timed_out(job, _timeout_of()))
+        _tell(job, reporter.post, told)
         raise
     except Exception:
         log.exception("job %s (%s) crashed", job.job_id, job.verb)
@@ -84,6 +97,7 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
         raise
     finally:
         beat.stop()
+        lanes.leave(job)
         store.set_status(job.job_id, status, detail)
         elapsed = time.monotonic() - started
         _tell(job, reporter.card, status, elapsed=elapsed, detail=detail)
