@@ -61,10 +61,11 @@ class SlackStandIn(StandInState):
         """The Web API base URL to give ``WebClient(base_url=…)`` ("http://127.0.0.1:PORT/api/")."""
         return f"{self._origin()}/api/"
 
-    def start(self) -> SlackStandIn:
-        """Bind a free port and serve in a daemon thread."""
+    def start(self, port: int = 0) -> SlackStandIn:
+        """Bind ``port`` (0: a free one) and serve in a daemon thread. Tests play a Slack that is down by
+        ``stop`` (connections are refused) and ``start(port)`` again; what it recorded is kept."""
         if self._server is None:
-            self._server = StandInServer(self._api, self._responses)
+            self._server = StandInServer(self._api, self._responses, port)
             self._api.origin = self._responses.origin = self._origin()
             # A short poll interval keeps stop() quick (shutdown waits for the poll to notice).
             self._thread = threading.Thread(
@@ -90,6 +91,11 @@ class SlackStandIn(StandInState):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port it serves on."""
+        return int(self._origin().rsplit(":", 1)[1])
 
     def new_response_url(self, channel: str | None = None) -> str:
         """A fresh response_url; in-channel posts to it appear in ``channel`` when one is given."""

@@ -5,8 +5,13 @@ entry is written (or every second), take a due job's delivery lock and send its 
 lock per job means one sender per thread at a time, so a job's card and replies arrive in the order they
 were written, whichever process sends them. An entry Slack does not take now waits and is tried again —
 after ``Retry-After`` on a 429, with backoff on a 5xx or a connection error — and the entries behind it
-wait too. An entry still undelivered ``ttl`` seconds after it was written (default 1 h) is logged and
-counted as undeliverable, and so is one Slack refuses for good (``msg_too_long``, ``invalid_auth``…).
+wait too. A 429 holds every deliverer (all processes share the pause in Redis) for its Retry-After:
+Slack's limits are per workspace and method, so other jobs' entries would only be refused too. An entry
+still undelivered ``ttl`` seconds after it was written (default 1 h) is logged and counted as
+undeliverable, and so is one Slack refuses for good (``msg_too_long``, ``invalid_auth``…).
+
+Delivery is at least once: a process killed after Slack took a message but before Redis heard so leaves
+that entry for the next deliverer, which sends it again (a second card, in the worst case).
 
 Nothing here sleeps inside a Slack call: the client has no retry handlers (they would wait out a
 ``Retry-After`` in the sending thread), and a job never waits for its reports.
@@ -88,6 +93,9 @@ class Deliverer:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if (left := self.outbox.paused()) > 0:
+                    self._stop.wait(min(left, 1.0))
+                    continue
                 due = self.outbox.due()
                 random.shuffle(due)  # threads and processes spread over the backlog instead of queueing
                 for job_id in due:
@@ -107,7 +115,7 @@ class Deliverer:
         """Send the job's pending entries now, in order, unless another deliverer is at it; how many were
         sent. Stops at the first entry Slack does not take (it is scheduled for a retry)."""
         sent = 0
-        while True:
+        while not self.outbox.paused():
             with self.outbox.locked(job_id) as token:
                 if token is None:
                     return sent
@@ -115,6 +123,7 @@ class Deliverer:
                 sent += n
             if blocked or self.outbox.settled(job_id):
                 return sent
+        return sent
 
     def _drain(self, job_id: str, token: str) -> tuple[int, bool]:
         sent = 0
@@ -142,6 +151,8 @@ class Deliverer:
         delay = retry_delay(exc, entry.tries)
         age = redis_time(self.outbox.redis) - entry.at
         if delay is not None and age + delay <= self.ttl:
+            if _rate_limited(exc):  # Slack's limits are per workspace: every deliverer waits it out
+                self.outbox.pause(delay)
             log.info("job %s: Slack did not take a %s (%s); trying again in %.1f s", job_id, entry.op,
                      _reason(exc), delay)
             self.outbox.retry_head(job_id, Entry(**{**entry.__dict__, "tries": entry.tries + 1}), delay)
@@ -181,6 +192,11 @@ class Deliverer:
             respond(job, entry.text, self.redactor)
         else:
             upload(self.client, job, content=entry.content, filename=entry.filename, comment=entry.comment)
+
+
+def _rate_limited(exc: Exception) -> bool:
+    """A Web API 429 (a response_url's own limit is its own: 5 posts per URL)."""
+    return isinstance(exc, SlackApiError) and exc.response.status_code == 429
 
 
 def _reason(exc: Exception) -> str:

@@ -10,6 +10,7 @@ loses it, and a job's outcome is decided by Docker alone.
 - ``dockbolt:outbox:lock:<job>``     the one deliverer sending this job's entries (so order holds)
 - ``dockbolt:outbox:wake``           a short list idle deliverers block on, pushed with every entry
 - ``dockbolt:outbox:undeliverable``  how many entries were given up (too old, or refused by Slack)
+- ``dockbolt:outbox:pause``          set for Retry-After seconds after a 429: no deliverer sends meanwhile
 
 Entries are masked before they are written (the caller's ``Redactor``): no secret sits in Redis. A card
 edit added behind another pending card edit replaces it (only the newest state of a card matters), but the
@@ -33,8 +34,11 @@ PREFIX = "dockbolt:outbox:"
 DUE = PREFIX + "due"
 WAKE = PREFIX + "wake"
 UNDELIVERABLE = PREFIX + "undeliverable"
+PAUSE = PREFIX + "pause"
 KEEP_SECONDS = 7 * 24 * 3600  # a job's pending entries outlive any delivery deadline
-LOCK_MS = 60_000  # longer than any one send (a file upload is three Slack calls)
+# Longer than one send takes (a file upload is three Slack calls of at most 10 s each, usually far less);
+# a deliverer that died holding a lock holds up that job's reports this long.
+LOCK_MS = 20_000
 
 # Stamp the entry with the server's clock, merge a card edit into a pending one behind the head, append,
 # mark the job due (unless it already waits for a retry: NX) and wake one idle deliverer.
@@ -211,6 +215,19 @@ class Outbox:
         pipe.delete(_key(job_id))
         pipe.zrem(DUE, job_id)
         return int(pipe.execute()[0])
+
+    def pause(self, seconds: float) -> None:
+        """Hold every deliverer, in every process, for ``seconds`` (Slack said 429: Retry-After)."""
+        ms = max(1, int(seconds * 1000))
+        pipe = self.redis.pipeline()
+        pipe.set(PAUSE, "1", px=ms, nx=True)  # a longer pause already set is kept…
+        pipe.pexpire(PAUSE, ms, gt=True)  # …and a shorter one is extended
+        pipe.execute()
+
+    def paused(self) -> float:
+        """Seconds left of a pause (0 when deliverers may send)."""
+        ms = int(self.redis.pttl(PAUSE))
+        return ms / 1000 if ms > 0 else 0.0
 
     def given_up(self, count: int = 1) -> None:
         """Count entries that will never be delivered."""

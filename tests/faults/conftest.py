@@ -22,6 +22,7 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures, re-exported f
     docker_cleanup,
     docker_client,
     docker_host,
+    pipelines,
     run_labels,
     test_image,
     test_run_id,

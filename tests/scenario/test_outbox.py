@@ -26,6 +26,7 @@ from dockbolt.core.jobthread import ResponseUrlError
 from dockbolt.core.outbox import Entry, Outbox
 from dockbolt.core.settings import load_settings
 from dockbolt.core.slack_client import make_web_client
+from tests.support.pipeline import poll_until
 from tests.support.slack_faults import SlackFaults
 
 pytestmark = pytest.mark.scenario
@@ -114,7 +115,7 @@ def test_a_429_keeps_the_entry_and_those_behind_it_until_retry_after(standin: Sl
     box.post(job.job_id, "second")
     assert d.deliver(job.job_id) == 0
     assert box.pending(job.job_id) == 2 and box.due() == []  # waiting out Retry-After, not dropped
-    standin.wait_for(box.due, timeout=10)
+    poll_until(box.due, timeout=10, what="the entry due again")
     assert d.deliver(job.job_id) == 2
     assert thread_texts(standin, job.job_id) == ["first", "second"]
 
@@ -129,8 +130,8 @@ def test_server_errors_and_refused_connections_are_retried_not_dropped(standin: 
     SlackFaults(standin).fail_method("chat.postMessage", "internal_error", times=1)
     live = deliverer(standin.base_url, redis, threads=2).start()
     try:
-        standin.wait_for(lambda: standin.find_card(job.job_id) and thread_texts(standin, job.job_id),
-                         timeout=3 * MAX_BACKOFF)
+        poll_until(lambda: standin.find_card(job.job_id) and thread_texts(standin, job.job_id),
+                   timeout=3 * MAX_BACKOFF, what="the card and its reply")
     finally:
         live.stop()
     assert thread_texts(standin, job.job_id) == ["survived"]
@@ -200,9 +201,9 @@ def test_many_deliverers_send_each_entry_once_and_in_order(standin: SlackStandIn
             w.start()
         for w in writers:
             w.join()
-        standin.wait_for(lambda: all(standin.find_card(j.job_id)
-                                     and len(thread_texts(standin, j.job_id)) == 20 for j in jobs),
-                         timeout=60)
+        poll_until(lambda: all(standin.find_card(j.job_id)
+                               and len(thread_texts(standin, j.job_id)) == 20 for j in jobs),
+                   timeout=60, what="every job's card and replies")
     finally:
         for d in deliverers:
             d.stop()
@@ -238,3 +239,18 @@ def test_transient_failures_back_off_up_to_a_bound(exc: Exception) -> None:
     first, later = retry_delay(exc, tries=0), retry_delay(exc, tries=30)
     assert first is not None and later is not None
     assert 0 < first < later <= MAX_BACKOFF * 1.2
+
+
+def test_a_429_holds_every_deliverer_for_its_retry_after_not_only_that_jobs(standin: SlackStandIn,
+                                                                           redis: Redis) -> None:
+    first, second, box = recorded(redis, "1000000001"), recorded(redis, "1000000002"), Outbox(redis)
+    one, other = deliverer(standin.base_url, redis), deliverer(standin.base_url, redis)
+    SlackFaults(standin).rate_limit("chat.postMessage", times=1, retry_after=2)
+    box.card(first.job_id, JobStatus.RUNNING)
+    box.card(second.job_id, JobStatus.RUNNING)
+    assert one.deliver(first.job_id) == 0
+    assert 1.0 < box.paused() <= 2.0
+    assert other.deliver(second.job_id) == 0  # not tried: Slack asked everyone to wait
+    assert len(standin.calls_to("chat.postMessage")) == 1
+    poll_until(lambda: box.paused() == 0, timeout=10, what="the pause to end")
+    assert other.deliver(second.job_id) == 1

@@ -1,4 +1,6 @@
-"""Slack's failures, played by the stand-in for tests: 429s, refused channels, API errors, free workspaces.
+"""Slack's failures, played by the stand-in for tests: 429s, 5xx, slowness, refused channels, API errors,
+free workspaces. (A Slack that is down — connections refused — is the stand-in stopped and started again
+on its port: ``SlackStandIn.stop`` / ``start(port)``.)
 
 Built on the stand-in's one hook (``SlackStandIn.intercept``), so none of this ships in the product.
 """
@@ -6,6 +8,7 @@ Built on the stand-in's one hook (``SlackStandIn.intercept``), so none of this s
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from dockbolt.console.slack_standin import ApiAnswer, SlackStandIn
@@ -21,6 +24,8 @@ class SlackFaults:
         self._channels: dict[str, str] = {}
         self._rate_limits: dict[str, tuple[int, int]] = {}  # method -> (calls left, Retry-After)
         self._method_errors: dict[str, list[str]] = {}
+        self._server_errors: dict[str, tuple[int, int]] = {}  # method -> (calls left, HTTP status)
+        self._delay = 0.0
         self._plan_upgrade_required = False
         self.remove = standin.intercept(self._answer)
 
@@ -42,6 +47,16 @@ class SlackFaults:
         with self._lock:
             self._method_errors.setdefault(method, []).extend([error] * times)
 
+    def server_error(self, method: str, times: int = 1, status: int = 503) -> None:
+        """Answer the next ``times`` calls of ``method`` with HTTP ``status`` (a 5xx: Slack is unwell)."""
+        with self._lock:
+            self._server_errors[method] = (times, status)
+
+    def slow(self, seconds: float) -> None:
+        """Answer every call ``seconds`` late (a slow Slack; the delay is served on the call's thread)."""
+        with self._lock:
+            self._delay = seconds
+
     def pending(self, method: str) -> int:
         """How many injected errors of ``method`` have not been answered yet."""
         with self._lock:
@@ -54,6 +69,14 @@ class SlackFaults:
 
     def _answer(self, method: str, params: dict[str, Any]) -> ApiAnswer | None:
         with self._lock:
+            delay = self._delay
+        if delay:
+            time.sleep(delay)
+        with self._lock:
+            failing, status = self._server_errors.get(method, (0, 0))
+            if failing > 0:
+                self._server_errors[method] = (failing - 1, status)
+                return ApiAnswer(status, {"ok": False, "error": "service_unavailable"})
             left, retry_after = self._rate_limits.get(method, (0, 0))
             if left > 0:
                 self._rate_limits[method] = (left - 1, retry_after)

@@ -86,12 +86,12 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class StandInServer(ThreadingHTTPServer):
-    """A threading HTTP server on 127.0.0.1, port chosen by the OS."""
+    """A threading HTTP server on 127.0.0.1, on ``port`` (0: chosen by the OS)."""
 
     daemon_threads = True
 
-    def __init__(self, api: WebApi, responses: ResponseUrls) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, api: WebApi, responses: ResponseUrls, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.api = api
         self.responses = responses
 
