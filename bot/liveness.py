@@ -8,17 +8,25 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue, worker_registration
 
-from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_FRESH
+from dockbolt.core.contract import DEFAULT_QUEUE
 
 
 def live_workers(redis: Redis, queue: str) -> int:
-    """How many RQ workers serve ``queue`` with a heartbeat at most WORKER_FRESH s old (Redis's clock)."""
-    now = redis.time()[0]
-    return sum(1 for worker in Worker.all(queue=Queue(queue, connection=redis))
-               if worker.last_heartbeat is not None
-               and now - worker.last_heartbeat.timestamp() <= WORKER_FRESH)
+    """How many RQ workers serve ``queue`` whose record has not expired.
+
+    Each RQ heartbeat sets the record's expiry (up to WORKER_FRESH s ahead), and Redis expires it on its
+    own clock: a worker counts while it beats, whatever its host's clock says (its ``last_heartbeat``
+    field is stamped by that clock, so it is not compared with anything).
+    """
+    keys = sorted(worker_registration.get_keys(Queue(queue, connection=redis)))
+    if not keys:
+        return 0
+    pipe = redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.pttl(key)
+    return sum(1 for ttl in pipe.execute() if ttl > 0 or ttl == -1)  # -2: expired, gone
 
 
 def health(redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,)) -> tuple[bool, dict[str, Any]]:

@@ -1,7 +1,7 @@
 """HTTP mode: the Bolt app behind waitress (a production WSGI server), plus ``GET /healthz``.
 
-``/healthz`` answers 200 only when Redis answers and every queue has a live RQ worker (its last heartbeat
-at most WORKER_FRESH s old by Redis's clock), 503 otherwise; the JSON body says which
+``/healthz`` answers 200 only when Redis answers and every queue has a live RQ worker (its record, which
+each heartbeat renews for WORKER_FRESH s, not expired: Redis's clock), 503 otherwise; the JSON body says which
 (``{"ok": …, "redis": …, "queues": {name: {"workers": n}}}``).
 
 Before Bolt sees a request, ``refusal`` turns away what it would read whole or answer with a 500: a body

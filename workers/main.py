@@ -53,7 +53,7 @@ for _cls in (JobRequest, *(handler.args for handler in HANDLERS.values())):
 log = logging.getLogger(__name__)
 
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
-MAX_BACKOFF = 10.0  # seconds between two attempts to reach Redis again
+MAX_BACKOFF = 2.0  # seconds between two attempts to reach Redis again (a PING: cheap)
 
 
 class RedisLost(StopRequested):

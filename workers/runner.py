@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")
 
 HEARTBEAT_EVERY = 5.0
+JOB_REDIS_TIMEOUT = 5.0
+SETTLE_WITHIN = 60.0
 
 
 def start_heartbeat(store: JobStore, job_id: str, every: float = HEARTBEAT_EVERY) -> Periodic:
@@ -47,11 +51,28 @@ def start_heartbeat(store: JobStore, job_id: str, every: float = HEARTBEAT_EVERY
 
 
 def _redis(settings: Settings) -> Redis:
-    current = get_current_job()
-    if current is not None:
-        conn: Redis = current.connection
-        return conn
-    return Redis.from_url(settings.redis_location)
+    """The job's own Redis client, with short timeouts: RQ's connection waits up to 55 s on a hung Redis
+    (it must outlast its blocking dequeue); a report or a lane check must not."""
+    return Redis.from_url(settings.redis_location, socket_timeout=JOB_REDIS_TIMEOUT,
+                          socket_connect_timeout=JOB_REDIS_TIMEOUT, retry=Retry(NoBackoff(), 1),
+                          driver_info=None)
+
+
+def _settle(what: str, write: Callable[[], None], within: float = SETTLE_WITHIN) -> None:
+    """Write a job's outcome, trying again while Redis is unreachable (up to ``within`` seconds): what
+    happened in Docker is recorded once Redis is back, not lost to an outage at the wrong moment."""
+    deadline, delay = time.monotonic() + within, 0.5
+    while True:
+        try:
+            write()
+            return
+        except RedisError as exc:
+            if time.monotonic() + delay > deadline:
+                log.error("%s: not recorded, Redis unreachable for %g s (%s)", what, within, exc)
+                return
+            log.warning("%s: Redis unreachable (%s); trying again in %g s", what, exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,11 +118,16 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
         raise
     finally:
         beat.stop()
-        lanes.leave(job)
-        store.set_status(job.job_id, status, detail)
         elapsed = time.monotonic() - started
-        _tell(job, reporter.card, status, elapsed=elapsed, detail=detail)
-        AuditLog(redis).record(AuditEvent.for_job(job, status, elapsed, detail))
+
+        def outcome() -> None:  # each step may be repeated: leave, status and card are idempotent
+            lanes.leave(job)
+            store.set_status(job.job_id, status, detail)
+            reporter.card(status, elapsed=elapsed, detail=detail)
+
+        _settle(f"job {job.job_id} ended {status.value}", outcome)
+        _settle(f"audit of job {job.job_id}",
+                lambda: AuditLog(redis).record(AuditEvent.for_job(job, status, elapsed, detail)), within=10)
     return {"status": status.value}
 
 

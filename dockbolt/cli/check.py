@@ -18,6 +18,7 @@ from bot.liveness import live_workers
 from dockbolt.cli.wiring import load_bot_config
 from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.errors import ConfigError
+from dockbolt.core.outbox import Outbox
 from dockbolt.core.rbac import Policy, allowed_verbs, grants_of
 from dockbolt.core.settings import Secret, Settings
 from dockbolt.core.slack_client import make_web_client
@@ -81,6 +82,22 @@ def worker_warnings(redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,)) -> l
             "`dockbolt worker` starts" for name in idle]
 
 
+def delivery_warnings(redis: Redis) -> list[str]:
+    """A line when reports wait for Slack or were given up (nothing when Redis cannot be asked)."""
+    try:
+        waiting, given_up = Outbox(redis).backlog()
+    except RedisError:
+        return []
+    out = []
+    if waiting:
+        out.append(f"the reports of {waiting} job(s) are waiting for Slack to take them (the outbox retries "
+                   "them; see the bot's and workers' logs for why Slack refuses)")
+    if given_up:
+        out.append(f"{given_up} report(s) on jobs could not be delivered to Slack and were given up "
+                   "(logged with their reason; [slack] delivery_ttl sets how long they are retried)")
+    return out
+
+
 def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     """Return (problems, warnings), one line each (both empty when all is well)."""
     problems: list[str] = []
@@ -91,7 +108,7 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
         problems.extend(exc.problems)
     problems.extend(preflight(settings))
     with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
-        warnings += worker_warnings(redis)
+        warnings += worker_warnings(redis) + delivery_warnings(redis)
     if not settings.slack_bot_token:
         problems.append("SLACK_BOT_TOKEN is not set: Slack cannot be reached (the local console needs "
                         "none)")

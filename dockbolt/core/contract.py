@@ -23,8 +23,8 @@ SCHEMA_VERSION = 1
 JOB_FUNC = "workers.runner.run_job"
 DEFAULT_QUEUE = "dockbolt-default"
 # RQ's heartbeat lease for dockbolt workers: an idle worker beats every WORKER_TTL - 15 s, a busy one every
-# 30 s, and its record expires WORKER_TTL + 60 s after the last beat; a worker whose last beat is younger
-# than WORKER_FRESH (by Redis's clock) counts as serving its queues.
+# 30 s, and each beat sets its record to expire at most WORKER_FRESH s later (Redis's clock); a worker
+# whose record has not expired counts as serving its queues.
 WORKER_TTL = 60
 WORKER_FRESH = WORKER_TTL + 60
 # RQ accepts only letters, digits, "_" and "-" in job ids (a Slack ts, with its dot, is not valid).

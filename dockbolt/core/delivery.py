@@ -39,7 +39,7 @@ from dockbolt.core.slack_client import redactor_of
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 3600.0
-MAX_BACKOFF = 15.0  # seconds: after Slack comes back, a backlog is flowing again within this
+MAX_BACKOFF = 10.0  # seconds: after Slack comes back, a backlog is flowing again within this
 # Errors Slack answers with HTTP 200 that mean "not now" rather than "never".
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                        "request_timeout", "team_added_to_org"})

@@ -221,9 +221,11 @@ class World:
         self.queue.enqueue(JOB_FUNC, sign(job.to_dict(), SECRET), job_id=job.job_id)
         assert self.status(job.job_id) == "finished", self.p.worker_log()
         assert self.container(name)
-        # nobody posted its card before it ran (no bot queued it), so the worker did, and reported there
-        card = self.p.standin.find_card(job.job_id)
-        assert card is not None and card.status == "done"
+        # nobody queued its card before it ran (no bot accepted it): the worker's first report posts it,
+        # and the outbox delivers the rest there
+        card = self.p.standin.wait_for(lambda: (c := self.p.standin.find_card(job.job_id)) is not None
+                                       and c.status == "done" and c, timeout=60)
+        assert card.status == "done"
 
     def markers(self) -> list[str]:
         """The probe's markers present now (the probe was imported / called)."""

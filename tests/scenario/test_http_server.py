@@ -16,13 +16,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from redis import Redis
 from rq import Queue, Worker
-from rq.utils import utcformat
 
 from bot.server import HttpServer, make_wsgi
 from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_FRESH
@@ -223,9 +221,14 @@ def test_healthz_needs_a_live_worker_on_the_queue(pipeline: Pipeline) -> None:
     assert healthz(port) == (503, idle)
     worker = registered_worker(redis, DEFAULT_QUEUE, "probe-serving")
     assert healthz(port) == (200, {"ok": True, "redis": True, "queues": {DEFAULT_QUEUE: {"workers": 1}}})
-    stale = datetime.fromtimestamp(redis.time()[0] - WORKER_FRESH - 1, tz=UTC)
-    redis.hset(worker.key, "last_heartbeat", utcformat(stale))  # a worker that stopped beating
+    assert redis.ttl(worker.key) > 0  # the lease each beat renews
+    redis.delete(worker.key)  # a worker that stopped beating: Redis expired its record
     assert healthz(port) == (503, idle)
+    worker.last_heartbeat = None
+    redis.hset(worker.key, "last_heartbeat", "2001-01-01T00:00:00.000000Z")  # a clock far behind…
+    redis.expire(worker.key, WORKER_FRESH)  # …on a worker that does beat
+    assert healthz(port)[0] == 200
+    redis.delete(worker.key)
     worker.heartbeat()
     assert healthz(port)[0] == 200
     worker.register_death()  # type: ignore[no-untyped-call]  # a worker that stopped (SIGTERM)

@@ -9,9 +9,10 @@ from redis import Redis
 from rq import Queue, Worker
 
 from bot.verbs import CATALOG
-from dockbolt.cli.check import policy_warnings, settings_warnings, worker_warnings
+from dockbolt.cli.check import delivery_warnings, policy_warnings, settings_warnings, worker_warnings
 from dockbolt.core.config import parse_config
 from dockbolt.core.contract import DEFAULT_QUEUE
+from dockbolt.core.outbox import Outbox
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import load_settings
 
@@ -81,3 +82,16 @@ def test_no_worker_line_when_redis_cannot_be_asked() -> None:
         closed = s.getsockname()[1]
     with Redis(host="127.0.0.1", port=closed) as unreachable:
         assert worker_warnings(unreachable) == []
+
+
+def test_reports_waiting_for_slack_or_given_up_are_warnings(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    assert delivery_warnings(redis) == []
+    Outbox(redis).post("0123456789", "waiting for Slack")
+    (waiting,) = delivery_warnings(redis)
+    assert waiting.startswith("the reports of 1 job(s) are waiting for Slack")
+    Outbox(redis).drop("0123456789")
+    Outbox(redis).given_up(3)
+    (lost,) = delivery_warnings(redis)
+    assert lost.startswith("3 report(s) on jobs could not be delivered")
+    redis.close()
