@@ -153,6 +153,13 @@ def _on_stop_signal(worker: DockboltWorker, stop: threading.Event) -> None:
 
 def serve(worker: DockboltWorker, *, burst: bool = False) -> None:
     """Run RQ's ``work()``; each time it ends because Redis went away, wait for Redis and start again."""
+    try:
+        _serve(worker, burst)
+    except StopRequested:  # RQ's handler, still installed right after work() returned, got a signal
+        log.info("worker %s: stopped while waiting for Redis", worker.name)
+
+
+def _serve(worker: DockboltWorker, burst: bool) -> None:
     stop = threading.Event()
     # Installed before the first work() too: Redis can be lost before RQ installs its handlers, and a
     # signal in that window must stop the worker cleanly rather than kill it.

@@ -18,6 +18,7 @@ from dockbolt.core.outbox import Outbox
 from dockbolt.core.redact import Redactor
 from dockbolt.core.settings import load_settings
 from dockbolt.core.slack_client import RedactingWebClient, make_web_client
+from tests.support.pipeline import poll_until
 from tests.support.recorded import everything_received
 from tests.support.slack_faults import SlackFaults
 from workers.reply import Reply
@@ -120,7 +121,7 @@ def test_a_429_is_waited_out_not_dropped(standin: SlackStandIn, redis: Redis) ->
     r.rep.post("and the one behind it")
     assert r.sent() == 0 and r.pending == 2  # not sent, not dropped: due again after Retry-After
     assert Outbox(redis).due() == []
-    standin.wait_for(lambda: Outbox(redis).due(), timeout=10)
+    poll_until(lambda: Outbox(redis).due(), timeout=10, what="the entry due again")
     assert r.sent() == 2
     assert [m.text for m in standin.thread("C1", str(ts))] == ["after the rate limit",
                                                                "and the one behind it"]
