@@ -1,4 +1,6 @@
-"""A worker that loses Redis before RQ installed its signal handlers still stops cleanly on SIGTERM.
+"""A worker that loses Redis stops cleanly on a SIGTERM that lands as it notices, whichever handlers are in
+place then: none of RQ's yet (lost during bootstrap) or RQ's own (lost after work() installed them, whose
+handler raises StopRequested outside work()).
 
 The worker runs in a process of its own (a SIGTERM with no handler would kill the test run) on the test's
 own Redis, which it shuts down before serving: RQ's bootstrap fails before ``work()`` installs its
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.integration
 SCRIPT = textwrap.dedent("""
     import logging, os, signal, sys
     from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Queue
     from rq.serializers import JSONSerializer
     from workers.main import DockboltWorker, serve
@@ -41,14 +44,21 @@ SCRIPT = textwrap.dedent("""
         return reason
 
     w.lost = lost
+    if sys.argv[2] == "rq-handlers":  # RQ's own handlers were installed when work() ended
+        def work(**kwargs):
+            w._install_signal_handlers()  # as RQ's work() does before it serves
+            raise RedisConnectionError("Redis went away")
+        w.work = work
     serve(w)
     print("stopped cleanly")
 """)
 
 
-def test_sigterm_right_as_redis_is_found_gone_stops_the_worker_cleanly(own_redis: KillableRedis) -> None:
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(own_redis.port)], capture_output=True,
-                          text=True, timeout=60)
+@pytest.mark.parametrize("handlers", ["none-yet", "rq-handlers"])
+def test_sigterm_right_as_redis_is_found_gone_stops_the_worker_cleanly(own_redis: KillableRedis,
+                                                                       handlers: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(own_redis.port), handlers],
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "stopped cleanly" in proc.stdout
     assert "stopped while waiting for Redis" in proc.stderr
