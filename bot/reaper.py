@@ -36,6 +36,7 @@ class Reaper:
                  queue: str = DEFAULT_QUEUE) -> None:
         self.store, self.outbox, self.audit, self.queue = store, outbox, audit, queue
         self.stale_after = stale_after
+        self._told: set[str] = set()  # queued jobs already told (or too old to tell): not looked up again
         self._loop = Periodic(self.run_once, every, "dockbolt-reaper")
 
     def run_once(self) -> list[str]:
@@ -48,11 +49,17 @@ class Reaper:
             return []
         told = []
         now = time.time()
-        for raw in Queue(self.queue, connection=self.store.redis).get_job_ids():
+        queued = Queue(self.queue, connection=self.store.redis).get_job_ids()
+        self._told &= set(queued)  # forget jobs that left the queue
+        for raw in queued:
+            if raw in self._told:
+                continue
             rec = self.store.get(raw)
             waiting = rec is not None and rec.status is JobStatus.QUEUED
-            if (rec is None or not waiting or now - rec.request.queued_at < UNSERVED_AFTER
-                    or not self.store.first_time(rec.request.job_id, "unserved")):
+            if rec is not None and waiting and now - rec.request.queued_at < UNSERVED_AFTER:
+                continue  # not yet: looked at again next time
+            self._told.add(raw)
+            if rec is None or not waiting or not self.store.first_time(rec.request.job_id, "unserved"):
                 continue
             self.outbox.post(rec.request.job_id, messages.no_worker(rec.request.job_id, self.queue))
             log.warning("job %s waits: no worker serves queue %s", rec.request.job_id, self.queue)

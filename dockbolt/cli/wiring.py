@@ -55,11 +55,11 @@ DELIVERY_SLACK_TIMEOUT = 10
 
 
 def make_deliverer(settings: Settings, redactor: Redactor, ttl: float, threads: int = DELIVERY_THREADS,
-                   name: str = "dockbolt-delivery") -> Deliverer:
-    """The Slack outbox's deliverer for a bot or a worker process (not started)."""
+                   name: str = "dockbolt-delivery", listen: bool = True) -> Deliverer:
+    """The Slack outbox's deliverer for a bot (``listen=False``) or a worker process (not started)."""
     client = make_web_client(settings, timeout=DELIVERY_SLACK_TIMEOUT, redactor=redactor, retries=False)
     redis = redis_from(settings, DELIVERY_REDIS_TIMEOUT)
-    return Deliverer(redis, client, ttl=ttl, threads=threads, name=name)
+    return Deliverer(redis, client, ttl=ttl, threads=threads, name=name, listen=listen)
 
 
 @dataclass
@@ -93,7 +93,7 @@ def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) 
     install_log_redaction(redactor)  # the config's own patterns join the built-in ones in the logs
     client = make_web_client(settings, redactor=redactor)
     redis = redis_from(settings)
-    deliverer = make_deliverer(settings, redactor, config.slack.delivery_ttl)
+    deliverer = make_deliverer(settings, redactor, config.slack.delivery_ttl, threads=2, listen=False)
     app = create_app(settings, config, redis, client, deliver=deliverer.deliver)
     reaper = Reaper(JobStore(redis), Outbox(redis), audit=AuditLog(redis), every=reaper_every)
     return BotRuntime(app=app, client=client, redis=redis, reaper=reaper, deliverer=deliverer)

@@ -1,7 +1,9 @@
 """Delivers the Slack outbox (``dockbolt.core.outbox``): in order per job, retried, for a bounded time.
 
-A ``Deliverer`` runs in the bot and in every worker process: a few daemon threads that wake when an
-entry is written (or every second), take a due job's delivery lock and send its entries one by one. One
+A ``Deliverer`` runs in the bot and in every worker process: a few daemon threads that take a due job's
+delivery lock and send its entries one by one. Workers' deliverers ``listen``: they wake as soon as an
+entry is written anywhere; the bot's look every second (for retries, and for reports when no worker is
+up) and otherwise leave the CPU to the acks — it sends each new card right after its ack itself. One
 lock per job means one sender per thread at a time, so a job's card and replies arrive in the order they
 were written, whichever process sends them. An entry Slack does not take now waits and is tried again —
 after ``Retry-After`` on a 429, with backoff on a 5xx or a connection error — and the entries behind it
@@ -39,6 +41,8 @@ from dockbolt.core.slack_client import redactor_of
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 3600.0
+POLL_EVERY = 1.0  # seconds between looks at the due set when nothing wakes a deliverer
+BUSY_WAIT = 0.25  # …when every due job is being sent by another deliverer
 MAX_BACKOFF = 10.0  # seconds: after Slack comes back, a backlog is flowing again within this
 # Errors Slack answers with HTTP 200 that mean "not now" rather than "never".
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
@@ -69,9 +73,9 @@ class Deliverer:
     """Sends pending outbox entries from ``threads`` daemon threads (see the module docstring)."""
 
     def __init__(self, redis: Redis, client: WebClient, *, ttl: float = DEFAULT_TTL, threads: int = 4,
-                 name: str = "dockbolt-delivery") -> None:
+                 name: str = "dockbolt-delivery", listen: bool = True) -> None:
         self.outbox, self.store, self.client = Outbox(redis), JobStore(redis), client
-        self.ttl, self.name = ttl, name
+        self.ttl, self.name, self.listen = ttl, name, listen
         self.redactor = redactor_of(client)
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
@@ -98,12 +102,18 @@ class Deliverer:
                     continue
                 due = self.outbox.due()
                 random.shuffle(due)  # threads and processes spread over the backlog instead of queueing
+                sent = 0
                 for job_id in due:
                     if self._stop.is_set():
                         return
-                    self.deliver(job_id)
-                if not due:
-                    self.outbox.wait(1.0)
+                    sent += self.deliver(job_id)
+                if sent:
+                    continue
+                # Nothing to send, or every due job is another deliverer's right now: wait for news.
+                if self.listen:
+                    self.outbox.wait(BUSY_WAIT if due else POLL_EVERY)
+                else:
+                    self._stop.wait(POLL_EVERY)
             except RedisError as exc:
                 log.warning("%s: Redis unreachable (%s); trying again in 1 s", self.name, exc)
                 self._stop.wait(1.0)
