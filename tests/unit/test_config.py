@@ -200,6 +200,9 @@ def test_self_inheritance_is_a_cycle() -> None:
         ('[slack]\ncommand = "docker"\n', "slack.command", "is not a slash command"),
         ('[slack]\ncommand = "/Docker Cmd"\n', "slack.command", "is not a slash command"),
         ('[slack]\nnotify_channel = "#general"\n', "slack.notify_channel", "is not a Slack channel id"),
+        ('[slack]\ndelivery_ttl = "soon"\n', "slack.delivery_ttl", 'is not a duration like "1h"'),
+        ("[slack]\ndelivery_ttl = 0\n", "slack.delivery_ttl", "is not a duration"),
+        ("[slack]\ndelivery_ttl = true\n", "slack.delivery_ttl", "is not a duration"),
         ('[rbac]\ndefault_role = ["viewer"]\n', "rbac.default_role", "must be a string, got array"),
         ('slack = "x"\n', "slack", "must be a table, got string"),
         ('[rbac.roles]\nadmin = ["*"]\n', "rbac.roles.admin", "must be a table, got array"),
@@ -419,3 +422,10 @@ images = "acme/*"
     assert 'rbac.roles.ops.grants[1]: unknown grant "root"' in text
     assert "rbac.bindings[0].containers[1]: must not be empty" in text
     assert "rbac.bindings[0].images: must be an array of strings" in text
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [('"30m"', 1800), ('"1h30m"', 5400), ("90", 90), (None, 3600)])
+def test_delivery_ttl_takes_a_duration_or_seconds_and_defaults_to_an_hour(raw: str | None,
+                                                                          seconds: int) -> None:
+    text = ("[slack]\n" + (f"delivery_ttl = {raw}\n" if raw is not None else "")) + base()
+    assert parse_config(tomllib.loads(text), "dockbolt.toml", CATALOG).slack.delivery_ttl == seconds
