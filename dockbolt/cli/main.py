@@ -62,14 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.cmd == "worker":
-            from dockbolt.cli.wiring import load_bot_config, make_deliverer
+            from dockbolt.cli.wiring import WORKER_DELIVERY_THREADS, load_bot_config, make_deliverer
             from dockbolt.core.redact import Redactor
             from workers.main import run_worker
 
             config = load_bot_config(settings)
             wsettings = _worker_settings(settings)
             deliverer = make_deliverer(wsettings, Redactor(config.policy.guardrails.redact),
-                                       config.slack.delivery_ttl, threads=2, name="dockbolt-worker-delivery")
+                                       config.slack.delivery_ttl, threads=WORKER_DELIVERY_THREADS,
+                                       name="dockbolt-worker-delivery")
             return run_worker(wsettings, config.policy, burst=args.burst, deliverer=deliverer)
         if args.cmd == "bot":
             from dockbolt.cli.run_bot import run_bot
