@@ -17,7 +17,7 @@ from bot import messages
 from bot.liveness import live_workers
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import DEFAULT_QUEUE, JobStatus
-from dockbolt.core.jobstore import JobStore
+from dockbolt.core.jobstore import JobStore, redis_time
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.periodic import Periodic
 
@@ -75,7 +75,8 @@ class Reaper:
             if rec is None or rec.status.final:
                 continue
             self.store.set_status(job_id, JobStatus.LOST, "worker died")
-            elapsed = None if rec.started_at is None else max(0.0, time.time() - rec.started_at)
+            elapsed = (None if rec.started_at is None
+                       else max(0.0, redis_time(self.store.redis) - rec.started_at))
             self.outbox.post(job_id, messages.worker_lost(job_id, self.stale_after))
             self.outbox.card(job_id, JobStatus.LOST, elapsed=elapsed, detail="worker died")
             log.warning("job %s lost: worker heartbeat stopped", job_id)

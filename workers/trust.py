@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,14 +35,14 @@ from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockboltError
 from dockbolt.core.jobsign import BadSignature, open_envelope
-from dockbolt.core.jobstore import JobStore
+from dockbolt.core.jobstore import JobStore, redis_time
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SLACK_HOOKS_HOST = "hooks.slack.com"
-MAX_CLOCK_SKEW = 300  # seconds a job's queued_at may lie ahead of the worker's clock
+MAX_CLOCK_SKEW = 300  # seconds a job's queued_at (the bot's clock) may lie ahead of Redis's clock
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -180,14 +179,15 @@ def accept(envelope: object, *, rq_job_id: str, ctx: WorkerContext, redis: Redis
     if job.response_url is not None and not response_url_allowed(job.response_url,
                                                                  ctx.settings.slack_api_url):
         raise refuse(rq_job_id, "its response_url is not Slack's (hooks.slack.com or SLACK_API_URL's host)")
-    now = time.time() if now is None else now
+    # Redis's clock, like heartbeats: the worker's host clock may be off by hours and still run jobs.
+    now = redis_time(redis) if now is None else now
     ttl = ctx.policy.guardrails.job_ttl
     age = now - job.queued_at
     if age > ttl:
         _close_expired(redis, job)
         raise refuse(rq_job_id, f"expired: queued {age:.0f} s ago, [policy] job_ttl is {ttl} s")
     if age < -MAX_CLOCK_SKEW:
-        raise refuse(rq_job_id, f"queued {-age:.0f} s in the future: the bot's and worker's clocks disagree")
+        raise refuse(rq_job_id, f"queued {-age:.0f} s in the future: the bot's and Redis's clocks disagree")
     # Held until the job could no longer pass the age check anyway.
     if not redis.set(seen_key(job.job_id), "1", nx=True, ex=max(1, math.ceil(ttl - age) + 1)):
         raise refuse(rq_job_id, "replayed: a job with this id was already run")

@@ -143,7 +143,7 @@ class JobStore:
         Running restarts the job's in-flight entry's clock; a final status removes it (the record names
         the user; a record already expired has no entry left to remove).
         """
-        now = time.time()
+        now = redis_time(self.redis)  # one clock for start and end, whichever host writes them
         fields: dict[FieldT, EncodableT] = {"status": status.value, "detail": detail}
         if status is JobStatus.RUNNING:
             fields["started_at"] = now

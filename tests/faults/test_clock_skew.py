@@ -30,7 +30,7 @@ import docker
 import pytest
 
 from dockbolt.core.contract import JobStatus
-from dockbolt.core.jobstore import HEARTBEATS, JobStore
+from dockbolt.core.jobstore import HEARTBEATS, JobStore, redis_time
 from tests.conftest import unavailable
 from tests.faults.test_redis_outage import card_status, finished, job_of, serving
 from tests.support.pipeline import Pipeline, poll_until, start_pipeline
@@ -171,3 +171,17 @@ def test_a_worker_far_behind_is_still_seen_serving(pipe: Pipeline) -> None:
     p.start_worker(extra_env=skewed("-150s"))
     assert finished(p, job_of(p, "ps")) == "done", p.worker_log()  # it serves the queue
     assert serving(p), "/healthz says no worker serves the queue"
+
+
+@pytest.mark.parametrize("offset", ["+7200s", "-7200s"])
+def test_a_worker_hours_off_runs_jobs_and_stamps_them_on_redis_clock(pipe: Pipeline, offset: str) -> None:
+    """Judged on the worker's clock, a job was "expired" (2 h ahead) or "queued in the future" (2 h
+    behind) and refused; its start and end were stamped hours off in the job list."""
+    p = pipe
+    p.start_worker(extra_env=skewed(offset))
+    job = job_of(p, "ps")
+    assert finished(p, job) == "done", p.worker_log()
+    rec = JobStore(p.redis).get(job)
+    assert rec is not None and rec.started_at is not None and rec.ended_at is not None
+    now = redis_time(p.redis)
+    assert now - 60 < rec.started_at <= rec.ended_at <= now
