@@ -41,24 +41,31 @@ KEEP_SECONDS = 7 * 24 * 3600  # a job's pending entries outlive any delivery dea
 LOCK_MS = 20_000
 
 # Stamp the entry with the server's clock, merge a card edit into a pending one behind the head, append,
-# mark the job due (unless it already waits for a retry: NX) and wake one idle deliverer.
+# mark the job due (unless it already waits for a retry: NX) and wake one idle deliverer. Only card
+# entries (small) are decoded; any other (a 2 MiB log file) is stamped by splicing "at" into its text.
 _PUSH_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local e = cjson.decode(ARGV[1])
-e['at'] = now
 local n = redis.call('LLEN', KEYS[1])
 local merged = false
-if e['op'] == 'card' and n >= 2 then
-  local last = cjson.decode(redis.call('LINDEX', KEYS[1], -1))
-  if last['op'] == 'card' then
-    if e['text'] == '' then e['text'] = last['text'] end
-    e['at'] = last['at']
-    redis.call('LSET', KEYS[1], -1, cjson.encode(e))
-    merged = true
+local stored
+if ARGV[4] == 'card' then
+  local e = cjson.decode(ARGV[1])
+  e['at'] = now
+  if n >= 2 then
+    local last = cjson.decode(redis.call('LINDEX', KEYS[1], -1))
+    if last['op'] == 'card' then
+      if e['text'] == '' then e['text'] = last['text'] end
+      e['at'] = last['at']
+      redis.call('LSET', KEYS[1], -1, cjson.encode(e))
+      merged = true
+    end
   end
+  stored = cjson.encode(e)
+else
+  stored = '{"at": ' .. string.format('%.6f', now) .. ', ' .. string.sub(ARGV[1], 2)
 end
-if not merged then redis.call('RPUSH', KEYS[1], cjson.encode(e)) end
+if not merged then redis.call('RPUSH', KEYS[1], stored) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], 'NX', now, ARGV[2])
 redis.call('LPUSH', KEYS[3], ARGV[2])
@@ -145,7 +152,7 @@ class Outbox:
         """Add ``entry`` behind the job's pending ones (on ``pipe`` when given: sent by the caller)."""
         # EVAL, not EVALSHA: inside the bot's MULTI a NOSCRIPT would fail this command alone.
         target: Redis | Pipeline = self.redis if pipe is None else pipe
-        target.eval(_PUSH_LUA, 3, _key(job_id), DUE, WAKE, entry.to_json(), job_id, KEEP_SECONDS)
+        target.eval(_PUSH_LUA, 3, _key(job_id), DUE, WAKE, entry.to_json(), job_id, KEEP_SECONDS, entry.op)
 
     def card(self, job_id: str, status: JobStatus, *, elapsed: float | None = None, detail: str = "",
              closed_text: str = "", pipe: Pipeline | None = None) -> None:

@@ -21,7 +21,7 @@ from slack_sdk.web import SlackResponse
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.delivery import MAX_BACKOFF, Deliverer, retry_delay
-from dockbolt.core.jobstore import JobStore
+from dockbolt.core.jobstore import JobStore, redis_time
 from dockbolt.core.jobthread import ResponseUrlError
 from dockbolt.core.outbox import Entry, Outbox
 from dockbolt.core.settings import load_settings
@@ -254,3 +254,12 @@ def test_a_429_holds_every_deliverer_for_its_retry_after_not_only_that_jobs(stan
     assert len(standin.calls_to("chat.postMessage")) == 1
     poll_until(lambda: box.paused() == 0, timeout=10, what="the pause to end")
     assert other.deliver(second.job_id) == 1
+
+
+def test_a_large_entry_is_stamped_without_being_rewritten(redis: Redis) -> None:
+    job, box = recorded(redis), Outbox(redis)
+    content = 'quote " backslash \\ slash / tab \t ünïcödé 🐳\n' * 50_000  # ~2.6 MB
+    box.file(job.job_id, content=content, filename="big.log", comment="c", fallback="f")
+    entry = Outbox(redis).head(job.job_id)
+    assert entry is not None and entry.op == "file" and entry.content == content
+    assert abs(entry.at - redis_time(redis)) < 5
