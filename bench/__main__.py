@@ -22,7 +22,7 @@ from bot.messages import accepted_job_id
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.console.slash_client import SlashClient
-from dockbolt.core.config import default_config_toml
+from dockbolt.core.config_default import default_config_toml
 from dockbolt.core.contract import DEFAULT_QUEUE
 from tests.support.harness import CHANNEL, SECRET, Pipeline, start_pipeline
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from bot.messages import accepted_job_id
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
-from dockbolt.core.config import default_config_toml
+from dockbolt.core.config_default import default_config_toml
 from tests.support.harness import CHANNEL, Pipeline, start_pipeline
 
 FLOODER = "UFLOOD"

@@ -8,7 +8,7 @@ Errors are translated here, at the edge: ``NotFound`` -> ``TargetNotFound``, any
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -292,6 +292,25 @@ class DockerEngine:
         """One stats sample; ``stream=False`` waits for a second reading, so precpu_stats is filled."""
         with self._edge():
             return dict(self._api.stats(name, stream=False))
+
+    def build(self, path: str, *, tag: str, dockerfile: str, build_args: Mapping[str, str], no_cache: bool,
+              labels: Mapping[str, str], on_output: Callable[[str], None]) -> str:
+        """The low-level build API, streamed: each output chunk goes to ``on_output`` as it arrives."""
+        image_id = ""
+        with self._edge():
+            for chunk in self._api.build(path=path, tag=tag, dockerfile=dockerfile,
+                                         buildargs=dict(build_args), nocache=no_cache, labels=dict(labels),
+                                         rm=True, forcerm=True, pull=False, decode=True):
+                if "error" in chunk:
+                    raise DockerError(str(chunk.get("error") or "the build failed").strip())
+                if chunk.get("stream"):
+                    on_output(str(chunk["stream"]))
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("ID"):
+                    image_id = str(aux["ID"])
+        if not image_id:
+            raise DockerError("the builder ended without an image")
+        return image_id
 
 
 def _summary(row: Mapping[str, Any]) -> ContainerSummary:

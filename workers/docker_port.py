@@ -9,7 +9,7 @@ words: ``TargetNotFound`` (no such container), ``DockerError`` (anything else th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -131,3 +131,8 @@ class DockerPort(Protocol):
 
     def stats(self, name: str) -> dict[str, Any]:
         """Return one raw stats sample (``stream=False``: carries ``precpu_stats``)."""
+
+    def build(self, path: str, *, tag: str, dockerfile: str, build_args: Mapping[str, str], no_cache: bool,
+              labels: Mapping[str, str], on_output: Callable[[str], None]) -> str:
+        """Build ``path`` (the context directory) and tag the image; return its id. The builder's output
+        goes to ``on_output`` as it comes; a failed build raises ``DockerError`` with the builder's error."""

@@ -182,3 +182,18 @@ def logs_cut_short(name: str, lines: int, truncated: bool, reason: str) -> str:
     return (f":warning: Logs of {code(name)}: the log stream was cut short after "
             f"{count_noun(lines, 'line')}{older}: {escape(reason)}. What arrived is below; "
             "the rest of the log was not received.")
+
+
+# --- build --------------------------------------------------------------------------------------------
+
+def built(tag: str, image_id: str, steps: int, lines: int) -> str:
+    """A finished build."""
+    return (f":white_check_mark: Built {code(tag)} (image {code(short_id(image_id))}) in {steps} steps; "
+            f"the builder printed {lines:,} lines.")
+
+
+def build_failed(tag: str, step: str, error: str) -> str:
+    """A build the builder refused: the failing step and its error (the log, whose last lines show what
+    the step printed, follows: inline, or as a file with those lines as its preview)."""
+    where = f" at step {code(step)}" if step else ""
+    return f":x: The build of {code(tag)} failed{where}: {error}"

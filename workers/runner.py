@@ -154,7 +154,7 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
             return JobStatus.FAILED, "not allowed"
         hctx = HandlerContext(job=job, docker=docker, progress=reporter.progress,
                               guardrails=ctx.policy.guardrails, docker_host=ctx.settings.docker_host,
-                              visible=authz.visibility(ctx.policy, caller))
+                              visible=authz.visibility(ctx.policy, caller), build=ctx.build)
         reply = handler.run(hctx, args)
     except DockerUnavailable as exc:
         reporter.post(messages.docker_unreachable(str(exc)))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +32,7 @@ from rq import Worker
 from rq.job import Job
 
 from dockbolt.core.audit import AuditEvent, AuditLog
+from dockbolt.core.config import BuildConfig
 from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockboltError
 from dockbolt.core.jobsign import BadSignature, open_envelope
@@ -131,6 +132,7 @@ class WorkerContext:
 
     settings: Settings
     policy: Policy
+    build: BuildConfig = field(default_factory=BuildConfig)
 
 
 _context: WorkerContext | None = None

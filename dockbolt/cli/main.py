@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             deliverer = make_deliverer(wsettings, Redactor(config.policy.guardrails.redact),
                                        config.slack.delivery_ttl, threads=WORKER_DELIVERY_THREADS,
                                        name="dockbolt-worker-delivery")
-            return run_worker(wsettings, config.policy, burst=args.burst, deliverer=deliverer)
+            return run_worker(wsettings, config.policy, burst=args.burst, deliverer=deliverer,
+                              build=config.build)
         if args.cmd == "bot":
             from dockbolt.cli.run_bot import run_bot
 

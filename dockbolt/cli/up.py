@@ -24,7 +24,7 @@ from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis, LocalRedisError
 from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import load_bot_config, start_http_bot
-from dockbolt.core.config import default_config_toml
+from dockbolt.core.config_default import default_config_toml
 from dockbolt.core.redact import install_log_redaction
 from dockbolt.core.settings import Secret, Settings
 from workers.main import preflight

@@ -237,6 +237,35 @@ class RunArgs(Args):
             raise ValueError("pids_limit must be > 0")
 
 
+# An image reference as `docker build -t` takes it: [registry[:port]/]path[:tag], lower-case path.
+IMAGE_TAG_RE = re.compile(r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*"
+                          r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?\Z")
+
+
+@dataclass(frozen=True)
+class BuildArgs(Args):
+    """`build`: tag the image built from ``context`` — a git URL (with an optional ``#ref``) or a local
+    directory; which ones are allowed is the worker's ``[build]`` config, checked by the worker."""
+
+    tag: str
+    context: str
+    dockerfile: str = "Dockerfile"  # relative to the context, never outside it
+    build_args: Mapping[str, str] = field(default_factory=dict)  # `--build-arg K=V`
+    no_cache: bool = False
+
+    def __post_init__(self) -> None:
+        if not IMAGE_TAG_RE.match(self.tag):
+            raise ValueError(f"tag {self.tag!r} is not an image name like name:tag or registry/name:tag")
+        if not self.context or self.context.startswith("-"):
+            raise ValueError("context must be a git URL or a directory")
+        parts = self.dockerfile.split("/")
+        if not self.dockerfile or self.dockerfile.startswith(("/", "-")) or ".." in parts:
+            raise ValueError("dockerfile must be a path inside the context")
+        odd = [k for k in self.build_args if not ENV_NAME_RE.match(k)]
+        if odd:
+            raise ValueError(f"build args must be variable names: {', '.join(odd)}")
+
+
 def ownership_labels(user_id: str, job_id: str) -> dict[str, str]:
     """The labels that mark a container as dockbolt's, with who created it and in which job."""
     return {LABEL_MANAGED: "true", LABEL_CREATED_BY: user_id, LABEL_JOB: job_id}

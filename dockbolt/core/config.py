@@ -7,7 +7,6 @@ An invalid file stops start-up with ``ConfigError``: every problem is collected,
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -46,12 +45,21 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class BuildConfig:
+    """The ``[build]`` table: where a build context may come from (the worker checks every build)."""
+
+    context_roots: tuple[str, ...] = ()  # absolute directories; a local context (or file:// repo) under one
+    allow_git_hosts: tuple[str, ...] = ()  # hosts an https/ssh/git URL may name ([] = none)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated config file."""
 
     source: str
     slack: SlackConfig
     policy: Policy
+    build: BuildConfig = BuildConfig()
 
 
 def _tname(value: object) -> str:
@@ -141,6 +149,18 @@ def _parse_slack(c: _Checker, data: object) -> SlackConfig:
               f'{raw_ttl!r} is not a duration like "1h", "30m" or a number of seconds > 0')
     return SlackConfig(command=command or "/docker", notify_channel=notify or "",
                        delivery_ttl=ttl if ttl and ttl > 0 else 3600)
+
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+
+
+def _parse_build(c: _Checker, data: object) -> BuildConfig:
+    t = c.table(data, "build", ("context_roots", "allow_git_hosts"))
+    roots = c.strings(t, "build", "context_roots", lambda r: None if r.startswith("/") and r != "/"
+                      else "must be an absolute directory (not /)")
+    hosts = c.strings(t, "build", "allow_git_hosts",
+                      lambda h: None if _HOST_RE.match(h) else "must be a host name like git.example.com")
+    return BuildConfig(context_roots=tuple(r.rstrip("/") for r in roots), allow_git_hosts=hosts)
 
 
 def _parse_roles(c: _Checker, data: object, known_verbs: Collection[str]) -> dict[str, Role]:
@@ -245,8 +265,9 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Conf
     """
     c = _Checker(source)
     known_verbs = tuple(catalog)
-    top = c.table(dict(data), "", ("slack", "rbac", "policy"))
+    top = c.table(dict(data), "", ("slack", "rbac", "policy", "build"))
     slack = _parse_slack(c, top.get("slack", {}))
+    build = _parse_build(c, top.get("build", {}))
     rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
     defined = _parse_roles(c, rbac.get("roles"), known_verbs)
     roles = {name: role for name, role in built_in_roles(catalog).items() if name not in defined} | defined
@@ -270,7 +291,7 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Conf
         default_role=default_role,
         known_verbs=tuple(sorted(known_verbs)),
     )
-    return Config(source=source, slack=slack, policy=policy)
+    return Config(source=source, slack=slack, policy=policy, build=build)
 
 
 def load_config(path: str, catalog: Catalog) -> Config:
@@ -297,83 +318,9 @@ def _syntax_line(message: str) -> str:
     return f"line {m.group(1)}: " if m else ""
 
 
-_DEFAULT_CONFIG = """\
-# dockbolt configuration (TOML). Written on first start; edit freely, then restart dockbolt.
-# Every problem in this file is reported at start-up, one line each, and dockbolt refuses to start.
-
-[slack]
-command = "/docker"            # the slash command this bot answers (as registered in the Slack app)
-notify_channel = ""            # channel id for notifications (e.g. "C0123456"); "" = none
-delivery_ttl = "1h"            # how long a report on a job is retried while Slack does not take it
-
-[rbac]
-# Role for users that no binding names. "" = none: such users may do nothing (deny by default).
-default_role = ""
-
-# Built-in roles (each verb says which one it belongs to, so new verbs join them on upgrade):
-#   anyone, no role needed: {everyone}
-#   viewer:   {viewer}
-#   operator: inherits viewer; {operator}
-#   admin:    every verb ("*")
-# Define a role of the same name to replace a built-in one, or your own roles next to them. A role lists
-# the verbs it allows ("*" = every verb), may inherit other roles' verbs and grants, and may hold grants:
-#   privileged     --privileged, --cap-add, --device, --pid/--ipc/--userns host, --security-opt
-#   host-mounts    bind mounts of host paths, only under [policy] allowed_host_paths
-#   docker-socket  mounting the Docker socket (root on the host: think twice)
-#   host-network   --network host / container:NAME
-#   root-user      -u 0 / -u root
-#   public-ports   -p on an address other than [policy] publish_address
-#   unmanaged      acting on containers dockbolt did not create
-# No role holds a grant unless this file gives it, admin included:
-# [rbac.roles.lead]
-# inherits = ["operator"]
-# grants = ["host-mounts"]
-
-# A binding grants a role to Slack user ids (U…/W…) and/or user-group ids (S…), optionally only in
-# some channels (C…/G…/D…) and only on some containers/images (globs). A user holds every role whose
-# bindings match, plus default_role.
-[[rbac.bindings]]
-role = "admin"
-users = [{admin}]
-
-# [[rbac.bindings]]
-# role = "viewer"
-# groups = ["S0456DEF"]          # user groups need a paid Slack plan; otherwise only users apply
-# channels = ["C0123456"]        # optional: the binding holds only in these channels
-# containers = ["staging-*"]     # optional: only containers whose name matches
-# images = ["registry.local/*"]  # optional: only containers (and `run`s) of matching images
-
-# What `run` may create, and limits. The values shown are the defaults.
-[policy]
-# allowed_host_paths = []        # host directories that may be bind-mounted (with host-mounts)
-# allowed_images = ["*"]         # image globs `run` may use
-# memory = "512m"                # applied when `run` gives no -m ("none": no limit)
-# pids_limit = 512               # applied when `run` gives no --pids-limit ("none": no limit)
-# publish_address = "127.0.0.1"  # where -p HOST:CTR binds; other addresses need public-ports
-# no_new_privileges = true
-# read_unmanaged = false         # let logs/inspect/stats read containers dockbolt does not manage
-# rate = "20/minute"             # commands per user
-# max_queued_per_user = 5        # one user's jobs waiting or running at once
-# redact = []                    # extra regexes masked in everything posted and logged
-# job_ttl = "1h"                 # a queued job older than this is refused by the worker
-"""
-
-
 def default_allows(catalog: Catalog) -> dict[DefaultRole, tuple[str, ...]]:
     """Each default role's own verbs, from the catalog (in its order)."""
     allows: dict[DefaultRole, tuple[str, ...]] = {role: () for role in DEFAULT_ROLES}
     for verb, role in catalog.items():
         allows[role] += (verb,)
     return allows
-
-
-def default_config_toml(admin_user_id: str, catalog: Catalog) -> str:
-    """Return a commented default config in which ``admin_user_id`` is admin (built-in roles described)."""
-    if not USER_ID_RE.match(admin_user_id):
-        raise ValueError(f"{admin_user_id!r} is not {_ID_SHAPES['users'][1]}")
-    allows = default_allows(catalog)
-    return _DEFAULT_CONFIG.format(
-        everyone=" ".join(allows["everyone"]), viewer=" ".join(allows["viewer"]),
-        operator=" ".join(allows["operator"]),
-        admin=json.dumps(admin_user_id),
-    )

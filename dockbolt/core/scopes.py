@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal, Protocol
 
-from dockbolt.core.args import LABEL_MANAGED, Args, NameArgs, NamesArgs, RunArgs, StatsArgs
+from dockbolt.core.args import LABEL_MANAGED, Args, BuildArgs, NameArgs, NamesArgs, RunArgs, StatsArgs
 from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.run_policy import check_run
 
@@ -102,10 +102,13 @@ def typed_targets(args: Args) -> tuple[str, ...]:
 def run_requirements(
     args: Args, guardrails: Guardrails
 ) -> tuple[tuple[Requirement, ...], tuple[Target, ...]]:
-    """For `run`: what its flags need, and the container it will create as a target; nothing otherwise.
+    """For `run`: what its flags need, and the container it will create as a target; for `build`, the
+    image it will tag (the images scope must cover it); nothing otherwise.
 
     The same on both sides: the bot checks it before accepting, the worker again before creating.
     """
     if isinstance(args, RunArgs):
         return check_run(args, guardrails), (Target(name=args.name or "", image=args.image, kind="new"),)
+    if isinstance(args, BuildArgs):
+        return (), (Target(name="", image=args.tag, kind="image"),)
     return (), ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from workers.docker_port import ContainerSummary, ImageSummary, RunResult
@@ -51,6 +51,7 @@ class RecordingDocker:
         self.documents: dict[str, dict[str, Any]] = {}  # inspect, by name
         self.logs_of: dict[str, bytes] = {}  # by name; b"" when absent
         self.samples: dict[str, dict[str, Any]] = {}  # stats, by name
+        self.build_output: list[str] = []  # what a build "prints"
         self.run_result = RunResult(id=canned_id("started"), name="started")
         self._errors: dict[tuple[str, str | None], BaseException] = {}
         self._lock = threading.Lock()  # handlers call from several threads
@@ -123,3 +124,10 @@ class RecordingDocker:
     def stats(self, name: str) -> dict[str, Any]:
         self._answer("stats", name, name=name)
         return self.samples[name]
+
+    def build(self, path: str, *, tag: str, dockerfile: str, build_args: Mapping[str, str], no_cache: bool,
+              labels: Mapping[str, str], on_output: Callable[[str], None]) -> str:
+        self._answer("build", path, tag, dockerfile, dict(build_args), no_cache, dict(labels), name=tag)
+        for line in self.build_output:
+            on_output(line)
+        return "sha256:" + canned_id(tag)

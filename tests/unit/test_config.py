@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.verbs import CATALOG, VERBS
-from dockbolt.core.config import default_allows, default_config_toml, load_config, parse_config
+from dockbolt.core.config import default_allows, load_config, parse_config
+from dockbolt.core.config_default import default_config_toml
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.rbac import allowed_verbs, authorize
 
@@ -201,6 +202,10 @@ def test_self_inheritance_is_a_cycle() -> None:
         ('[slack]\ncommand = "/Docker Cmd"\n', "slack.command", "is not a slash command"),
         ('[slack]\nnotify_channel = "#general"\n', "slack.notify_channel", "is not a Slack channel id"),
         ('[slack]\ndelivery_ttl = "soon"\n', "slack.delivery_ttl", 'is not a duration like "1h"'),
+        ('[build]\ncontext_roots = ["srv/ctx"]\n', "build.context_roots[0]", "must be an absolute directory"),
+        ('[build]\ncontext_roots = ["/"]\n', "build.context_roots[0]", "must be an absolute directory"),
+        ('[build]\nallow_git_hosts = ["https://git.x"]\n', "build.allow_git_hosts[0]", "must be a host name"),
+        ('[build]\ncontext_root = ["/srv"]\n', "build.context_root", 'unknown key "context_root"'),
         ("[slack]\ndelivery_ttl = 0\n", "slack.delivery_ttl", "is not a duration"),
         ("[slack]\ndelivery_ttl = true\n", "slack.delivery_ttl", "is not a duration"),
         ('[rbac]\ndefault_role = ["viewer"]\n', "rbac.default_role", "must be a string, got array"),
@@ -429,3 +434,10 @@ def test_delivery_ttl_takes_a_duration_or_seconds_and_defaults_to_an_hour(raw: s
                                                                           seconds: int) -> None:
     text = ("[slack]\n" + (f"delivery_ttl = {raw}\n" if raw is not None else "")) + base()
     assert parse_config(tomllib.loads(text), "dockbolt.toml", CATALOG).slack.delivery_ttl == seconds
+
+
+def test_build_table_lists_where_contexts_may_come_from() -> None:
+    text = '[build]\ncontext_roots = ["/srv/ctx/"]\nallow_git_hosts = ["git.example.com"]\n' + base()
+    build = parse_config(tomllib.loads(text), "dockbolt.toml", CATALOG).build
+    assert build.context_roots == ("/srv/ctx",) and build.allow_git_hosts == ("git.example.com",)
+    assert parse_config(tomllib.loads(base()), "dockbolt.toml", CATALOG).build.context_roots == ()

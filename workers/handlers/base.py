@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from dockbolt.core.args import Args
+from dockbolt.core.config import BuildConfig
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.guardrails import Guardrails
 from workers.docker_port import ContainerSummary, DockerPort
@@ -28,6 +29,8 @@ class HandlerContext:
     docker_host: str | None = None
     # For listings (`ps`, `stats` of every container): whether the caller may see this container.
     visible: Callable[[ContainerSummary], bool] = lambda _: True
+    # The [build] table: where build contexts may come from.
+    build: BuildConfig = field(default_factory=BuildConfig)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,113 @@
+"""Where a build's files come from: a git repository cloned at a ref, or a directory on the worker.
+
+Only what ``[build]`` allows: a directory, or a ``file://`` repository, whose real path (symlinks
+resolved) lies under one of ``context_roots``; an ``https``/``ssh``/``git`` URL whose host is in
+``allow_git_hosts``. git runs without a shell, with only that URL's protocol allowed, no prompts, no
+user or system config; a clone lives in a temporary directory removed after the build. The Dockerfile
+must be inside the context (its real path too). Nothing a user types reaches a shell or an option of git.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dockbolt.core.config import BuildConfig
+from dockbolt.core.errors import UserError
+
+CLONE_TIMEOUT = 300
+_REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}\Z")
+_SCP_RE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^:]+)\Z")
+_SCHEMES = ("https", "ssh", "git", "file")
+
+
+class ContextRefused(UserError):
+    """A context the ``[build]`` config does not allow, or one that cannot be read (said in the thread)."""
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    real = os.path.realpath(path)
+    return any(real == root or real.startswith(root + os.sep) for root in map(os.path.realpath, roots))
+
+
+def _git_source(url: str, conf: BuildConfig) -> str:
+    """The git protocol to allow for ``url``; raises ContextRefused when the config does not allow it."""
+    scp = _SCP_RE.match(url)
+    if scp:
+        scheme, host = "ssh", scp["host"]
+    else:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme, parts.hostname or ""
+        if scheme not in _SCHEMES:
+            raise ContextRefused(f"`{url}`: only https, ssh, git and file URLs can be built")
+        if scheme == "file":
+            if parts.netloc or not _under(parts.path, conf.context_roots):
+                raise ContextRefused(f"`{url}` is not under [build] context_roots "
+                                     f"({', '.join(conf.context_roots) or 'none configured'})")
+            return "file"
+    if host not in conf.allow_git_hosts:
+        raise ContextRefused(f"git host `{host}` is not in [build] allow_git_hosts "
+                             f"({', '.join(conf.allow_git_hosts) or 'none'})")
+    return scheme
+
+
+def _clone(url: str, ref: str, protocol: str, into: str) -> None:
+    home = os.path.join(into, ".home")
+    os.mkdir(home)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "GIT_TERMINAL_PROMPT": "0",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_ALLOW_PROTOCOL": protocol, "GIT_ASKPASS": "/bin/false"}
+    argv = ["git", "-c", "protocol.allow=never", "-c", f"protocol.{protocol}.allow=always",
+            "clone", "--quiet", "--depth", "1", "--no-recurse-submodules"]
+    argv += ["--branch", ref] if ref else []
+    argv += ["--", url, os.path.join(into, "src")]
+    try:
+        # An argv list, no shell; the URL comes after "--" and the ref was checked against _REF_RE.
+        done = subprocess.run(argv, env=env, capture_output=True, text=True,  # noqa: S603
+                              timeout=CLONE_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise ContextRefused(f"git clone of `{url}` took longer than {CLONE_TIMEOUT} s") from None
+    if done.returncode != 0:
+        said = " ".join(done.stderr.strip().splitlines()[-3:])[:500]
+        raise ContextRefused(f"git clone of `{url}`{f' at `{ref}`' if ref else ''} failed: {said}")
+
+
+def _dockerfile_in(context: str, dockerfile: str) -> str:
+    path = os.path.join(context, dockerfile)
+    if not _under(path, (context,)):
+        raise ContextRefused(f"`{dockerfile}` leads outside the build context")
+    if not os.path.isfile(path):
+        raise ContextRefused(f"no `{dockerfile}` in the build context")
+    return dockerfile
+
+
+@contextmanager
+def prepared(context: str, dockerfile: str, conf: BuildConfig,
+             progress: Callable[[str], None]) -> Iterator[tuple[str, str]]:
+    """Yield (a directory holding the context, the Dockerfile's path in it) for ``context``, a git URL
+    with an optional ``#ref`` or an absolute directory; raise ContextRefused when it is not allowed."""
+    if "://" in context or _SCP_RE.match(context.partition("#")[0]):
+        url, _, ref = context.partition("#")
+        if (ref and not _REF_RE.match(ref)) or ".." in ref:
+            raise ContextRefused(f"`{ref}` is not a branch or tag name")
+        protocol = _git_source(url, conf)
+        with tempfile.TemporaryDirectory(prefix="dockbolt-build-") as tmp:
+            progress(f"cloning {url}{f' at {ref}' if ref else ''}…")
+            _clone(url, ref, protocol, tmp)
+            src = os.path.join(tmp, "src")
+            yield src, _dockerfile_in(src, dockerfile)
+        return
+    if not context.startswith("/"):
+        raise ContextRefused(f"`{context}` is neither a git URL nor an absolute directory")
+    if not _under(context, conf.context_roots):
+        raise ContextRefused(f"`{context}` is not under [build] context_roots "
+                             f"({', '.join(conf.context_roots) or 'none configured'})")
+    real = os.path.realpath(context)
+    if not Path(real).is_dir():
+        raise ContextRefused(f"`{context}` is not a directory on the worker")
+    yield real, _dockerfile_in(real, dockerfile)
