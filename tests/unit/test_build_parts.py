@@ -1,0 +1,52 @@
+"""The build's pure parts: the step read from the builder's stream, and which contexts `[build]` allows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockbolt.core.config import BuildConfig
+from workers import build_context
+from workers.build_context import ContextRefused
+from workers.handlers.build import MAX_LOG_CHARS, BuildLog
+
+
+def test_the_current_step_is_read_from_the_stream_and_the_log_stays_bounded() -> None:
+    log = BuildLog()
+    assert log.add("Step 1/3 : FROM busybox\n") == "building step 1/3: FROM busybox"
+    assert log.add(" ---> 0123abcd\n") is None
+    assert log.add("x\nStep 2/3 : RUN make\nStep 3/3 : CMD run\n") == "building step 3/3: CMD run"
+    assert (log.step, log.steps, log.lines) == ("3/3 : CMD run", 3, 5)
+    for _ in range(3):
+        log.add("y" * (MAX_LOG_CHARS // 2))
+    assert len(log.text()) <= MAX_LOG_CHARS and log.text().endswith("y")
+
+
+@pytest.mark.parametrize(("context", "says"), [
+    ("git@github.com:acme/web.git", "git host `github.com` is not in [build] allow_git_hosts"),
+    ("https://git.example.com.evil.io/x.git", "git host `git.example.com.evil.io`"),
+    ("ftp://git.example.com/x.git", "only https, ssh, git and file URLs"),
+    ("file://git.example.com/srv/x", "is not under [build] context_roots"),
+    ("https://git.example.com/x.git#../../etc", "is not a branch or tag name"),
+    ("https://git.example.com/x.git#-uhack", "is not a branch or tag name"),
+    ("relative/dir", "neither a git URL nor an absolute directory"),
+])
+def test_contexts_outside_the_config_are_refused_before_git_runs(context: str, says: str,
+                                                                 tmp_path: Path) -> None:
+    conf = BuildConfig(context_roots=(str(tmp_path),), allow_git_hosts=("git.example.com",))
+    with pytest.raises(ContextRefused) as info, build_context.prepared(context, "Dockerfile", conf, print):
+        pass
+    assert says in str(info.value)
+
+
+def test_a_directory_reached_through_a_symlink_out_of_the_roots_is_refused(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "Dockerfile").write_text("FROM scratch\n")
+    (root / "link").symlink_to(outside)
+    conf = BuildConfig(context_roots=(str(root),))
+    with pytest.raises(ContextRefused, match="not under"), \
+            build_context.prepared(str(root / "link"), "Dockerfile", conf, print):
+        pass
