@@ -24,8 +24,9 @@ from bot.usergroups import UserGroupCache
 from bot.verbs import VERBS
 from bot.verbs.audit import AuditArgs, export_to_slack
 from bot.verbs.base import LocalContext
-from dockbolt.core.args import RunArgs
+from dockbolt.core.args import BuildArgs, RunArgs
 from dockbolt.core.audit import AuditEvent, AuditLog
+from dockbolt.core.buildsrc import source_of
 from dockbolt.core.config import Config
 from dockbolt.core.contract import JobRequest, new_job_id
 from dockbolt.core.errors import UsageError
@@ -91,6 +92,11 @@ class CommandListener:
         context[AUDIT_KEY] = AuditEvent.for_decision(decision, shown, job_id=job_id).to_json()
         if not decision.allowed:
             return messages.Answer(decision.reason)
+        if isinstance(cmd.args, BuildArgs):  # the worker checks again, against its own filesystem
+            try:
+                source_of(cmd.args.context, self.config.build)
+            except ValueError as exc:
+                return messages.Answer(messages.build_context_refused(str(exc), command))
         if spec.answer is not None:
             if isinstance(cmd.args, AuditArgs) and cmd.args.export:
                 context[EXPORT_KEY] = cmd.args.to_dict()

@@ -23,6 +23,12 @@ class Answer:
     blocks: list[dict[str, Any]] | None = None
 
 
+def build_context_refused(reason: str, command: str) -> str:
+    """A private answer to a `build` whose context the [build] table does not allow; nothing is queued."""
+    return (f":no_entry: `{command} build`: {escape(reason)}. Nothing was queued; an admin can allow it "
+            "in the config's `[build]` table.")
+
+
 def usage_error(err: UsageError, command: str) -> str:
     """A private answer to a malformed command: what is wrong, then the verb's usage line.
 

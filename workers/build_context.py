@@ -1,7 +1,8 @@
 """Where a build's files come from: a git repository cloned at a ref, or a directory on the worker.
 
-Only what ``[build]`` allows: a directory, or a ``file://`` repository, whose real path (symlinks
-resolved) lies under one of ``context_roots``; an ``https``/``ssh``/``git`` URL whose host is in
+Only what ``[build]`` allows (read from the text by ``dockbolt.core.buildsrc``, as the bot did before
+queuing; then checked here against this worker's filesystem): a directory, or a ``file://`` repository,
+whose real path (symlinks resolved) lies under one of ``context_roots``; an ``https``/``ssh``/``git`` URL whose host is in
 ``allow_git_hosts``. git runs without a shell, with only that URL's protocol allowed, no prompts, no
 user or system config; a clone lives in a temporary directory removed after the build. The Dockerfile
 must be inside the context (its real path too). Nothing a user types reaches a shell or an option of git.
@@ -10,21 +11,17 @@ must be inside the context (its real path too). Nothing a user types reaches a s
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from dockbolt.core.buildsrc import source_of
 from dockbolt.core.config import BuildConfig
 from dockbolt.core.errors import UserError
 
 CLONE_TIMEOUT = 300
-_REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}\Z")
-_SCP_RE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^:]+)\Z")
-_SCHEMES = ("https", "ssh", "git", "file")
 
 
 class ContextRefused(UserError):
@@ -34,27 +31,6 @@ class ContextRefused(UserError):
 def _under(path: str, roots: tuple[str, ...]) -> bool:
     real = os.path.realpath(path)
     return any(real == root or real.startswith(root + os.sep) for root in map(os.path.realpath, roots))
-
-
-def _git_source(url: str, conf: BuildConfig) -> str:
-    """The git protocol to allow for ``url``; raises ContextRefused when the config does not allow it."""
-    scp = _SCP_RE.match(url)
-    if scp:
-        scheme, host = "ssh", scp["host"]
-    else:
-        parts = urlsplit(url)
-        scheme, host = parts.scheme, parts.hostname or ""
-        if scheme not in _SCHEMES:
-            raise ContextRefused(f"`{url}`: only https, ssh, git and file URLs can be built")
-        if scheme == "file":
-            if parts.netloc or not _under(parts.path, conf.context_roots):
-                raise ContextRefused(f"`{url}` is not under [build] context_roots "
-                                     f"({', '.join(conf.context_roots) or 'none configured'})")
-            return "file"
-    if host not in conf.allow_git_hosts:
-        raise ContextRefused(f"git host `{host}` is not in [build] allow_git_hosts "
-                             f"({', '.join(conf.allow_git_hosts) or 'none'})")
-    return scheme
 
 
 def _clone(url: str, ref: str, protocol: str, into: str) -> None:
@@ -91,23 +67,21 @@ def prepared(context: str, dockerfile: str, conf: BuildConfig,
              progress: Callable[[str], None]) -> Iterator[tuple[str, str]]:
     """Yield (a directory holding the context, the Dockerfile's path in it) for ``context``, a git URL
     with an optional ``#ref`` or an absolute directory; raise ContextRefused when it is not allowed."""
-    if "://" in context or _SCP_RE.match(context.partition("#")[0]):
-        url, _, ref = context.partition("#")
-        if (ref and not _REF_RE.match(ref)) or ".." in ref:
-            raise ContextRefused(f"`{ref}` is not a branch or tag name")
-        protocol = _git_source(url, conf)
+    try:
+        source = source_of(context, conf)
+    except ValueError as exc:
+        raise ContextRefused(str(exc)) from None
+    roots = ", ".join(conf.context_roots)
+    if source.path and not _under(source.path, conf.context_roots):  # a symlink out of the roots
+        raise ContextRefused(f"`{source.path}` is not under [build] context_roots ({roots})")
+    if source.git:
         with tempfile.TemporaryDirectory(prefix="dockbolt-build-") as tmp:
-            progress(f"cloning {url}{f' at {ref}' if ref else ''}…")
-            _clone(url, ref, protocol, tmp)
+            progress(f"cloning {source.url}{f' at {source.ref}' if source.ref else ''}…")
+            _clone(source.url, source.ref, source.protocol, tmp)
             src = os.path.join(tmp, "src")
             yield src, _dockerfile_in(src, dockerfile)
         return
-    if not context.startswith("/"):
-        raise ContextRefused(f"`{context}` is neither a git URL nor an absolute directory")
-    if not _under(context, conf.context_roots):
-        raise ContextRefused(f"`{context}` is not under [build] context_roots "
-                             f"({', '.join(conf.context_roots) or 'none configured'})")
-    real = os.path.realpath(context)
+    real = os.path.realpath(source.path)
     if not Path(real).is_dir():
         raise ContextRefused(f"`{context}` is not a directory on the worker")
     yield real, _dockerfile_in(real, dockerfile)

@@ -141,12 +141,24 @@ def test_a_10000_line_build_costs_at_most_20_slack_calls(live: Pipeline, roots: 
     ("file:///etc/repo", "is not under [build] context_roots"),
     ("ext::sh -c touch% /tmp/pwned", "neither a git URL nor an absolute directory"),
 ])
-def test_contexts_the_config_does_not_allow_are_refused(live: Pipeline, test_run_id: str, context: str,
-                                                        says: str, tags: list[str]) -> None:
-    tag = f"dhit-{test_run_id}/refused:v1"
+def test_contexts_the_config_does_not_allow_are_refused_privately(live: Pipeline, roots: Path,
+                                                                  context: str, says: str) -> None:
+    before = len(live.standin.calls)
+    refused = live.send(f"build -t web:v1 '{context}'", user_id="UADMIN")
+    assert accepted_job_id(refused.json or {}) is None
+    assert says in html.unescape(refused.body) and "Nothing was queued" in refused.body
+    assert [c for c in live.standin.calls[before:] if c.method != "usergroups.users.list"] == []
+
+
+def test_a_directory_that_leads_out_of_the_roots_is_refused_by_the_worker(
+        live: Pipeline, roots: Path, tmp_path: Path, test_image: str, test_run_id: str,
+        tags: list[str]) -> None:
+    outside = dockerfile(tmp_path / "outside", test_image, "RUN true")
+    (roots / "link").symlink_to(outside)  # under the roots by its name, not by its real path
+    tag = f"dhit-{test_run_id}/link:v1"
     tags.append(tag)
-    card, said = final(live, sent(live, f"build -t {tag} '{context}'"))
-    assert card.status == "failed" and says in said, said
+    card, said = final(live, sent(live, f"build -t {tag} {roots / 'link'}"))
+    assert card.status == "failed" and "is not under [build] context_roots" in said, said
 
 
 def test_a_dockerfile_outside_the_context_is_refused(live: Pipeline, roots: Path, test_image: str,

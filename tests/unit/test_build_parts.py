@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dockbolt.core.buildsrc import Source, source_of
 from dockbolt.core.config import BuildConfig
 from workers import build_context
 from workers.build_context import ContextRefused
@@ -50,3 +51,25 @@ def test_a_directory_reached_through_a_symlink_out_of_the_roots_is_refused(tmp_p
     with pytest.raises(ContextRefused, match="not under"), \
             build_context.prepared(str(root / "link"), "Dockerfile", conf, print):
         pass
+
+
+CONF = BuildConfig(context_roots=("/srv/ctx",), allow_git_hosts=("git.example.com",))
+
+
+@pytest.mark.parametrize(("context", "source"), [
+    ("https://git.example.com/acme/web.git#v2",
+     Source(url="https://git.example.com/acme/web.git", ref="v2", protocol="https")),
+    ("git@git.example.com:acme/web.git", Source(url="git@git.example.com:acme/web.git", protocol="ssh")),
+    ("file:///srv/ctx/repo#release/1.2",
+     Source(url="file:///srv/ctx/repo", ref="release/1.2", protocol="file", path="/srv/ctx/repo")),
+    ("/srv/ctx/app", Source(path="/srv/ctx/app")),
+    ("/srv/ctx", Source(path="/srv/ctx")),
+])
+def test_the_sources_the_config_allows(context: str, source: Source) -> None:
+    assert source_of(context, CONF) == source
+
+
+@pytest.mark.parametrize("context", ["/srv/ctx/../etc", "/srv/ctxother", "/srv", "file:///srv/ctx/../x"])
+def test_paths_that_only_look_under_a_root_are_refused(context: str) -> None:
+    with pytest.raises(ValueError, match="not under"):
+        source_of(context, CONF)
