@@ -2,10 +2,11 @@
 
 Only what ``[build]`` allows (read from the text by ``dockbolt.core.buildsrc``, as the bot did before
 queuing; then checked here against this worker's filesystem): a directory, or a ``file://`` repository,
-whose real path (symlinks resolved) lies under one of ``context_roots``; an ``https``/``ssh``/``git`` URL whose host is in
-``allow_git_hosts``. git runs without a shell, with only that URL's protocol allowed, no prompts, no
-user or system config; a clone lives in a temporary directory removed after the build. The Dockerfile
-must be inside the context (its real path too). Nothing a user types reaches a shell or an option of git.
+whose real path (symlinks resolved) lies under one of ``context_roots``; an ``https``/``ssh``/``git``
+URL whose host is in ``allow_git_hosts``. git runs without a shell, with only that URL's protocol
+allowed, no prompts, no user or system config; a clone lives in a temporary directory removed after the
+build. The Dockerfile must be inside the context (its real path too). Nothing a user types reaches a
+shell or an option of git.
 """
 
 from __future__ import annotations
