@@ -21,6 +21,7 @@ from pathlib import Path
 from dockbolt.core.buildsrc import source_of
 from dockbolt.core.config import BuildConfig
 from dockbolt.core.errors import UserError
+from dockbolt.core.run_policy import under
 
 CLONE_TIMEOUT = 300
 
@@ -30,8 +31,8 @@ class ContextRefused(UserError):
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
-    real = os.path.realpath(path)
-    return any(real == root or real.startswith(root + os.sep) for root in map(os.path.realpath, roots))
+    """``path`` is under one of ``roots`` once symlinks are resolved on this worker."""
+    return under(os.path.realpath(path), [os.path.realpath(root) for root in roots])
 
 
 def _clone(url: str, ref: str, protocol: str, into: str) -> None:

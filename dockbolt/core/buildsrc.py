@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from dockbolt.core.config import BuildConfig
+from dockbolt.core.run_policy import under  # lexical: `..` resolved, symlinks not
 
 _REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}\Z")
 SCP_RE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^:]+)\Z")
@@ -32,11 +33,6 @@ class Source:
         return bool(self.url)
 
 
-def textually_under(path: str, roots: tuple[str, ...]) -> bool:
-    """``path`` (absolute, without ``..``) is one of ``roots`` or inside one, by its text."""
-    return ".." not in path.split("/") and any(path == r or path.startswith(r + "/") for r in roots)
-
-
 def source_of(context: str, conf: BuildConfig) -> Source:
     """The allowed source ``context`` names; raises ValueError saying why it is not allowed."""
     roots = ", ".join(conf.context_roots) or "none configured"
@@ -53,7 +49,7 @@ def source_of(context: str, conf: BuildConfig) -> Source:
             if scheme not in SCHEMES:
                 raise ValueError(f"`{base}`: only https, ssh, git and file URLs can be built")
             if scheme == "file":
-                if parts.netloc or not textually_under(path, conf.context_roots):
+                if parts.netloc or not under(path, conf.context_roots):
                     raise ValueError(f"`{base}` is not under [build] context_roots ({roots})")
                 return Source(url=base, ref=ref, protocol="file", path=path)
         if host not in conf.allow_git_hosts:
@@ -62,6 +58,6 @@ def source_of(context: str, conf: BuildConfig) -> Source:
         return Source(url=base, ref=ref, protocol=scheme)
     if not context.startswith("/"):
         raise ValueError(f"`{context}` is neither a git URL nor an absolute directory")
-    if not textually_under(context.rstrip("/") or "/", conf.context_roots):
+    if not under(context, conf.context_roots):
         raise ValueError(f"`{context}` is not under [build] context_roots ({roots})")
     return Source(path=context)

@@ -34,6 +34,7 @@ from dockbolt.core.jobstore import HEARTBEATS, JobStore, redis_time
 from tests.conftest import unavailable
 from tests.faults.test_redis_outage import card_status, finished, job_of, serving
 from tests.support.pipeline import Pipeline, poll_until, start_pipeline
+from tests.support.recorded import thread_text
 
 pytestmark = pytest.mark.integration
 WAIT = 60.0  # hang guards only: how long a test waits before it fails instead of hanging
@@ -110,14 +111,6 @@ def kill_worker(worker: subprocess.Popen[bytes]) -> None:
     poll_until(lambda: all(gone(pid) for pid in horses), timeout=WAIT, what="the work horse gone")
 
 
-def thread_text(p: Pipeline, job_id: str) -> str:
-    """Everything posted in the job's thread so far."""
-    card = p.standin.find_card(job_id)
-    if card is None:
-        return ""
-    return "\n".join(m.text for m in p.standin.thread(card.channel, card.ts))
-
-
 def test_a_worker_30_s_behind_is_neither_lost_nor_dead(
         pipe: Pipeline, docker_client: docker.DockerClient, test_image: str,
         run_labels: dict[str, str]) -> None:
@@ -131,9 +124,9 @@ def test_a_worker_30_s_behind_is_neither_lost_nor_dead(
     job = job_of(p, f"stop -t {RUNS_FOR} {name}")
     p.standin.wait_for(lambda: card_status(p, job) == "running", timeout=WAIT)
     assert serving(p)  # during the job
-    assert finished(p, job) == "done", thread_text(p, job)
-    assert p.standin.wait_for(lambda: f"Stopped `{name}`." in thread_text(p, job), timeout=WAIT)
-    assert "stopped responding" not in thread_text(p, job)
+    assert finished(p, job) == "done", thread_text(p.standin, job)
+    assert p.standin.wait_for(lambda: f"Stopped `{name}`." in thread_text(p.standin, job), timeout=WAIT)
+    assert "stopped responding" not in thread_text(p.standin, job)
     rec = JobStore(p.redis).get(job)
     assert rec is not None and rec.status is JobStatus.DONE, rec
     assert serving(p), p.worker_log()
@@ -161,8 +154,11 @@ def test_a_worker_60_s_ahead_that_dies_is_reported_lost_in_time(
     took = time.monotonic() - killed
     assert took < LOST_WITHIN, f"recorded lost {took:.0f} s after the worker died"
     p.standin.wait_for(lambda: card_status(p, job) == "lost", timeout=2 * WAIT)
-    text = p.standin.wait_for(lambda: thread_text(p, job) if "stopped responding" in thread_text(p, job)
-                              else None, timeout=WAIT)
+    def told() -> str | None:
+        text = thread_text(p.standin, job)
+        return text if "stopped responding" in text else None
+
+    text = p.standin.wait_for(told, timeout=WAIT)
     assert text.count("stopped responding") == 1, text
 
 

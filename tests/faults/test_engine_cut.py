@@ -31,6 +31,7 @@ import pytest
 from tests.conftest import unavailable
 from tests.faults.test_redis_outage import dequeued, finished, job_of
 from tests.support.pipeline import Pipeline, poll_until, start_pipeline
+from tests.support.recorded import thread_text
 
 pytestmark = pytest.mark.integration
 WAIT = 60.0  # hang guards only: how long a test waits before it fails instead of hanging
@@ -131,14 +132,6 @@ def pipe(redis_url: str, tmp_path: Path, proxy: EngineProxy,
         p.close()
 
 
-def thread_text(p: Pipeline, job_id: str) -> str:
-    """Everything posted in the job's thread so far (a file's comment is its message's text)."""
-    card = p.standin.find_card(job_id)
-    if card is None:
-        return ""
-    return "\n".join(m.text for m in p.standin.thread(card.channel, card.ts))
-
-
 def thread_files(p: Pipeline, job_id: str) -> list[str]:
     """The contents of the files shared in the job's thread."""
     card = p.standin.find_card(job_id)
@@ -163,9 +156,12 @@ def test_a_log_stream_cut_by_the_engine_going_away_is_reported_cut_short(
                what="part of the log stream relayed")
     proxy.kill()
 
-    assert finished(p, job) == "failed", thread_text(p, job)
-    text = p.standin.wait_for(lambda: thread_text(p, job) if "cut short" in thread_text(p, job) else None,
-                              timeout=WAIT)
+    assert finished(p, job) == "failed", thread_text(p.standin, job)
+    def told() -> str | None:
+        text = thread_text(p.standin, job)
+        return text if "cut short" in text else None
+
+    text = p.standin.wait_for(told, timeout=WAIT)
     assert f"Logs of `{name}`: the log stream was cut short after " in text, text
     assert f"{LINES} lines." not in text  # never the complete-log summary
     [body] = thread_files(p, job)
@@ -192,7 +188,7 @@ def test_a_stop_cut_by_the_engine_going_away_fails_and_the_worker_recovers_by_it
     proxy.kill()
 
     assert finished(p, stop_job) == "failed", p.worker_log()
-    text = p.standin.wait_for(lambda: thread_text(p, stop_job) or None, timeout=WAIT)
+    text = p.standin.wait_for(lambda: thread_text(p.standin, stop_job) or None, timeout=WAIT)
     assert "The Docker engine is unreachable from this worker" in text, text
     assert "Stopped" not in text
     assert worker.poll() is None, p.worker_log()
@@ -200,7 +196,7 @@ def test_a_stop_cut_by_the_engine_going_away_fails_and_the_worker_recovers_by_it
     proxy.start()  # the same path: the worker was never told about it
     ps_job = job_of(p, "ps")
     assert finished(p, ps_job) == "done", p.worker_log()
-    text = p.standin.wait_for(lambda: thread_text(p, ps_job) or None, timeout=WAIT)
+    text = p.standin.wait_for(lambda: thread_text(p.standin, ps_job) or None, timeout=WAIT)
     listed = "\n".join([text, *thread_files(p, ps_job)])
     assert name in listed, listed  # the answer came from the engine: the container is listed
     assert worker.poll() is None, p.worker_log()

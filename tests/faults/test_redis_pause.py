@@ -35,6 +35,7 @@ from dockbolt.core.jobstore import JobStore
 from tests.faults.conftest import KillableRedis
 from tests.faults.test_redis_outage import dequeued, finished, job_of
 from tests.support.pipeline import Pipeline, poll_until, start_pipeline
+from tests.support.recorded import thread_text
 
 pytestmark = pytest.mark.integration
 WAIT = 60.0  # hang guards only: how long a test waits before it fails instead of hanging
@@ -73,14 +74,6 @@ def pipe(own_redis: KillableRedis, tmp_path: Path) -> Iterator[tuple[Pipeline, F
     finally:
         freezer.thaw()
         p.close()
-
-
-def thread_text(p: Pipeline, job_id: str) -> str:
-    """Everything posted in the job's thread so far."""
-    card = p.standin.find_card(job_id)
-    if card is None:
-        return ""
-    return "\n".join(m.text for m in p.standin.thread(card.channel, card.ts))
 
 
 def answered_while_frozen(p: Pipeline, freezer: Freezer,
@@ -134,7 +127,7 @@ def test_worker_outlives_redis_hanging_between_jobs(pipe: tuple[Pipeline, Freeze
 
     job = job_of(p, "ps")
     assert finished(p, job) == "done", p.worker_log()
-    assert p.standin.wait_for(lambda: thread_text(p, job) or None, timeout=WAIT)
+    assert p.standin.wait_for(lambda: thread_text(p.standin, job) or None, timeout=WAIT)
     assert worker.poll() is None, p.worker_log()
     assert dequeued(p, job) == 1, p.worker_log()
 
@@ -158,7 +151,7 @@ def test_a_job_running_while_redis_hangs_is_reported_once_with_its_outcome(
     freezer.thaw()
 
     assert finished(p, job) == "done", p.worker_log()
-    assert p.standin.wait_for(lambda: f"Stopped `{name}`." in thread_text(p, job), timeout=WAIT)
+    assert p.standin.wait_for(lambda: f"Stopped `{name}`." in thread_text(p.standin, job), timeout=WAIT)
     rec = store.get(job)
     assert rec is not None and rec.status is JobStatus.DONE, rec
     container.reload()
@@ -168,6 +161,6 @@ def test_a_job_running_while_redis_hangs_is_reported_once_with_its_outcome(
     assert finished(p, job_of(p, "ps")) == "done", p.worker_log()
     container.reload()
     assert container.status == "running"
-    assert thread_text(p, job).count("Stopped") == 1, thread_text(p, job)
+    assert thread_text(p.standin, job).count("Stopped") == 1, thread_text(p.standin, job)
     assert dequeued(p, job) == 1, p.worker_log()
     assert worker.poll() is None, p.worker_log()

@@ -31,19 +31,11 @@ from dockbolt.core.outbox import Outbox
 from tests.integration.conftest import StartPipeline
 from tests.support.harness import JOB_SECRET, SECRET, TOKEN
 from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, poll_until
+from tests.support.recorded import final_card
 from tests.support.slack_faults import SlackFaults
 
 pytestmark = pytest.mark.integration
 WAIT = 120.0  # hang guard only
-
-
-def final_card(standin: SlackStandIn, job_id: str, timeout: float = WAIT) -> Message:
-    def final() -> Message | None:
-        cards = [m for m in standin.messages(CHANNEL) if m.job_id == job_id
-                 and m.status in ("done", "failed", "timed_out", "lost")]
-        return cards[0] if cards else None
-
-    return standin.wait_for(final, timeout=timeout)
 
 
 def replies(standin: SlackStandIn, card: Message) -> list[str]:

@@ -23,9 +23,9 @@ from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from tests.integration.conftest import StartPipeline
 from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline
+from tests.support.recorded import final_card
 
 pytestmark = pytest.mark.integration
-FINAL = ("done", "failed", "timed_out", "lost")
 
 
 @pytest.fixture
@@ -57,8 +57,7 @@ def sent(p: Pipeline, text: str, user: str = "UADMIN") -> str:
 
 
 def final(p: Pipeline, job: str) -> tuple[Message, str]:
-    card = p.standin.wait_for(lambda: (c := p.standin.find_card(job)) is not None and c.status in FINAL
-                              and c, timeout=300)
+    card = final_card(p.standin, job, timeout=300)
     return card, html.unescape(" ".join(m.text for m in p.standin.thread(CHANNEL, card.ts)))
 
 

@@ -13,21 +13,13 @@ import docker
 import pytest
 
 from bot.messages import accepted_job_id
-from dockbolt.console.slack_standin import Message
 from dockbolt.core.jobstore import JobStore
 from tests.integration.conftest import StartPipeline
 from tests.support.pipeline import CHANNEL, Pipeline
+from tests.support.recorded import final_card
 
 pytestmark = pytest.mark.integration
 PAIRS = 9  # 18 commands: under the per-user rate limit ([policy] rate, 20 a minute)
-
-
-def _final(p: Pipeline, job_id: str) -> Message:
-    def final() -> Message | None:
-        card = p.standin.find_card(job_id)
-        return card if card is not None and card.status in ("done", "failed", "timed_out") else None
-
-    return p.standin.wait_for(final, timeout=120)
 
 
 def _send(p: Pipeline, text: str, user_id: str = "UADMIN", channel_id: str = CHANNEL) -> str:
@@ -46,8 +38,8 @@ def test_run_then_rm_back_to_back_with_three_workers_leaks_nothing(
         name = f"dhit-{test_run_id}-order{i}"
         run_job = _send(p, f"run --name {name} -l dhtest.run={test_run_id} {test_image} sleep 600")
         rm_job = _send(p, f"rm -f {name}")
-        assert _final(p, run_job).status == "done", p.worker_log()
-        card = _final(p, rm_job)
+        assert final_card(p.standin, run_job).status == "done", p.worker_log()
+        card = final_card(p.standin, rm_job)
         replies = " ".join(m.text for m in p.standin.thread(CHANNEL, card.ts))
         assert card.status == "done" and name in replies, (replies, p.worker_log())  # it found X
     left = docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"})
@@ -66,7 +58,7 @@ def test_a_waiting_job_says_what_it_waits_for_and_other_users_are_not_held_up(
     slow = _send(p, f"stop -t 6 {name}")  # ignores SIGTERM: takes the whole 6 s
     behind = _send(p, "ps")
     other = _send(p, "ps", user_id="UOPERATOR")  # another user: a lane of its own
-    assert _final(p, other).status == "done"
+    assert final_card(p.standin, other).status == "done"
     slow_card = p.standin.find_card(slow)
     assert slow_card is not None and slow_card.status == "running"  # `other` did not wait for it
     def shows_waiting() -> bool:
@@ -74,8 +66,8 @@ def test_a_waiting_job_says_what_it_waits_for_and_other_users_are_not_held_up(
         return card is not None and f"waiting for job {slow}" in json.dumps(card.blocks)
 
     assert p.standin.wait_for(shows_waiting, timeout=60)
-    assert _final(p, slow).status == "done"
-    assert _final(p, behind).status == "done"
+    assert final_card(p.standin, slow).status == "done"
+    assert final_card(p.standin, behind).status == "done"
     store = JobStore(p.redis)
     slow_rec, behind_rec = store.get(slow), store.get(behind)
     assert slow_rec is not None and behind_rec is not None and slow_rec.ended_at is not None
