@@ -17,7 +17,7 @@ from bot.suggest import unknown_verb_message
 from bot.verbs import VERBS
 from bot.verbs.base import Flag, ParsedCommand, VerbSpec
 from bot.verbs.help import HelpArgs
-from dockbolt.core.args import NoArgs
+from dockbolt.core.args import NoArgs, RunArgs
 from dockbolt.core.errors import UsageError
 from dockbolt.core.mrkdwn import code
 
@@ -46,7 +46,11 @@ def split_words(text: str) -> list[str]:
 def parse(text: str) -> ParsedCommand:
     """Parse slash-command text (as Slack sends it) into a verb and its args; UsageError on any problem."""
     text = slack_unescape(text).strip()
-    words = split_words(text)
+    return parse_words(split_words(text), text)
+
+
+def parse_words(words: list[str], text: str = "") -> ParsedCommand:
+    """Parse a command already split into words (``text``: how it was typed, for the record)."""
     if not words:
         return ParsedCommand("help", HelpArgs(), text)
     name = words[0].lower()
@@ -181,3 +185,10 @@ class _Parser:
 
 def _default(flag: Flag) -> Any:
     return {"bool": False, "value": None}.get(flag.kind, [])
+
+
+def parse_run_words(words: list[str]) -> RunArgs:
+    """An app's ``run`` table, as `run` words, parsed by `run` itself (for ``[apps.*]`` in the config)."""
+    args = parse_words(["run", *words]).args
+    assert isinstance(args, RunArgs)
+    return args

@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dockbolt.core.buildsrc import source_of
-from dockbolt.core.config import BuildConfig
+from dockbolt.core.buildsrc import BuildConfig, source_of
 from dockbolt.core.errors import UserError
 from dockbolt.core.run_policy import under
 

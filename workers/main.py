@@ -31,8 +31,8 @@ from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.codec import prepare
-from dockbolt.core.config import BuildConfig
 from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_TTL, JobRequest
 from dockbolt.core.delivery import Deliverer
 from dockbolt.core.errors import DockerUnavailable

@@ -32,7 +32,7 @@ from rq import Worker
 from rq.job import Job
 
 from dockbolt.core.audit import AuditEvent, AuditLog
-from dockbolt.core.config import BuildConfig
+from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockboltError
 from dockbolt.core.jobsign import BadSignature, open_envelope

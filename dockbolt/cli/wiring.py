@@ -16,6 +16,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import create_app
+from bot.parsing import parse_run_words
 from bot.reaper import Reaper
 from bot.server import HttpServer, make_wsgi
 from bot.verbs import CATALOG
@@ -31,7 +32,7 @@ from dockbolt.core.slack_client import make_web_client
 
 def load_bot_config(settings: Settings) -> Config:
     """Load and validate the config file named by the settings (raises ConfigError)."""
-    return load_config(settings.config_path, CATALOG)
+    return load_config(settings.config_path, CATALOG, parse_run_words)
 
 
 # The bot's Redis calls are all small, and most sit on the ack path (edge checks, accepting a job, `jobs`,

@@ -21,6 +21,8 @@ RESERVED_LABEL_PREFIX = "dockbolt."
 LABEL_MANAGED = "dockbolt.managed"
 LABEL_CREATED_BY = "dockbolt.created-by"
 LABEL_JOB = "dockbolt.job"
+LABEL_APP = "dockbolt.app"  # on what a deploy makes: the app it belongs to
+LABEL_REF = "dockbolt.ref"  # and the ref (or image) it was deployed from
 
 PortProto = Literal["tcp", "udp", "sctp"]
 RestartPolicy = Literal["always", "unless-stopped", "on-failure"]
@@ -264,6 +266,61 @@ class BuildArgs(Args):
         odd = [k for k in self.build_args if not ENV_NAME_RE.match(k)]
         if odd:
             raise ValueError(f"build args must be variable names: {', '.join(odd)}")
+
+
+@dataclass(frozen=True)
+class HealthSpec(Args):
+    """How a deploy decides a new container is good: ``cmd`` (argv, run inside it) exits 0 within
+    ``timeout`` seconds; without one, the image's HEALTHCHECK reports healthy, or (no HEALTHCHECK) the
+    container is still running after ``grace`` seconds."""
+
+    cmd: tuple[str, ...] = ()
+    timeout: int = 60
+    grace: int = 5
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0 or self.grace < 0:
+            raise ValueError("health timeout must be > 0 and grace ≥ 0")
+
+
+@dataclass(frozen=True)
+class DeployArgs(Args):
+    """`deploy APP` / `rollback APP`: everything the worker needs, from the app's config entry.
+
+    ``ref`` builds ``context`` at that ref into ``repository:ref``; ``image`` deploys an existing image
+    (neither, for `deploy`: the context's default branch, tagged "latest"). A rollback carries neither:
+    the worker takes the image of the app's last good deploy before the current one. ``run`` is the app's
+    run options, checked like `run` (its image and name are the deploy's own). ``by`` says who asked.
+    """
+
+    app: str
+    container: str
+    repository: str
+    run: RunArgs
+    channel: str = ""  # where the deployment is announced ("" = nowhere)
+    ref: str = ""
+    image: str = ""
+    context: str = ""
+    dockerfile: str = "Dockerfile"
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    health: HealthSpec = field(default_factory=HealthSpec)
+    by: str = ""
+
+    def __post_init__(self) -> None:
+        if not APP_NAME_RE.match(self.app) or not self.container:
+            raise ValueError("app and container must be names")
+        if self.ref and self.image:
+            raise ValueError("give a ref or an image, not both")
+        if self.ref and not GIT_REF_RE.match(self.ref):
+            raise ValueError(f"ref {self.ref!r} is not a branch, tag or commit name")
+        if self.image and not self.image.strip():
+            raise ValueError("image must not be blank")
+
+
+# App names: as container names, lower case (they name Redis keys and labels).
+APP_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}\Z")
+# A git ref (branch, tag or commit) as typed: no "..", no leading "-" (never taken for a git option).
+GIT_REF_RE = re.compile(r"^[A-Za-z0-9_](?!.*\.\.)[A-Za-z0-9._/-]{0,199}\Z")
 
 
 def ownership_labels(user_id: str, job_id: str) -> dict[str, str]:

@@ -10,12 +10,19 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from dockbolt.core.config import BuildConfig
+from dockbolt.core.args import GIT_REF_RE
 from dockbolt.core.run_policy import under  # lexical: `..` resolved, symlinks not
 
-_REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}\Z")
 SCP_RE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^:]+)\Z")
 SCHEMES = ("https", "ssh", "git", "file")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """The ``[build]`` table: where a build context may come from (the worker checks every build)."""
+
+    context_roots: tuple[str, ...] = ()  # absolute directories; a local context (or file:// repo) under one
+    allow_git_hosts: tuple[str, ...] = ()  # hosts an https/ssh/git URL may name ([] = none)
 
 
 @dataclass(frozen=True)
@@ -33,12 +40,16 @@ class Source:
         return bool(self.url)
 
 
-def source_of(context: str, conf: BuildConfig) -> Source:
-    """The allowed source ``context`` names; raises ValueError saying why it is not allowed."""
+def source_of(context: str, conf: BuildConfig, *, any_git_host: bool = False) -> Source:
+    """The allowed source ``context`` names; raises ValueError saying why it is not allowed.
+
+    ``any_git_host``: an app's own context (the config file names it, not a chat user): its git host need
+    not be in ``allow_git_hosts``; local directories and ``file://`` repositories stay under the roots.
+    """
     roots = ", ".join(conf.context_roots) or "none configured"
     base, _, ref = context.partition("#")
     if "://" in base or SCP_RE.match(base):
-        if ref and (not _REF_RE.match(ref) or ".." in ref):
+        if ref and not GIT_REF_RE.match(ref):
             raise ValueError(f"`{ref}` is not a branch or tag name")
         scp = SCP_RE.match(base)
         if scp:
@@ -52,7 +63,7 @@ def source_of(context: str, conf: BuildConfig) -> Source:
                 if parts.netloc or not under(path, conf.context_roots):
                     raise ValueError(f"`{base}` is not under [build] context_roots ({roots})")
                 return Source(url=base, ref=ref, protocol="file", path=path)
-        if host not in conf.allow_git_hosts:
+        if host not in conf.allow_git_hosts and not any_git_host:
             raise ValueError(f"git host `{host}` is not in [build] allow_git_hosts "
                              f"({', '.join(conf.allow_git_hosts) or 'none'})")
         return Source(url=base, ref=ref, protocol=scheme)

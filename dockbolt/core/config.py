@@ -10,10 +10,12 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from dockbolt.core.apps import AppConfig, RunWords, parse_apps
+from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.guardrails import KEYS, parse_guardrails
 from dockbolt.core.rbac import DEFAULT_ROLES, GRANTS, WILDCARD, Binding, DefaultRole, Policy, Role
@@ -45,21 +47,14 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
-class BuildConfig:
-    """The ``[build]`` table: where a build context may come from (the worker checks every build)."""
-
-    context_roots: tuple[str, ...] = ()  # absolute directories; a local context (or file:// repo) under one
-    allow_git_hosts: tuple[str, ...] = ()  # hosts an https/ssh/git URL may name ([] = none)
-
-
-@dataclass(frozen=True)
 class Config:
     """The whole validated config file."""
 
     source: str
     slack: SlackConfig
     policy: Policy
-    build: BuildConfig = BuildConfig()
+    build: BuildConfig = field(default_factory=BuildConfig)
+    apps: Mapping[str, AppConfig] = field(default_factory=dict)
 
 
 def _tname(value: object) -> str:
@@ -258,16 +253,19 @@ def built_in_roles(catalog: Catalog) -> dict[str, Role]:
     }
 
 
-def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Config:
+def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
+                 run_parser: RunWords | None = None) -> Config:
     """Validate an already-parsed TOML document; raise ConfigError listing every problem.
 
     The built-in roles (``built_in_roles``) exist unless the file defines a role of the same name.
+    ``run_parser`` checks the apps' run tables as the `run` verb would (the bot's parser).
     """
     c = _Checker(source)
     known_verbs = tuple(catalog)
-    top = c.table(dict(data), "", ("slack", "rbac", "policy", "build"))
+    top = c.table(dict(data), "", ("slack", "rbac", "policy", "build", "apps"))
     slack = _parse_slack(c, top.get("slack", {}))
     build = _parse_build(c, top.get("build", {}))
+    apps = parse_apps(c, top.get("apps", {}), build, slack.notify_channel, run_parser)
     rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
     defined = _parse_roles(c, rbac.get("roles"), known_verbs)
     roles = {name: role for name, role in built_in_roles(catalog).items() if name not in defined} | defined
@@ -291,10 +289,10 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog) -> Conf
         default_role=default_role,
         known_verbs=tuple(sorted(known_verbs)),
     )
-    return Config(source=source, slack=slack, policy=policy, build=build)
+    return Config(source=source, slack=slack, policy=policy, build=build, apps=MappingProxyType(apps))
 
 
-def load_config(path: str, catalog: Catalog) -> Config:
+def load_config(path: str, catalog: Catalog, run_parser: RunWords | None = None) -> Config:
     """Read and validate the TOML config at ``path``; raise ConfigError naming every problem."""
     try:
         with open(path, "rb") as f:
@@ -309,7 +307,7 @@ def load_config(path: str, catalog: Catalog) -> Config:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None
-    return parse_config(data, path, catalog)
+    return parse_config(data, path, catalog, run_parser)
 
 
 def _syntax_line(message: str) -> str:

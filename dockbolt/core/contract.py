@@ -72,6 +72,9 @@ class JobRequest:
     queued_at: float = field(default_factory=time.time)
     # The caller's user groups that the policy names, as the bot resolved them (signed with the rest).
     user_groups: tuple[str, ...] = ()
+    # A deploy's announcement channel; when it is ``channel_id`` (a webhook deploy), the announcement is
+    # the job's only message and its thread the job's thread (no card).
+    announce_in: str = ""
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

@@ -26,6 +26,7 @@ import random
 import threading
 import urllib.error
 from collections.abc import Callable
+from dataclasses import replace
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -34,7 +35,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.jobstore import JobStore, redis_time
-from dockbolt.core.jobthread import ResponseUrlError, post_card, post_in_thread, respond, update_card, upload
+from dockbolt.core.jobthread import (
+    ResponseUrlError,
+    announce,
+    post_card,
+    post_in_thread,
+    respond,
+    update_card,
+    upload,
+)
 from dockbolt.core.outbox import Entry, Outbox
 from dockbolt.core.slack_client import redactor_of
 
@@ -177,13 +186,15 @@ class Deliverer:
 
     def _send(self, entry: Entry, job: JobRequest) -> None:
         sends: dict[str, Callable[[Entry, JobRequest], None]] = {
-            "card": self._card, "post": self._post, "file": self._file}
+            "card": self._card, "post": self._post, "file": self._file, "announce": self._announce}
         send = sends.get(entry.op)
         if send is None:
             raise ValueError(f"unknown outbox entry {entry.op!r}")
         send(entry, job)
 
     def _card(self, entry: Entry, job: JobRequest) -> None:
+        if job.announce_in and job.announce_in == job.channel_id:
+            return  # the announcement is this job's card
         status = JobStatus(entry.status)
         thread = self.store.thread_of(job.job_id)
         if thread is None:  # the first card entry posts the card
@@ -194,10 +205,33 @@ class Deliverer:
         elif thread:
             update_card(self.client, job, status, elapsed=entry.elapsed, detail=entry.detail)
 
+    def _announce(self, entry: Entry, job: JobRequest) -> None:
+        ts = self.store.announce_of(job.job_id)
+        if ts is not None:
+            announce(self.client, entry.channel, entry.text, ts)
+            return
+        ts = announce(self.client, entry.channel, entry.text)
+        self.store.set_announce(job.job_id, ts)
+        if entry.channel == job.channel_id and self.store.thread_of(job.job_id) is None:
+            self.store.set_thread(job.job_id, ts)  # no card: the job's thread is the announcement's
+
+    def _in_announcement(self, entry: Entry, job: JobRequest) -> JobRequest | None:
+        """The job as seen from its announcement's thread (None: not posted, the entry is dropped)."""
+        ts = self.store.announce_of(job.job_id)
+        return replace(job, channel_id=job.announce_in, thread_ts=ts, response_url=None) if ts else None
+
     def _post(self, entry: Entry, job: JobRequest) -> None:
-        post_in_thread(self.client, job, entry.text)
+        target = self._in_announcement(entry, job) if entry.to == "announce" else job
+        if target is not None:
+            post_in_thread(self.client, target, entry.text)
 
     def _file(self, entry: Entry, job: JobRequest) -> None:
+        if entry.to == "announce":
+            target = self._in_announcement(entry, job)
+            if target is not None:
+                upload(self.client, target, content=entry.content, filename=entry.filename,
+                       comment=entry.comment)
+            return
         if job.thread_ts is None:
             respond(job, entry.text, self.redactor)
         else:

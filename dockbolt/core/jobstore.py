@@ -270,6 +270,15 @@ class JobStore:
         ts = _text(raw)
         return "" if ts == NO_THREAD else ts
 
+    def set_announce(self, job_id: str, ts: str) -> None:
+        """Record where the job's announcement is (its channel is the job's ``announce_in``)."""
+        self.redis.hset(_job_key(job_id), "announce_ts", ts)
+
+    def announce_of(self, job_id: str) -> str | None:
+        """The announcement's ts, or None while it is not posted."""
+        raw = self.redis.hget(_job_key(job_id), "announce_ts")
+        return None if raw is None else _text(raw)
+
     def recent_for_user(self, user_id: str, limit: int = 10) -> list[JobRecord]:
         """Return the user's most recent jobs, newest first."""
         ids = self.redis.zrevrange(_user_key(user_id), 0, limit - 1)

@@ -71,6 +71,16 @@ def update_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapse
                        metadata=c.metadata)
 
 
+def announce(client: WebClient, channel: str, text: str, ts: str | None = None) -> str:
+    """Post an announcement in ``channel`` (or edit the one at ``ts``); its ts."""
+    text = redactor_of(client).redact_command(text)[:TEXT_MAX]
+    if ts is not None:
+        client.chat_update(channel=channel, ts=ts, text=text)
+        return ts
+    resp = client.chat_postMessage(channel=channel, text=text, unfurl_links=False, unfurl_media=False)
+    return str(resp.get("ts") or "")
+
+
 def post_in_thread(client: WebClient, job: JobRequest, text: str) -> None:
     """Post into the job's thread, falling back to response_url when the channel is closed to us."""
     redactor = redactor_of(client)

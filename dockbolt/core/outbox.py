@@ -40,7 +40,8 @@ KEEP_SECONDS = 7 * 24 * 3600  # a job's pending entries outlive any delivery dea
 # a deliverer that died holding a lock holds up that job's reports this long.
 LOCK_MS = 20_000
 
-# Stamp the entry with the server's clock, merge a card edit into a pending one behind the head, append,
+# Stamp the entry with the server's clock, merge a card (or announcement) edit into a pending one of the
+# same kind behind the head, append,
 # mark the job due (unless it already waits for a retry: NX) and wake one idle deliverer. Only card
 # entries (small) are decoded; any other (a 2 MiB log file) is stamped by splicing "at" into its text.
 _PUSH_LUA = """
@@ -49,12 +50,12 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local n = redis.call('LLEN', KEYS[1])
 local merged = false
 local stored
-if ARGV[4] == 'card' then
+if ARGV[4] == 'card' or ARGV[4] == 'announce' then
   local e = cjson.decode(ARGV[1])
   e['at'] = now
   if n >= 2 then
     local last = cjson.decode(redis.call('LINDEX', KEYS[1], -1))
-    if last['op'] == 'card' then
+    if last['op'] == e['op'] then
       if e['text'] == '' then e['text'] = last['text'] end
       e['at'] = last['at']
       redis.call('LSET', KEYS[1], -1, cjson.encode(e))
@@ -101,13 +102,15 @@ return 0
 
 @dataclass(frozen=True)
 class Entry:
-    """One pending report: a card state, a thread message, or a file.
+    """One pending report: a card state, a thread message, a file, or an announcement.
 
-    ``text`` is the message (``post``), what to say by response_url when the card cannot be posted
-    (``card``), or the short version for a job without a thread (``file``).
+    ``text`` is the message (``post``, ``announce``), what to say by response_url when the card cannot be
+    posted (``card``), or the short version for a job without a thread (``file``). An ``announce`` entry
+    posts (then edits) the job's one announcement in ``channel``; ``to="announce"`` sends a ``post`` or
+    ``file`` into that announcement's thread instead of the card's.
     """
 
-    op: str  # "card" | "post" | "file"
+    op: str  # "card" | "post" | "file" | "announce"
     status: str = ""
     elapsed: float | None = None
     detail: str = ""
@@ -115,6 +118,8 @@ class Entry:
     content: str = ""
     filename: str = ""
     comment: str = ""
+    channel: str = ""
+    to: str = ""
     at: float = 0.0  # when it was written, on the Redis server's clock
     tries: int = 0
 
@@ -160,13 +165,20 @@ class Outbox:
         self.push(job_id, Entry("card", status=status.value, elapsed=elapsed, detail=detail,
                                 text=closed_text), pipe)
 
-    def post(self, job_id: str, text: str) -> None:
-        """Post ``text`` into the job's thread (or to its response_url when it has no thread)."""
-        self.push(job_id, Entry("post", text=text))
+    def post(self, job_id: str, text: str, *, to: str = "") -> None:
+        """Post ``text`` into the job's thread (or to its response_url when it has no thread); with
+        ``to="announce"``, into its announcement's thread."""
+        self.push(job_id, Entry("post", text=text, to=to))
 
-    def file(self, job_id: str, *, content: str, filename: str, comment: str, fallback: str) -> None:
+    def file(self, job_id: str, *, content: str, filename: str, comment: str, fallback: str,
+             to: str = "") -> None:
         """Upload ``content`` into the thread with ``comment``; ``fallback`` is said when there is none."""
-        self.push(job_id, Entry("file", content=content, filename=filename, comment=comment, text=fallback))
+        self.push(job_id, Entry("file", content=content, filename=filename, comment=comment, text=fallback,
+                                to=to))
+
+    def announce(self, job_id: str, channel: str, text: str, pipe: Pipeline | None = None) -> None:
+        """Post the job's announcement in ``channel``, or edit it to ``text`` once it is there."""
+        self.push(job_id, Entry("announce", channel=channel, text=text), pipe)
 
     # -- delivering -------------------------------------------------------------------------------------
     def due(self, limit: int = 64) -> list[str]:

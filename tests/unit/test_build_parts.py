@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dockbolt.core.buildsrc import Source, source_of
-from dockbolt.core.config import BuildConfig
+from dockbolt.core.buildsrc import BuildConfig, Source, source_of
 from workers import build_context
 from workers.build_context import ContextRefused
 from workers.handlers.build import MAX_LOG_CHARS, BuildLog

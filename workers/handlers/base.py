@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from dockbolt.core.args import Args
-from dockbolt.core.config import BuildConfig
+from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.guardrails import Guardrails
 from workers.docker_port import ContainerSummary, DockerPort
