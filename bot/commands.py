@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -21,14 +22,15 @@ from bot import messages
 from bot.enqueue import Dispatcher
 from bot.parsing import parse
 from bot.usergroups import UserGroupCache
-from bot.verbs import VERBS
+from bot.verbs import VERBS, deploy
 from bot.verbs.audit import AuditArgs, export_to_slack
 from bot.verbs.base import LocalContext
-from dockbolt.core.args import BuildArgs, RunArgs
+from dockbolt.core.args import BuildArgs, DeployArgs, RunArgs
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.buildsrc import source_of
 from dockbolt.core.config import Config
 from dockbolt.core.contract import JobRequest, new_job_id
+from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import UsageError
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.rbac import allowed_verbs, authorize, decision_log_line, referenced_groups
@@ -56,6 +58,7 @@ class CommandListener:
         self.store = store
         self.clock = clock
         self._referenced = referenced_groups(config.policy)
+        self.deploys = DeployStore(store.redis)
 
     def ack(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Answer within Slack's 3 s: a private error, a bot-answered verb, or "accepted as job X"."""
@@ -78,6 +81,11 @@ class CommandListener:
         except UsageError as err:
             return messages.Answer(messages.usage_error(err, command))
         spec = VERBS[cmd.verb]
+        if isinstance(cmd.args, DeployArgs):  # the app's config entry: its run options are authorized too
+            try:
+                cmd = replace(cmd, args=deploy.complete(cmd.args, self.config.apps, user_id))
+            except UsageError as err:
+                return messages.Answer(messages.usage_error(err, command))
         user_groups = self.groups.groups_of(user_id, self._referenced) if self._referenced else frozenset()
         policy = self.config.policy
         # `run`'s flags and the container it creates are checked here already; the containers a verb
@@ -97,6 +105,10 @@ class CommandListener:
                 source_of(cmd.args.context, self.config.build)
             except ValueError as exc:
                 return messages.Answer(messages.build_context_refused(str(exc), command))
+        if isinstance(cmd.args, DeployArgs):  # locked by someone else, or being deployed: nothing queued
+            refused = deploy.refusal(cmd.args, user_id, self.deploys)
+            if refused is not None:
+                return messages.Answer(refused)
         if spec.answer is not None:
             if isinstance(cmd.args, AuditArgs) and cmd.args.export:
                 context[EXPORT_KEY] = cmd.args.to_dict()
@@ -104,13 +116,15 @@ class CommandListener:
                 user_id=user_id, channel_id=channel_id, args=cmd.args, roles=decision.roles,
                 allowed_verbs=allowed_verbs(policy, decision.roles),
                 recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)],
-                audit=self.audit, policy=policy, user_groups=frozenset(user_groups))))
+                audit=self.audit, policy=policy, user_groups=frozenset(user_groups), apps=self.config.apps,
+                deploys=self.deploys)))
         assert job_id is not None
         job = JobRequest(
             job_id=job_id, verb=cmd.verb, args=cmd.args.to_dict(), user_id=user_id,
             channel_id=channel_id, command_text=shown, command=command,
             response_url=str(body.get("response_url") or "") or None, team_id=str(body.get("team_id", "")),
-            queued_at=self.clock(), user_groups=tuple(sorted(user_groups)))
+            queued_at=self.clock(), user_groups=tuple(sorted(user_groups)),
+            announce_in=cmd.args.channel if isinstance(cmd.args, DeployArgs) else "")
         try:
             self.dispatcher.accept(job, spec.timeout)  # recorded and queued before we say "accepted"
         except RedisError:

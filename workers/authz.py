@@ -9,10 +9,13 @@ what the caller may read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from dockbolt.core.args import LABEL_MANAGED, Args
+from dockbolt.core.apps import AppConfig
+from dockbolt.core.args import LABEL_MANAGED, Args, DeployArgs
+from dockbolt.core.deploys import WEBHOOK_USER
 from dockbolt.core.errors import TargetNotFound, UsageError
 from dockbolt.core.rbac import Decision, Policy, authorize
 from dockbolt.core.scopes import (
@@ -56,10 +59,30 @@ def resolve(docker: DockerPort, typed: Sequence[str]) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def check(policy: Policy, caller: Caller, args: Args, docker: DockerPort) -> Decision:
-    """Authorize the job against the engine's view of its targets (raises TargetNotFound, UsageError)."""
+def check(policy: Policy, caller: Caller, args: Args, docker: DockerPort,
+          apps: Mapping[str, AppConfig] = MappingProxyType({})) -> Decision:
+    """Authorize the job against the engine's view of its targets (raises TargetNotFound, UsageError).
+
+    A deploy must be exactly what this worker's own ``[apps]`` config says of the app (a job cannot
+    bring its own run options); one from the webhook is allowed by the app's signed request alone.
+    """
     needs, new = run_requirements(args, policy.guardrails)
+    if isinstance(args, DeployArgs):
+        app = apps.get(args.app)
+        if app is None or app.deploy_args(by=args.by, ref=args.ref, image=args.image) != args:
+            why = "is not in" if app is None else "does not match"
+            return _refuse(caller, f"app `{args.app}` {why} this worker's [apps] config", "app config")
+        if caller.user_id == WEBHOOK_USER:
+            barred = [n for n in needs if n.grant is None]
+            if barred or caller.verb != "deploy":
+                return _refuse(caller, barred[0].reason if barred else "the webhook only deploys", "webhook")
+            return Decision(True, caller.verb, caller.user_id, caller.channel_id, (), "webhook",
+                            f"allowed: a deploy of `{args.app}` signed with its webhook secret")
     return _decide(policy, caller, needs=needs, targets=resolve(docker, typed_targets(args)) + new)
+
+
+def _refuse(caller: Caller, reason: str, rule: str) -> Decision:
+    return Decision(False, caller.verb, caller.user_id, caller.channel_id, (), rule, f"not allowed: {reason}")
 
 
 def _decide(policy: Policy, caller: Caller, *, needs: Sequence[Requirement] = (),

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockbolt.core.buildsrc import BuildConfig, source_of
@@ -34,24 +35,35 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
     return under(os.path.realpath(path), [os.path.realpath(root) for root in roots])
 
 
-def _clone(url: str, ref: str, protocol: str, into: str) -> None:
-    home = os.path.join(into, ".home")
-    os.mkdir(home)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "GIT_TERMINAL_PROMPT": "0",
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_ALLOW_PROTOCOL": protocol, "GIT_ASKPASS": "/bin/false"}
-    argv = ["git", "-c", "protocol.allow=never", "-c", f"protocol.{protocol}.allow=always",
-            "clone", "--quiet", "--depth", "1", "--no-recurse-submodules"]
-    argv += ["--branch", ref] if ref else []
-    argv += ["--", url, os.path.join(into, "src")]
+def _git(argv: list[str], env: dict[str, str], cwd: str, what: str) -> str:
+    argv = ["git", *argv]  # found on PATH, as the worker's own environment has it
     try:
-        # An argv list, no shell; the URL comes after "--" and the ref was checked against _REF_RE.
-        done = subprocess.run(argv, env=env, capture_output=True, text=True,  # noqa: S603
+        # An argv list, no shell; the URL comes after "--" and the ref was checked against GIT_REF_RE.
+        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True,  # noqa: S603
                               timeout=CLONE_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        raise ContextRefused(f"git clone of `{url}` took longer than {CLONE_TIMEOUT} s") from None
+        raise ContextRefused(f"{what} took longer than {CLONE_TIMEOUT} s") from None
     if done.returncode != 0:
         said = " ".join(done.stderr.strip().splitlines()[-3:])[:500]
-        raise ContextRefused(f"git clone of `{url}`{f' at `{ref}`' if ref else ''} failed: {said}")
+        raise ContextRefused(f"{what} failed: {said}")
+    return done.stdout.strip()
+
+
+def _clone(url: str, ref: str, protocol: str, into: str) -> str:
+    """Fetch ``ref`` (a branch, a tag or a commit; "" = the default branch) of ``url`` alone, one commit
+    deep, into ``into``/src; the commit's SHA."""
+    home = os.path.join(into, ".home")
+    src = os.path.join(into, "src")
+    os.mkdir(home)
+    os.mkdir(src)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "GIT_TERMINAL_PROMPT": "0",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_ALLOW_PROTOCOL": protocol, "GIT_ASKPASS": "/bin/false"}
+    what = f"git fetch of `{url}`{f' at `{ref}`' if ref else ''}"
+    _git(["init", "--quiet"], env, src, what)
+    _git(["-c", "protocol.allow=never", "-c", f"protocol.{protocol}.allow=always", "fetch", "--quiet",
+          "--depth", "1", "--no-recurse-submodules", "--", url, ref or "HEAD"], env, src, what)
+    _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "FETCH_HEAD"], env, src, what)
+    return _git(["rev-parse", "HEAD"], env, src, what)
 
 
 def _dockerfile_in(context: str, dockerfile: str) -> str:
@@ -63,13 +75,22 @@ def _dockerfile_in(context: str, dockerfile: str) -> str:
     return dockerfile
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A build context ready for the builder: its directory, the Dockerfile in it, the commit (git)."""
+
+    path: str
+    dockerfile: str
+    commit: str = ""
+
+
 @contextmanager
-def prepared(context: str, dockerfile: str, conf: BuildConfig,
-             progress: Callable[[str], None]) -> Iterator[tuple[str, str]]:
-    """Yield (a directory holding the context, the Dockerfile's path in it) for ``context``, a git URL
-    with an optional ``#ref`` or an absolute directory; raise ContextRefused when it is not allowed."""
+def prepared(context: str, dockerfile: str, conf: BuildConfig, progress: Callable[[str], None], *,
+             any_git_host: bool = False) -> Iterator[Prepared]:
+    """Yield the context ``context`` names, a git URL with an optional ``#ref`` or an absolute directory;
+    raise ContextRefused when it is not allowed (``any_git_host``: an app's own context, from the config)."""
     try:
-        source = source_of(context, conf)
+        source = source_of(context, conf, any_git_host=any_git_host)
     except ValueError as exc:
         raise ContextRefused(str(exc)) from None
     roots = ", ".join(conf.context_roots)
@@ -78,11 +99,11 @@ def prepared(context: str, dockerfile: str, conf: BuildConfig,
     if source.git:
         with tempfile.TemporaryDirectory(prefix="dockbolt-build-") as tmp:
             progress(f"cloning {source.url}{f' at {source.ref}' if source.ref else ''}…")
-            _clone(source.url, source.ref, source.protocol, tmp)
+            commit = _clone(source.url, source.ref, source.protocol, tmp)
             src = os.path.join(tmp, "src")
-            yield src, _dockerfile_in(src, dockerfile)
+            yield Prepared(src, _dockerfile_in(src, dockerfile), commit)
         return
     real = os.path.realpath(source.path)
     if not Path(real).is_dir():
         raise ContextRefused(f"`{context}` is not a directory on the worker")
-    yield real, _dockerfile_in(real, dockerfile)
+    yield Prepared(real, _dockerfile_in(real, dockerfile))

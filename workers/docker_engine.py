@@ -244,6 +244,20 @@ class DockerEngine:
         with self._edge():
             self._api.remove_container(name, force=force)
 
+    def rename(self, name: str, new_name: str) -> None:
+        """Rename a container."""
+        with self._edge():
+            self._api.rename(name, new_name)
+
+    def exec(self, name: str, cmd: Sequence[str]) -> tuple[int, str]:
+        """Run ``cmd`` in the container and wait for it (bounded by the client's timeout)."""
+        with self._edge():
+            created = self._api.exec_create(name, list(cmd), stdout=True, stderr=True)
+            output = self._api.exec_start(created["Id"], stream=False, demux=False)
+            code = self._api.exec_inspect(created["Id"]).get("ExitCode")
+        text = output.decode(errors="replace") if isinstance(output, bytes) else str(output or "")
+        return (int(code) if code is not None else -1), text[-2048:]
+
     def logs(
         self,
         name: str,

@@ -136,3 +136,9 @@ class DockerPort(Protocol):
               labels: Mapping[str, str], on_output: Callable[[str], None]) -> str:
         """Build ``path`` (the context directory) and tag the image; return its id. The builder's output
         goes to ``on_output`` as it comes; a failed build raises ``DockerError`` with the builder's error."""
+
+    def rename(self, name: str, new_name: str) -> None:
+        """Rename a container (``docker rename``)."""
+
+    def exec(self, name: str, cmd: Sequence[str]) -> tuple[int, str]:
+        """Run ``cmd`` (argv, no shell) in a running container; its exit code and output (the last 2 KiB)."""

@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from redis import Redis
@@ -31,6 +32,7 @@ from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from dockbolt.core.apps import AppConfig
 from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.codec import prepare
 from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_TTL, JobRequest
@@ -204,7 +206,8 @@ def preflight(settings: Settings) -> list[str]:
 
 
 def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *, burst: bool = False,
-               deliverer: Deliverer | None = None, build: BuildConfig | None = None) -> int:
+               deliverer: Deliverer | None = None, build: BuildConfig | None = None,
+               apps: Mapping[str, AppConfig] | None = None) -> int:
     """Serve the queue until stopped (and deliver the Slack outbox meanwhile, from this parent process:
     work horses only write to it); returns a process exit code."""
     problems = preflight(settings)
@@ -212,7 +215,7 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
         for line in problems:
             print(f"dockbolt worker: {line}")
         return 2
-    install(WorkerContext(settings=settings, policy=policy, build=build or BuildConfig()))
+    install(WorkerContext(settings=settings, policy=policy, build=build or BuildConfig(), apps=apps or {}))
     install_log_redaction(Redactor(policy.guardrails.redact))
     redis = Redis.from_url(settings.redis_location)
     q = Queue(queue, connection=redis, serializer=JSONSerializer, job_class=TrustedJob)

@@ -197,3 +197,60 @@ def build_failed(tag: str, step: str, error: str) -> str:
     the step printed, follows: inline, or as a file with those lines as its preview)."""
     where = f" at step {code(step)}" if step else ""
     return f":x: The build of {code(tag)} failed{where}: {error}"
+
+
+# --- deploy -------------------------------------------------------------------------------------------
+
+_DEPLOY_ICONS = {"started": ":rocket:", "succeeded": ":white_check_mark:", "failed": ":x:",
+                 "rolled back": ":leftwards_arrow_with_hook:"}
+
+
+def announcement(*, app: str, verb: str, word: str, by: str, ref: str, image: str, image_id: str,
+                 elapsed: float, now: str = "", reason: str = "") -> str:
+    """The app channel's message about one deploy (or rollback): app, who, ref, image, duration and the
+    word people search for (started, succeeded, failed, rolled back); ``now`` the current step."""
+    parts = [f"by {by}"]
+    parts += [f"ref {code(ref)}"] if ref else []
+    if image:
+        parts.append(f"image {code(image)}" + (f" ({code(short_id(image_id))})" if image_id else ""))
+    parts.append(f"{elapsed:.0f} s" if elapsed >= 10 else f"{elapsed:.1f} s")
+    head = f"{_DEPLOY_ICONS.get(word, '')} {code(app)} {verb} *{word}* — " + " · ".join(parts)
+    tail = f"\n_{escape(now)}_" if now else ""
+    return head + (f"\n{escape(reason)}" if reason else "") + tail
+
+
+def deploy_summary(app: str, verb: str, outcome: str, image: str, phases: dict[str, float],
+                   reason: str) -> str:
+    """The job's reply: how it ended, the phases' durations, why it did not succeed."""
+    took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
+    head = f"{_DEPLOY_ICONS.get(outcome, '')} {verb} of {code(app)} {outcome}: {code(image or '?')}"
+    return head + (f" ({took})" if took else "") + (f"\n{reason}" if reason else "")
+
+
+def nothing_to_roll_back(app: str) -> str:
+    """A rollback with no earlier good deploy to go back to."""
+    return (f"{code(app)} has no earlier successful deploy of another image to go back to "
+            "(see `deploys " + app + "`).")
+
+
+def deploy_start_failed(error: str) -> str:
+    """The new container did not start: Docker's words."""
+    return f"the new container did not start: {error}"
+
+
+def health_exited(exit_code: object, error: str) -> str:
+    """The new container stopped while being checked."""
+    said = f": {error}" if error else ""
+    return f"the new container exited (code {exit_code}){said} before it was healthy"
+
+
+def health_check_said(what: str, output: str) -> str:
+    """A health check that reported the container unhealthy."""
+    return f"{what} reported the new container unhealthy" + (f": {output}" if output else "")
+
+
+def health_timed_out(what: str, seconds: int, output: str) -> str:
+    """A health check that never passed within its timeout."""
+    last = output.strip().splitlines()[-1][:300] if output.strip() else ""
+    return (f"health check {code(what)} did not pass within {seconds} s"
+            + (f" (last said: {last})" if last else ""))

@@ -61,21 +61,27 @@ class ThreadReporter:
         except RedisError as exc:  # a progress line is worth no failed job
             log.warning("job %s: progress not written (%s)", self.job.job_id, exc)
 
-    def post(self, text: str) -> None:
-        """Post a message into the job's thread (or to response_url when there is no thread)."""
-        self.outbox.post(self.job.job_id, self.redactor.redact_command(text))
+    def post(self, text: str, *, to: str = "") -> None:
+        """Post a message into the job's thread (or to response_url when there is no thread); with
+        ``to="announce"``, into the thread of the job's announcement."""
+        self.outbox.post(self.job.job_id, self.redactor.redact_command(text), to=to)
 
-    def reply(self, reply: Reply) -> None:
-        """Deliver a handler's Reply: inline when it fits, otherwise as a file with a preview."""
+    def announce(self, channel: str, text: str) -> None:
+        """Post (then edit in place) the job's announcement in ``channel``."""
+        self.outbox.announce(self.job.job_id, channel, self.redactor.redact_command(text))
+
+    def reply(self, reply: Reply, *, to: str = "") -> None:
+        """Deliver a handler's Reply: inline when it fits, otherwise as a file with a preview (into the
+        announcement's thread with ``to="announce"``)."""
         body = self.redactor.redact_command(reply.body) if reply.body else reply.body
         # Handler text may quote Docker ("<none>", "a & b"): never let it become Slack markup or a mention.
         reply = dataclasses.replace(reply, text=escape(self.redactor.redact_command(reply.text)))
         if not body:
-            self.post(reply.text)
+            self.post(reply.text, to=to)
             return
         lines = body.splitlines()
         if len(body) <= INLINE_MAX_CHARS and len(lines) <= INLINE_MAX_LINES:
-            self.post(f"{reply.text}\n{code_block(body)}")
+            self.post(f"{reply.text}\n{code_block(body)}", to=to)
             return
         head = "\n".join(lines[:PREVIEW_LINES])
         fallback = (f"{reply.text}\n{code_block(head)}\n_{len(lines)} lines; the full output needs the bot "
@@ -84,4 +90,4 @@ class ThreadReporter:
         comment = (f"{reply.text}\n_{len(lines):,} lines, {len(body.encode()):,} bytes — full output in "
                    f"the file; last {min(PREVIEW_LINES, len(lines))} lines:_\n{code_block(preview)}")
         self.outbox.file(self.job.job_id, content=body, filename=reply.filename, comment=comment[:3_900],
-                         fallback=fallback)
+                         fallback=fallback, to=to)

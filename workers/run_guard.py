@@ -22,6 +22,7 @@ from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.run_policy import (
     DOCKER_SOCKETS,
     Need,
+    apply_defaults,
     host_path_needs,
     mount_flag,
     normalise,
@@ -99,3 +100,11 @@ def resolve_secrets(args: RunArgs, environ: Mapping[str, str]) -> RunArgs:
         raise RunRefused(messages.secrets_missing(missing))
     values = tuple(f"{n}={environ[SECRET_ENV_PREFIX + n]}" for n in args.secret_env)
     return replace(args, env=args.env + values, secret_env=())
+
+
+def ready(args: RunArgs, guardrails: Guardrails, docker_host: str | None) -> RunArgs:
+    """The run args as the engine gets them: [policy] defaults filled in, host bind sources checked and
+    resolved on this host, bare `-e NAME` secrets set (RunRefused when one of these refuses)."""
+    spec = apply_defaults(args, guardrails)
+    spec = resolve_host_paths(spec, guardrails, engine_socket(docker_host))
+    return resolve_secrets(spec, os.environ)

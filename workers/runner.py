@@ -23,6 +23,7 @@ from rq.timeouts import JobTimeoutException
 
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JobRequest, JobStatus
+from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.lanes import Lanes
@@ -147,14 +148,15 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
     try:
         docker = docker_engine.connect(ctx.settings.docker_host)
         # Checked again here, against the engine's view of the targets, right before acting.
-        decision = authz.check(ctx.policy, caller, args, docker)
+        decision = authz.check(ctx.policy, caller, args, docker, ctx.apps)
         authz_log.info(decision_log_line(decision))
         if not decision.allowed:
             reporter.post(messages.not_allowed(decision.reason))
             return JobStatus.FAILED, "not allowed"
         hctx = HandlerContext(job=job, docker=docker, progress=reporter.progress,
                               guardrails=ctx.policy.guardrails, docker_host=ctx.settings.docker_host,
-                              visible=authz.visibility(ctx.policy, caller), build=ctx.build)
+                              visible=authz.visibility(ctx.policy, caller), build=ctx.build,
+                              deploys=DeployStore(reporter.outbox.redis), reporter=reporter)
         reply = handler.run(hctx, args)
     except DockerUnavailable as exc:
         reporter.post(messages.docker_unreachable(str(exc)))

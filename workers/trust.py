@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ from redis import Redis
 from rq import Worker
 from rq.job import Job
 
+from dockbolt.core.apps import AppConfig
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
@@ -133,6 +135,7 @@ class WorkerContext:
     settings: Settings
     policy: Policy
     build: BuildConfig = field(default_factory=BuildConfig)
+    apps: Mapping[str, AppConfig] = field(default_factory=dict)  # [apps.*]: what a deploy may do
 
 
 _context: WorkerContext | None = None

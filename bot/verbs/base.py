@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dockbolt.core.apps import AppConfig
 from dockbolt.core.args import Args
 from dockbolt.core.audit import AuditLog
+from dockbolt.core.deploys import DeployStore
 from dockbolt.core.rbac import DefaultRole, Policy
 
 FlagKind = Literal["bool", "value", "multi"]
@@ -40,6 +42,9 @@ class LocalContext:
     # The policy and the caller's user groups, for verbs that explain it (whoami, why).
     policy: Policy = field(default_factory=Policy)
     user_groups: frozenset[str] = frozenset()
+    # For the app verbs (lock, unlock, deploys): the configured apps and their state in Redis.
+    apps: Mapping[str, AppConfig] = field(default_factory=dict)
+    deploys: DeployStore | None = None
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ SPECS = (
         name="build",
         summary="Build an image from a git repository (URL#ref) or a directory on the worker",
         usage="build -t NAME[:TAG] [-f DOCKERFILE] [--build-arg K=V]… [--no-cache] CONTEXT",
-        # A Dockerfile runs any command the engine's builder allows: admins only until a deployer role.
-        default_role="admin",
+        # A Dockerfile runs any command the engine's builder allows: deployers and admins.
+        default_role="deployer",
         flags=(
             Flag(("-t", "--tag"), "tag", "value", "NAME[:TAG]", parse_tag),
             Flag(("-f", "--file"), "dockerfile", "value", "DOCKERFILE"),

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                                        config.slack.delivery_ttl, threads=WORKER_DELIVERY_THREADS,
                                        name="dockbolt-worker-delivery")
             return run_worker(wsettings, config.policy, burst=args.burst, deliverer=deliverer,
-                              build=config.build)
+                              build=config.build, apps=config.apps)
         if args.cmd == "bot":
             from dockbolt.cli.run_bot import run_bot
 

@@ -244,11 +244,13 @@ Catalog = Mapping[str, DefaultRole]
 
 
 def built_in_roles(catalog: Catalog) -> dict[str, Role]:
-    """viewer, operator (inherits viewer) and admin ("*"), their verbs from each verb's default role."""
+    """viewer, operator and deployer (both inherit viewer) and admin ("*"), their verbs from each verb's
+    default role."""
     allows = default_allows(catalog)
     return {
         "viewer": Role("viewer", allow=allows["viewer"]),
         "operator": Role("operator", allow=allows["operator"], inherits=("viewer",)),
+        "deployer": Role("deployer", allow=allows["deployer"], inherits=("viewer",)),
         "admin": Role("admin", allow=(WILDCARD,)),
     }
 

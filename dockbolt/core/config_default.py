@@ -24,6 +24,7 @@ default_role = ""
 #   anyone, no role needed: {everyone}
 #   viewer:   {viewer}
 #   operator: inherits viewer; {operator}
+#   deployer: inherits viewer; {deployer}
 #   admin:    every verb ("*")
 # Define a role of the same name to replace a built-in one, or your own roles next to them. A role lists
 # the verbs it allows ("*" = every verb), may inherit other roles' verbs and grants, and may hold grants:
@@ -71,6 +72,16 @@ users = [{admin}]
 [build]
 # context_roots = []             # absolute directories: contexts and file:// repositories under them
 # allow_git_hosts = []           # hosts a git URL (https, ssh, git) may name
+
+# Apps that `deploy NAME` builds and runs (see the README: Deploying apps). For example:
+# [apps.web]
+# context = "https://git.example.com/acme/web.git"  # git URL or a directory under context_roots
+# image = "acme/web"                     # built images are tagged acme/web:REF
+# container = "web"                      # the container a deploy replaces (default: the app name)
+# channel = "C0DEPLOYS"                  # deployment announcements (default: [slack] notify_channel)
+# run = {{ ports = ["8080:80"], memory = "128m", restart = "unless-stopped" }}  # `run`'s options
+# health = {{ cmd = "wget -q -O- http://127.0.0.1/healthz", timeout = "60s" }}  # inside the new container
+# webhook_secret_env = "WEB_DEPLOY_SECRET"  # env var holding the secret CI signs POST /hooks/deploy with
 """
 
 
@@ -81,6 +92,6 @@ def default_config_toml(admin_user_id: str, catalog: Catalog) -> str:
     allows = default_allows(catalog)
     return _DEFAULT_CONFIG.format(
         everyone=" ".join(allows["everyone"]), viewer=" ".join(allows["viewer"]),
-        operator=" ".join(allows["operator"]),
+        operator=" ".join(allows["operator"]), deployer=" ".join(allows["deployer"]),
         admin=json.dumps(admin_user_id),
     )

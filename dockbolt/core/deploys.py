@@ -13,14 +13,19 @@ dead worker never blocks `rollback` until its timeout.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis import Redis
 
 from dockbolt.core.jobstore import JobStore, redis_time
+from dockbolt.core.mrkdwn import escape
 
 HISTORY = 50
+# The user id of deploys a CI system asked for through the signed webhook (not a Slack user: never holds
+# a lock, and may only deploy the app whose secret signed the request, exactly as the config says).
+WEBHOOK_USER = "webhook"
 HOOK_REPLAY_SECONDS = 600  # longer than the signature's 5-minute window
 
 
@@ -36,6 +41,22 @@ class Lock:
     reason: str
     since: float
     until: float
+
+
+def _utc(unix: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(unix))
+
+
+def locked_text(app: str, lock: Lock) -> str:
+    """Why a deploy of ``app`` is refused: who holds its lock, since and until when, and why (bot, worker
+    and webhook say the same)."""
+    return (f":lock: `{app}` is locked by <@{lock.user}> since {_utc(lock.since)} until {_utc(lock.until)}: "
+            f"{escape(lock.reason)}. Ask them to `unlock {app}`, or wait for the lock to end.")
+
+
+def busy_text(app: str, held: Deploying) -> str:
+    """Why a deploy of ``app`` is refused: another one runs."""
+    return f":hourglass: `{app}` is being deployed by {held.by} (job `{held.job}`); try again when it is done."
 
 
 @dataclass(frozen=True)

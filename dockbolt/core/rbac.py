@@ -21,8 +21,8 @@ WILDCARD = "*"
 # names the one it belongs to (its "default role"), which is how the built-in roles get their verbs.
 # "everyone" is not a role: its verbs (help, whoami, why) need none, so a user without a role learns
 # their id and whom to ask.
-DefaultRole = Literal["everyone", "viewer", "operator", "admin"]
-DEFAULT_ROLES: tuple[DefaultRole, ...] = ("everyone", "viewer", "operator", "admin")
+DefaultRole = Literal["everyone", "viewer", "operator", "deployer", "admin"]
+DEFAULT_ROLES: tuple[DefaultRole, ...] = ("everyone", "viewer", "operator", "deployer", "admin")
 
 
 # What a role may do beyond its verbs. Each guards one way out of a container onto the host (or past

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal, Protocol
 
-from dockbolt.core.args import LABEL_MANAGED, Args, BuildArgs, NameArgs, NamesArgs, RunArgs, StatsArgs
+from dockbolt.core.args import (
+    LABEL_MANAGED,
+    Args,
+    BuildArgs,
+    DeployArgs,
+    NameArgs,
+    NamesArgs,
+    RunArgs,
+    StatsArgs,
+)
 from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.run_policy import check_run
 
@@ -96,6 +105,8 @@ def typed_targets(args: Args) -> tuple[str, ...]:
         return (args.name,)
     if isinstance(args, NamesArgs | StatsArgs):
         return tuple(args.names)
+    if isinstance(args, DeployArgs):  # the container a deploy replaces (protected, unmanaged: checked)
+        return (args.container,)
     return ()
 
 
@@ -103,7 +114,8 @@ def run_requirements(
     args: Args, guardrails: Guardrails
 ) -> tuple[tuple[Requirement, ...], tuple[Target, ...]]:
     """For `run`: what its flags need, and the container it will create as a target; for `build`, the
-    image it will tag (the images scope must cover it); nothing otherwise.
+    image it will tag (the images scope must cover it); for `deploy`/`rollback`, what the app's run
+    options need and the container it will create from its repository; nothing otherwise.
 
     The same on both sides: the bot checks it before accepting, the worker again before creating.
     """
@@ -111,4 +123,7 @@ def run_requirements(
         return check_run(args, guardrails), (Target(name=args.name or "", image=args.image, kind="new"),)
     if isinstance(args, BuildArgs):
         return (), (Target(name="", image=args.tag, kind="image"),)
+    if isinstance(args, DeployArgs):
+        creates = Target(name=args.container, image=args.repository, kind="new")
+        return check_run(args.run, guardrails), (creates,)
     return (), ()

@@ -53,6 +53,7 @@ class RecordingDocker:
         self.samples: dict[str, dict[str, Any]] = {}  # stats, by name
         self.build_output: list[str] = []  # what a build "prints"
         self.run_result = RunResult(id=canned_id("started"), name="started")
+        self.exec_result: tuple[int, str] = (0, "")
         self._errors: dict[tuple[str, str | None], BaseException] = {}
         self._lock = threading.Lock()  # handlers call from several threads
 
@@ -108,6 +109,13 @@ class RecordingDocker:
 
     def remove(self, name: str, force: bool = False) -> None:
         self._answer("remove", name, force, name=name)
+
+    def rename(self, name: str, new_name: str) -> None:
+        self._answer("rename", name, new_name, name=name)
+
+    def exec(self, name: str, cmd: Sequence[str]) -> tuple[int, str]:
+        self._answer("exec", name, tuple(cmd), name=name)
+        return self.exec_result
 
     def logs(
         self,

@@ -73,7 +73,7 @@ def test_example_parses_into_the_policy_it_describes(tmp_path: Path) -> None:
     assert cfg.slack.command == "/docker"
     assert cfg.slack.notify_channel == "C0123456"
     policy = cfg.policy
-    assert list(policy.roles) == ["viewer", "operator", "admin"]
+    assert list(policy.roles) == ["deployer", "viewer", "operator", "admin"]  # deployer: built in
     assert policy.roles["operator"].inherits == ("viewer",)
     assert policy.roles["admin"].allow == ("*",)
     assert policy.default_role == ""
@@ -117,9 +117,10 @@ def test_default_config_parses_and_makes_the_user_admin(tmp_path: Path) -> None:
 def test_built_in_roles_give_each_verb_to_its_default_role() -> None:
     policy = parse_config({}, "d.toml", CATALOG).policy
     for name, spec in VERBS.items():
-        allowed_by = {r for r in ("viewer", "operator", "admin") if name in allowed_verbs(policy, [r])}
-        expected = {"viewer": {"viewer", "operator", "admin"}, "operator": {"operator", "admin"},
-                    "admin": {"admin"}, "everyone": {"viewer", "operator", "admin"}}[spec.default_role]
+        everybody = {"viewer", "operator", "deployer", "admin"}
+        allowed_by = {r for r in everybody if name in allowed_verbs(policy, [r])}
+        expected = {"viewer": everybody, "operator": {"operator", "admin"}, "deployer": {"deployer", "admin"},
+                    "admin": {"admin"}, "everyone": everybody}[spec.default_role]
         assert allowed_by == expected, name
 
 

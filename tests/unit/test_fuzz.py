@@ -104,7 +104,9 @@ images = ["acme/*"]
 # The built-in role each of these holds in every channel (and nothing else, outside SOPS in COPS).
 FIXED_ROLE = {"UVIEW": "viewer", "UOPS": "operator", "UADMIN": "admin"}
 NAMED_USERS = (*FIXED_ROLE, "UDEPLOY")
-RANK = {"everyone": 0, "viewer": 1, "operator": 2, "admin": 3}
+# The default roles whose verbs each built-in role allows (admin: "*").
+HOLDS = {"viewer": {"everyone", "viewer"}, "operator": {"everyone", "viewer", "operator"},
+         "admin": {"everyone", "viewer", "operator", "deployer", "admin"}}
 OPEN_VERBS = frozenset(v for v, role in CATALOG.items() if role == "everyone")
 READ_VERBS = frozenset(v for v, role in CATALOG.items() if role == "viewer")
 # The only grants anyone holds here: the deployer's, on staging-* containers of acme/* images.
@@ -340,7 +342,7 @@ def check_decision(d: Decision, verb: str, who: Caller) -> None:
         assert d.roles == ()
         assert "no role" in d.reason
     elif who.user in FIXED_ROLE and not in_ops_group:
-        assert d.allowed is (RANK[FIXED_ROLE[who.user]] >= RANK[CATALOG[verb]]), d
+        assert d.allowed is (CATALOG[verb] in HOLDS[FIXED_ROLE[who.user]]), d
 
 
 def decide(cmd: ParsedCommand, who: Caller) -> Decision:

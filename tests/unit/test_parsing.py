@@ -286,7 +286,7 @@ def test_unknown_verb_suggests_the_closest() -> None:
         ("imgaes", ["images"]),
         ("insp", ["inspect"]),
         ("sta", ["start", "stats"]),
-        ("r", ["restart", "rm", "run"]),
+        ("r", ["restart", "rm", "rollback", "run"]),
         ("LOG", ["logs"]),
         ("kubectl", []),
     ],

@@ -47,7 +47,7 @@ class Need:
 # --- the policies ----------------------------------------------------------------------------------------
 
 ROLES_AND_BINDINGS = """
-[rbac.roles.deployer]             # operator + one grant
+[rbac.roles.releaser]             # operator + one grant
 inherits = ["operator"]
 grants = ["privileged"]
 
@@ -77,7 +77,7 @@ role = "admin"
 users = ["UADMIN"]
 
 [[rbac.bindings]]                 # 4
-role = "deployer"
+role = "releaser"
 users = ["UDEPLOY"]
 
 [[rbac.bindings]]                 # 5
@@ -130,7 +130,7 @@ role = "grantbag"
 users = ["UGRANTSPLIT"]
 
 [[rbac.bindings]]                 # 15, 16: a granted but scoped binding, and an unscoped one without grant
-role = "deployer"
+role = "releaser"
 users = ["UMIX"]
 containers = ["staging-*"]
 
@@ -164,6 +164,10 @@ users = ["UJAN"]
 [[rbac.bindings]]
 role = "operator"
 users = ["UJAN"]
+
+[[rbac.bindings]]                 # 23: the built-in deployer
+role = "deployer"
+users = ["UBUILTDEP"]
 """
 
 VARIANTS = {
@@ -328,8 +332,8 @@ HAND_ROWS: tuple[Row, ...] = (
          needs=(PRIV,), targets=(NEW_WEB,)),
     deny("grant/operator-two-flags-both-named", "UOPS", "run", grant_miss("--privileged", "privileged"),
          grant_miss("--cap-add CAP_NET_ADMIN", "privileged"), needs=(PRIV, CAP), targets=(NEW_WEB,)),
-    allow("grant/deployer-privileged", "UDEPLOY", "run", "deployer", needs=(PRIV, CAP), targets=(NEW_WEB,)),
-    deny("grant/deployer-lacks-host-mounts", "UDEPLOY", "run",
+    allow("grant/releaser-privileged", "UDEPLOY", "run", "releaser", needs=(PRIV, CAP), targets=(NEW_WEB,)),
+    deny("grant/releaser-lacks-host-mounts", "UDEPLOY", "run",
          grant_miss("-v /srv/data:/data", "host-mounts"), not_says=("`privileged`",),
          needs=(PRIV, HOST_MOUNT), targets=(NEW_WEB,)),
     allow("grant/lead-inherits-grants", "ULEAD", "run", "lead", needs=(PRIV, HOST_MOUNT), targets=(NEW_WEB,)),
@@ -347,10 +351,10 @@ HAND_ROWS: tuple[Row, ...] = (
          grant_miss("--privileged", "privileged"), needs=(PRIV,), targets=(NEW_WEB,)),
     deny("grant/unmanaged-on-another-binding", "UGRANTSPLIT", "stop", unmanaged_miss("legacy-db"),
          targets=(LEGACY,)),
-    allow("grant/scoped-granted-binding-in-scope", "UMIX", "run", "deployer", needs=(PRIV,),
+    allow("grant/scoped-granted-binding-in-scope", "UMIX", "run", "releaser", needs=(PRIV,),
           targets=(NEW_STAGING_BUSYBOX,)),
     deny("grant/scoped-granted-binding-out-of-scope", "UMIX", "run", scope_miss("web", "staging-*"),
-         grant_miss("--privileged", "privileged"), "deployer", "operator", needs=(PRIV,), targets=(NEW_WEB,)),
+         grant_miss("--privileged", "privileged"), "releaser", "operator", needs=(PRIV,), targets=(NEW_WEB,)),
     allow("grant/no-need-unscoped-binding", "UMIX", "run", "operator", targets=(NEW_WEB,)),
     deny("grant/scoped-granted-binding-lacks-second-grant", "UMIX", "run",
          grant_miss("-v /srv/data:/data", "host-mounts"), needs=(PRIV, HOST_MOUNT),
@@ -442,20 +446,23 @@ HAND_ROWS: tuple[Row, ...] = (
          scope_miss("staging-a", "prod-*"), targets=(STAGING_A, PROD_B)),
     allow("multi/first-binding-covers-all", "USPLIT", "stop", "operator", targets=(STAGING_A, STAGING_B)),
     allow("multi/second-binding-covers-all", "USPLIT", "stop", "operator", targets=(PROD_B,)),
-    allow("multi/scoped-binding-first-in-config-order", "UMIX", "stop", "deployer", targets=(STAGING_A,)),
+    allow("multi/scoped-binding-first-in-config-order", "UMIX", "stop", "releaser", targets=(STAGING_A,)),
     allow("multi/unscoped-binding-covers-the-rest", "UMIX", "stop", "operator", targets=(STAGING_A, WEB)),
 )
 
 
 # --- the role × verb × channel grid, from each verb's default role --------------------------------------
 
-RANK = {"everyone": 0, "viewer": 1, "operator": 2, "admin": 3}
+# What each built-in role holds: operator and deployer each inherit viewer; admin allows "*".
+HOLDS = {"viewer": {"viewer"}, "operator": {"operator", "viewer"}, "deployer": {"deployer", "viewer"},
+         "admin": {"viewer", "operator", "deployer", "admin"}}
 # (user, groups) → the one built-in role they hold in each channel (None: no role there).
 GRID_USERS: dict[tuple[str, tuple[str, ...]], dict[str, str | None]] = {
     ("USTRANGER", ()): {"CDEV": None, "COPS": None},
     ("UVIEW", ()): {"CDEV": "viewer", "COPS": "viewer"},
     ("UOPS", ()): {"CDEV": "operator", "COPS": "operator"},
     ("UADMIN", ()): {"CDEV": "admin", "COPS": "admin"},
+    ("UBUILTDEP", ()): {"CDEV": "deployer", "COPS": "deployer"},
     ("UCHAN", ()): {"CDEV": None, "COPS": "operator"},
     ("UMEMBER", ("SVIEW",)): {"CDEV": "viewer", "COPS": "viewer"},
     ("UMEMBER", ("SOPS",)): {"CDEV": "operator", "COPS": None},
@@ -464,13 +471,13 @@ GRID_USERS: dict[tuple[str, tuple[str, ...]], dict[str, str | None]] = {
 
 def grid_rows() -> Iterator[Row]:
     """Every verb for every built-in role (and none) in two channels, no targets: allowed iff the role is
-    at least the verb's default role (operator inherits viewer, admin allows "*", "everyone" is open)."""
+    the verb's default role or holds it (operator and deployer inherit viewer, admin allows "*", "everyone"
+    is open)."""
     for (user, groups), by_channel in GRID_USERS.items():
         for channel, role in by_channel.items():
             for verb, default in CATALOG.items():
                 rid = f"grid/{user}{''.join('+' + g for g in groups)}/{channel}/{verb}"
-                held = RANK[role] if role else 0
-                if held >= RANK[default]:
+                if default == "everyone" or (role is not None and default in HOLDS[role]):
                     by = (role or "") if default != "everyone" else ""
                     yield allow(rid, user, verb, by, channel=channel, groups=groups)
                 elif role is None:
@@ -513,7 +520,7 @@ def test_the_grid_covers_every_verb_and_every_built_in_role() -> None:
     grid = [r for r in ROWS if r.id.startswith("grid/")]
     assert {r.verb for r in grid} == set(CATALOG)
     held = {role for by_channel in GRID_USERS.values() for role in by_channel.values()}
-    assert held == {None, "viewer", "operator", "admin"}
+    assert held == {None, "viewer", "operator", "deployer", "admin"}
     assert {r.allowed for r in grid} == {True, False}
 
 

@@ -20,6 +20,7 @@ from bot.verbs.logs import DEFAULT_TAIL
 from dockbolt.core.args import Args, NoArgs
 from dockbolt.core.config import parse_config
 from dockbolt.core.errors import UsageError
+from dockbolt.core.rbac import DEFAULT_ROLES
 
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 ALL_VERBS = tuple(VERBS)
@@ -48,13 +49,14 @@ def test_registry_has_every_verb_under_its_own_name() -> None:
     assert all(name == spec.name for name, spec in VERBS.items())
 
 
-def test_only_help_whoami_why_jobs_and_audit_are_answered_by_the_bot() -> None:
-    assert set(VERBS) - QUEUED_VERBS == {"help", "whoami", "why", "jobs", "audit"}
+def test_only_help_whoami_why_jobs_audit_and_the_app_state_verbs_are_answered_by_the_bot() -> None:
+    answered = {"help", "whoami", "why", "jobs", "audit", "lock", "unlock", "deploys"}
+    assert set(VERBS) - QUEUED_VERBS == answered
     assert all(VERBS[v].queued and VERBS[v].build is not None for v in QUEUED_VERBS)
 
 
 def test_help_lists_reads_before_changes() -> None:
-    ranks = [("everyone", "viewer", "operator", "admin").index(spec.default_role) for spec in VERBS.values()]
+    ranks = [DEFAULT_ROLES.index(spec.default_role) for spec in VERBS.values()]
     assert ranks == sorted(ranks)
 
 

@@ -9,9 +9,11 @@ from typing import Generic, TypeVar
 from dockbolt.core.args import Args
 from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.contract import JobRequest
+from dockbolt.core.deploys import DeployStore
 from dockbolt.core.guardrails import Guardrails
 from workers.docker_port import ContainerSummary, DockerPort
 from workers.reply import Reply
+from workers.reporter import ThreadReporter
 
 A = TypeVar("A", bound=Args)
 
@@ -31,6 +33,9 @@ class HandlerContext:
     visible: Callable[[ContainerSummary], bool] = lambda _: True
     # The [build] table: where build contexts may come from.
     build: BuildConfig = field(default_factory=BuildConfig)
+    # For deploys: the apps' locks, deploys in progress and history; the job's reporter (announcements).
+    deploys: DeployStore | None = None
+    reporter: ThreadReporter | None = None
 
 
 @dataclass(frozen=True)

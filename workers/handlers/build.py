@@ -56,10 +56,11 @@ def handle(ctx: HandlerContext, args: BuildArgs) -> Reply:
             ctx.progress(step)
 
     filename = messages.safe_filename(args.tag.replace(":", "-").replace("/", "-"), ".build.log")
-    with build_context.prepared(args.context, args.dockerfile, ctx.build, ctx.progress) as (path, dockerfile):
+    with build_context.prepared(args.context, args.dockerfile, ctx.build, ctx.progress) as src:
         ctx.progress("sending the build context to the builder…")
         try:
-            image_id = ctx.docker.build(path, tag=args.tag, dockerfile=dockerfile, build_args=args.build_args,
+            image_id = ctx.docker.build(src.path, tag=args.tag, dockerfile=src.dockerfile,
+                                        build_args=args.build_args,
                                         no_cache=args.no_cache,
                                         labels=ownership_labels(ctx.job.user_id, ctx.job.job_id),
                                         on_output=on_output)

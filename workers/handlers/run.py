@@ -7,10 +7,7 @@ worker's environment (``workers.run_guard``).
 
 from __future__ import annotations
 
-import os
-
 from dockbolt.core.args import RunArgs, ownership_labels
-from dockbolt.core.run_policy import apply_defaults
 from workers import messages, run_guard
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
@@ -18,10 +15,7 @@ from workers.reply import Reply
 
 def handle(ctx: HandlerContext, args: RunArgs) -> Reply:
     """Start a container from the run args and report its id and name."""
-    socket = run_guard.engine_socket(ctx.docker_host)
-    spec = apply_defaults(args, ctx.guardrails)
-    spec = run_guard.resolve_host_paths(spec, ctx.guardrails, socket)
-    spec = run_guard.resolve_secrets(spec, os.environ)
+    spec = run_guard.ready(args, ctx.guardrails, ctx.docker_host)
     # RunArgs refuses user labels under the reserved prefix, so the ownership labels can be trusted.
     ctx.progress(f"starting a container from {args.image}…")
     result = ctx.docker.run(spec, ownership_labels(ctx.job.user_id, ctx.job.job_id))

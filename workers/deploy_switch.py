@@ -1,0 +1,179 @@
+"""Replacing an app's container: start the new one, check its health, switch — or put the old one back.
+
+**Stop-first** when the app publishes fixed host ports (the new container could not bind them while the
+old one runs): the old container is renamed ``NAME-previous`` and stopped, the new one starts as ``NAME``.
+**Start-first** otherwise: the new one starts as ``NAME-next`` and is checked while the old one still
+serves; then the old one is stopped and renamed ``NAME-previous`` and the new one renamed ``NAME``.
+Either way a start or a health check that fails removes the new container and leaves (or brings back)
+the old one as ``NAME``, running: an automatic rollback. One ``NAME-previous`` is kept; an app is never
+left without a container.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from dockbolt.core.args import HealthSpec, RunArgs
+from dockbolt.core.errors import DockerError, TargetNotFound, UserError
+from workers import messages
+from workers.docker_port import DockerPort
+
+HEALTH_POLL = 1.0  # seconds between two health checks
+
+
+@dataclass
+class SwitchResult:
+    """How the switch ended: ``outcome`` succeeded | rolled back | failed, why, and how long each phase
+    took (start, health, switch: seconds)."""
+
+    outcome: str = "succeeded"
+    reason: str = ""
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def stop_first(spec: RunArgs) -> bool:
+    """The app publishes fixed host ports: old and new cannot run side by side."""
+    return any(p.host_port for p in spec.ports)
+
+
+class Switch:
+    """One replacement of the container ``name`` by one started from ``spec`` (a ready RunArgs)."""
+
+    def __init__(self, docker: DockerPort, name: str, spec: RunArgs, labels: Mapping[str, str],
+                 health: HealthSpec, step: Callable[[str], None]) -> None:
+        self.docker = docker
+        self.name = name
+        self.previous = f"{name}-previous"
+        self.spec = spec
+        self.labels = labels
+        self.health = health
+        self.step = step
+        self.result = SwitchResult()
+
+    def run(self) -> SwitchResult:
+        """Replace the container; never raises for a failed start or health check (see the outcome)."""
+        old = self._exists(self.name)
+        if stop_first(self.spec):
+            self._stop_first(old)
+        else:
+            self._start_first(old)
+        return self.result
+
+    # -- the two ways -------------------------------------------------------------------------------------
+    def _stop_first(self, old: bool) -> None:
+        self._phase("switch")
+        if old:
+            self.step("stopping the running container (the new one needs its ports)…")
+            self._remove_if_there(self.previous)
+            self.docker.rename(self.name, self.previous)
+            self.docker.stop(self.previous)
+        self._phase_end("switch")
+        if self._start_and_check(self.name):
+            return
+        self.step("rolling back…")
+        self._remove_if_there(self.name)
+        if old:
+            self.docker.rename(self.previous, self.name)
+            self.docker.start(self.name)
+        self.result.outcome = "rolled back" if old else "failed"
+
+    def _start_first(self, old: bool) -> None:
+        candidate = f"{self.name}-next"
+        self._remove_if_there(candidate)
+        if not self._start_and_check(candidate):
+            self.step("rolling back…")
+            self._remove_if_there(candidate)
+            self.result.outcome = "rolled back" if old else "failed"
+            return
+        self.step("switching…")
+        self._phase("switch")
+        if old:
+            self._remove_if_there(self.previous)
+            self.docker.stop(self.name)
+            self.docker.rename(self.name, self.previous)
+        self.docker.rename(candidate, self.name)
+        self._phase_end("switch")
+
+    # -- start and health -------------------------------------------------------------------------------
+    def _start_and_check(self, name: str) -> bool:
+        self.step(f"starting {self.spec.image} as {name}…")
+        self._phase("start")
+        try:
+            self.docker.run(replace(self.spec, name=name), self.labels)
+        except UserError as exc:  # DockerError, or a name taken meanwhile: said in Docker's words
+            self.result.reason = messages.deploy_start_failed(str(exc))
+            return False
+        finally:
+            self._phase_end("start")
+        self.step("health-checking…")
+        self._phase("health")
+        try:
+            problem = self._unhealthy(name)
+        finally:
+            self._phase_end("health")
+        if problem:
+            self.result.reason = problem
+        return not problem
+
+    def _unhealthy(self, name: str) -> str:
+        """"" once the container is healthy; otherwise why not (after the timeout at most)."""
+        deadline = time.monotonic() + (self.health.timeout if self.health.cmd else self.health.grace)
+        has_check = not self.health.cmd and bool(self._state(name).get("Health"))
+        if has_check:
+            deadline = time.monotonic() + self.health.timeout
+        said = ""
+        while True:
+            state = self._state(name)
+            if not state.get("Running"):
+                return messages.health_exited(state.get("ExitCode"), state.get("Error") or "")
+            if self.health.cmd:
+                code, said = self.docker.exec(name, self.health.cmd)
+                if code == 0:
+                    return ""
+            elif has_check:
+                status = str((state.get("Health") or {}).get("Status") or "")
+                if status == "healthy":
+                    return ""
+                if status == "unhealthy":
+                    return messages.health_check_said("the image's HEALTHCHECK", _last_log(state))
+            elif time.monotonic() >= deadline:
+                return ""  # still running after the grace period
+            if time.monotonic() >= deadline:
+                what = " ".join(self.health.cmd) or "the image's HEALTHCHECK"
+                return messages.health_timed_out(what, self.health.timeout, said)
+            time.sleep(HEALTH_POLL)
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _state(self, name: str) -> dict[str, Any]:
+        state = self.docker.inspect(name).get("State") or {}
+        return dict(state)
+
+    def _exists(self, name: str) -> bool:
+        try:
+            self.docker.inspect(name)
+        except TargetNotFound:
+            return False
+        return True
+
+    def _remove_if_there(self, name: str) -> None:
+        try:
+            self.docker.remove(name, force=True)
+        except TargetNotFound:
+            pass
+        except DockerError as exc:  # "removal already in progress" and the like: Docker's words, raised
+            if "No such container" not in str(exc):
+                raise
+
+    def _phase(self, name: str) -> None:
+        self.result.phases[name] = self.result.phases.get(name, 0.0) - time.monotonic()
+
+    def _phase_end(self, name: str) -> None:
+        self.result.phases[name] = self.result.phases.get(name, 0.0) + time.monotonic()
+
+
+def _last_log(state: Mapping[str, Any]) -> str:
+    log = (state.get("Health") or {}).get("Log") or []
+    return str(log[-1].get("Output") or "").strip()[-500:] if log else ""
