@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+HOOK_PATH = "/hooks/deploy"  # bot.hooks: CI's signed deploy requests
 DRAIN_SECONDS = 10  # how long close() lets requests already being handled finish
 MAX_BODY = 64 * 1024  # bytes; a slash command with 4,000 characters of text, all %-encoded, is ~13 KiB
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
@@ -87,10 +88,14 @@ def _logging_refusals(environ: WSGIEnvironment, start_response: StartResponse) -
     return start
 
 
-def make_wsgi(app: App, redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,)
-              ) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
-    """Return the WSGI callable: Slack events to Bolt, /healthz answered here (503 unless ``health``)."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+Wsgi = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
+
+
+def make_wsgi(app: App | None, redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,),
+              hook: Wsgi | None = None) -> Wsgi:
+    """Return the WSGI callable: Slack events to Bolt (``app`` None, in Socket Mode: 404), /healthz
+    answered here (503 unless ``health``), POST /hooks/deploy to ``hook`` (404 without one)."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
 
     def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         start_response = _logging_refusals(environ, start_response)
@@ -105,6 +110,13 @@ def make_wsgi(app: App, redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,)
             body = json.dumps(report).encode()
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if environ.get("PATH_INFO") == HOOK_PATH and hook is not None:
+            return hook(environ, start_response)
+        if slack is None or environ.get("PATH_INFO") != EVENTS_PATH:
+            body = json.dumps({"error": "not found"}).encode()
+            start_response("404 Not Found", [("Content-Type", "application/json"),
+                                             ("Content-Length", str(len(body)))])
             return [body]
         return slack(environ, start_response)
 

@@ -64,20 +64,26 @@ class Switch:
 
     # -- the two ways -------------------------------------------------------------------------------------
     def _stop_first(self, old: bool) -> None:
+        stash = f"{self.previous}.old"  # the one before, kept until the new container proves healthy
         self._phase("switch")
         if old:
             self.step("stopping the running container (the new one needs its ports)…")
-            self._remove_if_there(self.previous)
+            self._remove_if_there(stash)
+            if self._exists(self.previous):
+                self.docker.rename(self.previous, stash)
             self.docker.rename(self.name, self.previous)
             self.docker.stop(self.previous)
         self._phase_end("switch")
         if self._start_and_check(self.name):
+            self._remove_if_there(stash)
             return
         self.step("rolling back…")
         self._remove_if_there(self.name)
         if old:
             self.docker.rename(self.previous, self.name)
             self.docker.start(self.name)
+            if self._exists(stash):
+                self.docker.rename(stash, self.previous)
         self.result.outcome = "rolled back" if old else "failed"
 
     def _start_first(self, old: bool) -> None:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from dockbolt.core.contract import JobRequest
+from dockbolt.core.deploys import DEPLOY_ICONS
 from dockbolt.core.mrkdwn import code, escape
 from workers.docker_port import RunResult
 from workers.formatting import short_id
@@ -201,29 +202,11 @@ def build_failed(tag: str, step: str, error: str) -> str:
 
 # --- deploy -------------------------------------------------------------------------------------------
 
-_DEPLOY_ICONS = {"started": ":rocket:", "succeeded": ":white_check_mark:", "failed": ":x:",
-                 "rolled back": ":leftwards_arrow_with_hook:"}
-
-
-def announcement(*, app: str, verb: str, word: str, by: str, ref: str, image: str, image_id: str,
-                 elapsed: float, now: str = "", reason: str = "") -> str:
-    """The app channel's message about one deploy (or rollback): app, who, ref, image, duration and the
-    word people search for (started, succeeded, failed, rolled back); ``now`` the current step."""
-    parts = [f"by {by}"]
-    parts += [f"ref {code(ref)}"] if ref else []
-    if image:
-        parts.append(f"image {code(image)}" + (f" ({code(short_id(image_id))})" if image_id else ""))
-    parts.append(f"{elapsed:.0f} s" if elapsed >= 10 else f"{elapsed:.1f} s")
-    head = f"{_DEPLOY_ICONS.get(word, '')} {code(app)} {verb} *{word}* — " + " · ".join(parts)
-    tail = f"\n_{escape(now)}_" if now else ""
-    return head + (f"\n{escape(reason)}" if reason else "") + tail
-
-
 def deploy_summary(app: str, verb: str, outcome: str, image: str, phases: dict[str, float],
                    reason: str) -> str:
     """The job's reply: how it ended, the phases' durations, why it did not succeed."""
     took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
-    head = f"{_DEPLOY_ICONS.get(outcome, '')} {verb} of {code(app)} {outcome}: {code(image or '?')}"
+    head = f"{DEPLOY_ICONS.get(outcome, '')} {verb} of {code(app)} {outcome}: {code(image or '?')}"
     return head + (f" ({took})" if took else "") + (f"\n{reason}" if reason else "")
 
 

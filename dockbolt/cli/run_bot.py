@@ -15,6 +15,7 @@ import threading
 
 from redis.exceptions import RedisError
 
+from bot.server import HttpServer, make_wsgi
 from dockbolt.cli.wiring import build_bot, load_bot_config, redis_from
 from dockbolt.core.settings import Settings
 
@@ -49,13 +50,14 @@ def run_bot(settings: Settings, *, host: str, port: int) -> int:
 
             log.info("connecting to Slack over Socket Mode")
             handler = SocketModeHandler(rt.app, settings.slack_app_token.value)
+            # Slack comes over the socket; CI's webhook and /healthz still need an HTTP port.
+            rt.server = HttpServer(make_wsgi(None, rt.redis, hook=rt.hook), host=host, port=port).start()
+            log.info("serving /healthz and /hooks/deploy on http://%s:%d", host, rt.server.port)
             handler.connect()  # type: ignore[no-untyped-call]
             _wait(stop)
             handler.close()  # type: ignore[no-untyped-call]
         else:
-            from bot.server import HttpServer, make_wsgi
-
-            rt.server = HttpServer(make_wsgi(rt.app, rt.redis), host=host, port=port).start()
+            rt.server = HttpServer(make_wsgi(rt.app, rt.redis, hook=rt.hook), host=host, port=port).start()
             log.info("serving Slack events on http://%s:%d/slack/events", host, rt.server.port)
             _wait(stop)
     finally:

@@ -16,6 +16,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import create_app
+from bot.enqueue import Dispatcher
+from bot.hooks import DeployHook
 from bot.parsing import parse_run_words
 from bot.reaper import Reaper
 from bot.server import HttpServer, make_wsgi
@@ -76,6 +78,7 @@ class BotRuntime:
     redis: Redis
     reaper: Reaper
     deliverer: Deliverer
+    hook: DeployHook
     server: HttpServer | None = None
 
     def start_background(self) -> None:
@@ -101,13 +104,14 @@ def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) 
     deliverer = make_deliverer(settings, redactor, config.slack.delivery_ttl, listen=False)
     app = create_app(settings, config, redis, client, deliver=deliverer.deliver)
     reaper = Reaper(JobStore(redis), Outbox(redis), audit=AuditLog(redis), every=reaper_every)
-    return BotRuntime(app=app, client=client, redis=redis, reaper=reaper, deliverer=deliverer)
+    hook = DeployHook(config.apps, Dispatcher(client, redis, settings.job_secret, deliver=deliverer.deliver))
+    return BotRuntime(app=app, client=client, redis=redis, reaper=reaper, deliverer=deliverer, hook=hook)
 
 
 def start_http_bot(settings: Settings, config: Config, *, host: str = "127.0.0.1", port: int = 0,
                    reaper_every: float = 5.0) -> BotRuntime:
     """Build the bot and serve it over HTTP in a background thread (port 0: any free port)."""
     rt = build_bot(settings, config, reaper_every=reaper_every)
-    rt.server = HttpServer(make_wsgi(rt.app, rt.redis), host=host, port=port).start()
+    rt.server = HttpServer(make_wsgi(rt.app, rt.redis, hook=rt.hook), host=host, port=port).start()
     rt.start_background()
     return rt

@@ -127,6 +127,8 @@ def _parse_app(c: _Checker, key: str, name: str, t: Mapping[str, Any], build: Bu
     secret_env = c.string(t, key, "webhook_secret_env", "") or ""
     if secret_env and not ENV_NAME_RE.match(secret_env):
         c.add(f"{key}.webhook_secret_env", "must be the name of an environment variable (not the secret)")
+    elif secret_env and not channel:
+        c.add(f"{key}.channel", "a webhook deploy is announced here: set it (or [slack] notify_channel)")
     build_args = _string_table(c, t.get("build_args", {}), f"{key}.build_args")
     health = _parse_health(c, t.get("health", {}), f"{key}.health")
     run = _parse_run(c, t.get("run", {}), f"{key}.run", image or "image", run_parser)

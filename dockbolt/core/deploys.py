@@ -43,6 +43,28 @@ class Lock:
     until: float
 
 
+# The words people search a channel for, and their icons.
+DEPLOY_ICONS = {"started": ":rocket:", "succeeded": ":white_check_mark:", "failed": ":x:",
+                "rolled back": ":leftwards_arrow_with_hook:"}
+
+
+def announcement(*, app: str, verb: str, word: str, by: str, ref: str, image: str = "", image_id: str = "",
+                 elapsed: float | None = None, now: str = "", reason: str = "", url: str = "") -> str:
+    """The app channel's one message about a deploy (or rollback): app, who, ref, image, duration and the
+    word people search for (started, succeeded, failed, rolled back); ``now`` the current step."""
+    parts = [f"by {by}"]
+    parts += [f"ref `{escape(ref)}`"] if ref else []
+    if image:
+        short = image_id.removeprefix("sha256:")[:12]
+        parts.append(f"image `{escape(image)}`" + (f" (`{short}`)" if short else ""))
+    if elapsed is not None:
+        parts.append(f"{elapsed:.0f} s" if elapsed >= 10 else f"{elapsed:.1f} s")
+    parts += [f"<{escape(url)}|details>"] if url else []
+    head = f"{DEPLOY_ICONS.get(word, '')} `{app}` {verb} *{word}* — " + " · ".join(parts)
+    tail = f"\n_{escape(now)}_" if now else ""
+    return head + (f"\n{escape(reason)}" if reason else "") + tail
+
+
 def _utc(unix: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(unix))
 
@@ -56,7 +78,8 @@ def locked_text(app: str, lock: Lock) -> str:
 
 def busy_text(app: str, held: Deploying) -> str:
     """Why a deploy of ``app`` is refused: another one runs."""
-    return f":hourglass: `{app}` is being deployed by {held.by} (job `{held.job}`); try again when it is done."
+    return (f":hourglass: `{app}` is being deployed by {held.by} (job `{held.job}`); "
+            "try again when it is done.")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ nothing may allow): `run`'s guardrail flags (``dockbolt.core.run_policy``) are t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Literal, Protocol
 
@@ -123,7 +123,8 @@ def run_requirements(
         return check_run(args, guardrails), (Target(name=args.name or "", image=args.image, kind="new"),)
     if isinstance(args, BuildArgs):
         return (), (Target(name="", image=args.tag, kind="image"),)
-    if isinstance(args, DeployArgs):
-        creates = Target(name=args.container, image=args.repository, kind="new")
-        return check_run(args.run, guardrails), (creates,)
+    if isinstance(args, DeployArgs):  # what it runs: the image given, or one built into the repository
+        image = args.image or args.repository
+        creates = Target(name=args.container, image=image, kind="new")
+        return check_run(replace(args.run, image=image), guardrails), (creates,)
     return (), ()

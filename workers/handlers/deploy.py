@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from dockbolt.core.args import LABEL_APP, LABEL_REF, DeployArgs, ownership_labels
 from dockbolt.core.buildsrc import source_of
-from dockbolt.core.deploys import Deploy, DeployStore, busy_text, locked_text
+from dockbolt.core.deploys import Deploy, DeployStore, announcement, busy_text, locked_text
 from dockbolt.core.errors import DockerError, TargetNotFound, UserError
 from workers import build_context, messages, run_guard
 from workers.deploy_switch import Switch
@@ -143,7 +143,7 @@ class Deployment:
 
     def _announce(self, word: str, *, now: str = "", reason: str = "") -> None:
         if self.args.channel:
-            self.reporter.announce(self.args.channel, messages.announcement(
+            self.reporter.announce(self.args.channel, announcement(
                 app=self.args.app, verb=self.verb, word=word, by=self.args.by, ref=self.ref, image=self.image,
                 image_id=self.image_id, elapsed=time.monotonic() - self.started, now=now, reason=reason))
 
