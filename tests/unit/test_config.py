@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.parsing import parse_run_words
 from bot.verbs import CATALOG, VERBS
 from dockbolt.core.config import default_allows, load_config, parse_config
 from dockbolt.core.config_default import default_config_toml
@@ -132,8 +133,9 @@ def test_a_verb_joins_its_built_in_role_without_editing_any_config() -> None:
     text = default_config_toml("U0ADMIN", CATALOG)
     assert "[rbac.roles." not in text.replace("# [rbac.roles.", "")  # the written config lists no verbs
     example = (ROOT / "deploy" / "dockbolt.example.toml").read_text()
-    assert all(f"[rbac.roles.{r}]" not in example for r in ("viewer", "operator", "admin"))
-    parse_config(tomllib.loads(example), "example.toml", CATALOG)  # and it is valid
+    assert all(f"[rbac.roles.{r}]" not in example for r in ("viewer", "operator", "deployer", "admin"))
+    config = parse_config(tomllib.loads(example), "example.toml", CATALOG, parse_run_words)  # and it is valid
+    assert config.apps["flask"].run.ports[0].host_port == "8080"
 
 
 def test_a_role_defined_in_the_file_replaces_the_built_in_one() -> None:
