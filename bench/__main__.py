@@ -14,6 +14,7 @@ from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from bench.deploybench import deploy_figures, report
 from bench.faults import BURST, SLOW_SLACK, fault_figures
 from bench.floor import start_floor_server
 from bench.redaction import bench_redaction
@@ -183,6 +184,7 @@ def main() -> int:
     print(f"faults (burst: {BURST} `ps` at once from 20 channels, Slack answering in "
           f"{SLOW_SLACK * 1000:.0f} ms, two workers; recoveries with two workers): "
           + ", ".join(f"{k} {v:.2f}" for k, v in faults.items()))
+    print(report(deploy_figures(bench_config(), USER)))
     return 0
 
 
