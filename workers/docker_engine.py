@@ -7,7 +7,10 @@ Errors are translated here, at the edge: ``NotFound`` -> ``TargetNotFound``, any
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -309,11 +312,27 @@ class DockerEngine:
 
     def build(self, path: str, *, tag: str, dockerfile: str, build_args: Mapping[str, str], no_cache: bool,
               labels: Mapping[str, str], on_output: Callable[[str], None]) -> str:
-        """The low-level build API, streamed: each output chunk goes to ``on_output`` as it arrives."""
+        """The low-level build API, streamed: each output chunk goes to ``on_output`` as it arrives.
+
+        The labels are one LABEL instruction at the end of a copy of the Dockerfile, sent along with the
+        context (which is left as it is): the API's ``labels`` option costs the classic builder one step —
+        a container and a commit — per label.
+        """
+        with tempfile.TemporaryDirectory(prefix="dockbolt-dockerfile-") as tmp:
+            copy = os.path.join(tmp, "Dockerfile")
+            with open(os.path.join(path, dockerfile), encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read().rstrip("\n")
+            label = " ".join(f"{key}={json.dumps(value)}" for key, value in sorted(labels.items()))
+            with open(copy, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(f"{text}\nLABEL {label}\n" if label else text + "\n")
+            return self._build(path, copy, tag, build_args, no_cache, on_output)
+
+    def _build(self, path: str, dockerfile: str, tag: str, build_args: Mapping[str, str], no_cache: bool,
+               on_output: Callable[[str], None]) -> str:
         image_id = ""
         with self._edge():
             for chunk in self._api.build(path=path, tag=tag, dockerfile=dockerfile,
-                                         buildargs=dict(build_args), nocache=no_cache, labels=dict(labels),
+                                         buildargs=dict(build_args), nocache=no_cache,
                                          rm=True, forcerm=True, pull=False, decode=True):
                 if "error" in chunk:
                     raise DockerError(str(chunk.get("error") or "the build failed").strip())
