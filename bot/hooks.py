@@ -109,6 +109,8 @@ class DeployHook:
         if kinds == ["announce"]:
             return self._announce_only(app, body["announce"])
         ref, image = _checked(body, kinds[0])
+        if image and not app.own_image(image):
+            raise Refused(400, f'"image" must be a tag of {app.image} (the app\'s repository)')
         lock = self.deploys.lock_of(app.name)
         if lock is not None:
             refused = f"CI's deploy of `{app.name}` was refused. " + locked_text(app.name, lock)

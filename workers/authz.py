@@ -73,9 +73,13 @@ def check(policy: Policy, caller: Caller, args: Args, docker: DockerPort,
             why = "is not in" if app is None else "does not match"
             return _refuse(caller, f"app `{args.app}` {why} this worker's [apps] config", "app config")
         if caller.user_id == WEBHOOK_USER:
-            barred = [n for n in needs if n.grant is None]
-            if barred or caller.verb != "deploy":
-                return _refuse(caller, barred[0].reason if barred else "the webhook only deploys", "webhook")
+            barred = [n.reason for n in needs if n.grant is None]
+            if caller.verb != "deploy" or not app.webhook_secret_env:
+                barred.append(f"the webhook only deploys apps with a webhook_secret_env ({args.app})")
+            if args.image and not app.own_image(args.image):
+                barred.append(f"the webhook only deploys images of {app.image}")
+            if barred:
+                return _refuse(caller, barred[0], "webhook")
             return Decision(True, caller.verb, caller.user_id, caller.channel_id, (), "webhook",
                             f"allowed: a deploy of `{args.app}` signed with its webhook secret")
     return _decide(policy, caller, needs=needs, targets=resolve(docker, typed_targets(args)) + new)

@@ -57,6 +57,10 @@ class AppConfig:
     build_args: Mapping[str, str] = field(default_factory=dict)
     webhook_secret_env: str = ""
 
+    def own_image(self, image: str) -> bool:
+        """``image`` is a tag or digest of this app's repository (all a webhook may deploy)."""
+        return image.startswith((f"{self.image}:", f"{self.image}@"))
+
     def deploy_args(self, *, by: str, ref: str = "", image: str = "") -> DeployArgs:
         """The job args of a deploy (``ref``/``image`` as asked) or a rollback (neither)."""
         return DeployArgs(app=self.name, container=self.container, repository=self.image, run=self.run,
@@ -117,6 +121,7 @@ def _parse_app(c: _Checker, key: str, name: str, t: Mapping[str, Any], build: Bu
     image = c.string(t, key, "image", None) or ""
     if image and (not IMAGE_TAG_RE.match(image) or ":" in image.rsplit("/", 1)[-1]):
         c.add(f"{key}.image", f'"{image}" is not an image repository like "acme/web" (no tag: the ref is)')
+        image = ""  # reported once, here (not again by the run table's check)
     container = c.string(t, key, "container", name) or name
     if not _CONTAINER_RE.match(container):
         c.add(f"{key}.container", f'"{container}" is not a container name')

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import WatchError
 
 from dockbolt.core.jobstore import JobStore, redis_time
 from dockbolt.core.mrkdwn import escape
@@ -101,7 +102,7 @@ class Deploy:
     ref: str  # the ref built, or "" for an image
     image: str  # the image reference deployed (repository:tag)
     image_id: str
-    outcome: str  # "succeeded" | "failed" | "rolled back" | "announced"
+    outcome: str  # "succeeded" | "failed" | "rolled back" (or "started", announced by CI)
     started: float
     duration: float
     phases: dict[str, float] = field(default_factory=dict)  # "build", "start", "health", "switch": seconds
@@ -115,13 +116,6 @@ class Deploy:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
-# Take the app for a job: free, already this job's, or held by a job that is over (ARGV[3] = "1").
-_TAKE_LUA = """
-local held = redis.call('GET', KEYS[1])
-if held and ARGV[3] ~= '1' and cjson.decode(held)['job'] ~= ARGV[1] then return held end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
-return false
-"""
 _RELEASE_LUA = """
 local held = redis.call('GET', KEYS[1])
 if held and cjson.decode(held)['job'] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -173,13 +167,26 @@ class DeployStore:
         return None if self._over(held.job) else held
 
     def begin(self, app: str, job: str, by: str, ttl: int) -> Deploying | None:
-        """Take the app for ``job`` (for at most ``ttl`` seconds); the deploy holding it, when one does."""
+        """Take the app for ``job`` (for at most ``ttl`` seconds); the deploy holding it, when one does.
+
+        Optimistic: the holder is read and judged under WATCH, and the key is set only if nobody changed it
+        meanwhile (two workers taking over a dead deploy at once: one wins, the other sees it held)."""
+        key = _key(app, "deploying")
         mine = json.dumps(asdict(Deploying(job=job, by=by, since=self.now())))
-        current = self.redis.get(_key(app, "deploying"))
-        over = current is not None and self._over(json.loads(current)["job"])
-        held = self.redis.eval(_TAKE_LUA, 1, _key(app, "deploying"), job, mine, "1" if over else "0",
-                               ttl * 1000)
-        return Deploying(**json.loads(held)) if held else None
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    raw = pipe.get(key)
+                    held = Deploying(**json.loads(raw)) if raw is not None else None
+                    if held is not None and held.job != job and not self._over(held.job):
+                        return held
+                    pipe.multi()
+                    pipe.set(key, mine, px=ttl * 1000)
+                    pipe.execute()
+                    return None
+                except WatchError:
+                    continue
 
     def end(self, app: str, job: str) -> None:
         """Let go of the app (only if ``job`` holds it)."""

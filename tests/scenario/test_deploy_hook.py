@@ -304,6 +304,8 @@ def test_a_replayed_request_is_refused(hook: DeployHook, redis: Redis) -> None:
     ({"app": "web", "ref": "-uhack"}, "is not a branch, tag or commit name"),
     ({"app": "web", "ref": 2}, '"ref" must be a string'),
     ({"app": "web", "image": "Acme/Web"}, "invalid image"),
+    ({"app": "web", "image": "evil/miner:1"}, '"image" must be a tag of acme/web'),
+    ({"app": "web", "image": "acme/web-other:1"}, '"image" must be a tag of acme/web'),
     ({"app": "web", "announce": {"status": "great"}}, '"announce" needs a "status"'),
     ({"app": "web", "announce": {"status": "succeeded", "url": "javascript:x"}}, '"announce" takes'),
 ])

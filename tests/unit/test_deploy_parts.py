@@ -470,6 +470,19 @@ def test_the_webhook_may_deploy_without_roles_but_never_roll_back(authz_config: 
     assert not rollback.allowed and "the webhook only deploys" in rollback.reason
 
 
+@pytest.mark.parametrize(("toml", "image", "why"), [
+    (AUTHZ, "evil/miner:1", "the webhook only deploys images of acme/web"),
+    (AUTHZ.replace('webhook_secret_env = "WEB_HOOK_SECRET"\n', ""), "", "apps with a webhook_secret_env"),
+])
+def test_the_webhook_deploys_only_its_apps_own_images_and_only_apps_that_take_webhooks(
+        toml: str, image: str, why: str) -> None:
+    config = parse(toml)
+    args = config.apps["web"].deploy_args(by="CI (webhook)", image=image, ref="" if image else "v2")
+    decision = check(config.policy, Caller(WEBHOOK_USER, (), "CDEPLOY1", "deploy"), args, nobody_there(),
+                     config.apps)
+    assert not decision.allowed and why in decision.reason, decision
+
+
 def test_a_user_without_a_deploy_role_is_refused_a_matching_job(authz_config: Config) -> None:
     args = authz_config.apps["web"].deploy_args(by="<@UOTHER>", ref="v2")
     decision = check(authz_config.policy, Caller("UOTHER", (), "C1", "deploy"), args, nobody_there(),
