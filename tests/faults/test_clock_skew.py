@@ -19,7 +19,6 @@ WORKER_FRESH, 120 s; Redis expires it on its own clock).
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from dockbolt.core.contract import JobStatus
 from dockbolt.core.jobstore import HEARTBEATS, JobStore, redis_time
 from tests.conftest import unavailable
 from tests.faults.test_redis_outage import card_status, finished, job_of, serving
-from tests.support.pipeline import Pipeline, poll_until, start_pipeline
+from tests.support.pipeline import Pipeline, kill_worker, poll_until, start_pipeline
 from tests.support.recorded import thread_text
 
 pytestmark = pytest.mark.integration
@@ -76,39 +75,6 @@ def pipe(redis_url: str, tmp_path: Path, docker_cleanup: None) -> Iterator[Pipel
 def stubborn(client: docker.DockerClient, image: str, name: str, labels: dict[str, str]) -> None:
     """A running container whose PID 1 (`sleep`) ignores SIGTERM: `stop -t N` takes N seconds."""
     client.containers.run(image, ["sleep", "3600"], name=name, detach=True, labels={**MANAGED, **labels})
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (a worker's work horse)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def kill_worker(worker: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker, then its work horse (RQ gives each horse a session of its own), as when the
-    host under them dies: nothing reports, nothing beats."""
-    horses = children(worker.pid)
-    assert horses, "the worker has no work horse: no job is running"
-    worker.kill()
-    worker.wait()
-    for pid in horses:
-        os.kill(pid, signal.SIGKILL)
-    poll_until(lambda: all(gone(pid) for pid in horses), timeout=WAIT, what="the work horse gone")
 
 
 def test_a_worker_30_s_behind_is_neither_lost_nor_dead(

@@ -26,7 +26,7 @@ from bot.messages import accepted_job_id
 from dockbolt.core.deploys import DeployStore
 from tests.integration.conftest import StartPipeline
 from tests.integration.test_build import dockerfile, git
-from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, poll_until
+from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, kill_worker, poll_until
 from tests.support.recorded import final_card
 
 pytestmark = pytest.mark.integration
@@ -204,6 +204,29 @@ def test_a_lock_refuses_others_until_it_expires(web: tuple[Pipeline, int]) -> No
     poll_until(lambda: DeployStore(p.redis).lock_of("web") is None, timeout=10, what="the lock to expire")
     _, status, said = deployed(p, "deploy web --ref v1", user="UDEPLOYER")
     assert status == "done", said
+
+
+def test_a_worker_killed_mid_deploy_is_reported_and_rollback_restores_service(
+        pipelines: StartPipeline, repo: Path, images: str, test_run_id: str) -> None:
+    port = free_port()
+    slow = (app_config(repo, images, test_run_id, port)  # each health check takes 2 s
+            .replace('cmd = "wget', """cmd = "sh -c 'sleep 2; wget""")
+            .replace('version.txt", timeout', "version.txt'\", timeout"))
+    p = pipelines(config(repo, slow))
+    _, status, said = deployed(p, "deploy web --ref v1")
+    assert status == "done", said
+    job = accepted_job_id(p.send("deploy web --ref v3", user_id="UADMIN").json or {})  # never healthy
+    assert job is not None
+    poll_until(lambda: "health-checking" in announced(p, job, "started"), timeout=120,
+               what="the deploy at its health check")
+    kill_worker(p.workers[0])  # mid-switch: v1 stopped and renamed, v3 running as the app, unchecked
+    card = final_card(p.standin, job, timeout=120)
+    assert card.status == "lost"
+    assert "stopped responding" in " ".join(m.text for m in p.standin.thread(CHANNEL, card.ts))
+    p.start_worker()
+    _, status, said = deployed(p, "rollback web")  # takes the dead deploy's lock over
+    assert status == "done", said
+    assert version(port) == "v1"
 
 
 def hook(p: Pipeline, body: dict[str, object], *, stamp: int | None = None, secret: str = SECRET,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +13,8 @@ from typing import TypeVar
 from tests.support.harness import CHANNEL, Pipeline
 from tests.support.harness import start_pipeline as _start
 
-__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "poll_until", "start_pipeline"]
+__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "children", "gone", "kill_worker", "poll_until",
+           "start_pipeline"]
 TEST_CONFIG = """
 [slack]
 command = "/docker"
@@ -58,3 +62,36 @@ def poll_until(predicate: Callable[[], T | None], timeout: float = 30.0, what: s
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
         time.sleep(0.02)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a worker's work horse)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def kill_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker, then its work horse (RQ gives each horse a session of its own), as when the
+    host under them dies: nothing reports, nothing beats."""
+    horses = children(worker.pid)
+    assert horses, "the worker has no work horse: no job is running"
+    worker.kill()
+    worker.wait()
+    for pid in horses:
+        os.kill(pid, signal.SIGKILL)
+    poll_until(lambda: all(gone(pid) for pid in horses), timeout=60, what="the work horse gone")
