@@ -210,6 +210,12 @@ def deploy_summary(app: str, verb: str, outcome: str, image: str, phases: dict[s
     return head + (f" ({took})" if took else "") + (f"\n{reason}" if reason else "")
 
 
+def deploy_detail(outcome: str, reason: str) -> str:
+    """What the final card says next to its status: the outcome, and why when it is not a success."""
+    first = reason.splitlines()[0][:200] if reason else ""
+    return outcome + (f": {first}" if first and outcome != "succeeded" else "")
+
+
 def nothing_to_roll_back(app: str) -> str:
     """A rollback with no earlier good deploy to go back to."""
     return (f"{code(app)} has no earlier successful deploy of another image to go back to "

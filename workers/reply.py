@@ -17,3 +17,5 @@ class Reply:
     body: str | None = None
     filename: str = "output.txt"
     ok: bool = True
+    # A few words the final card shows next to its status ("rolled back: v2 still runs").
+    detail: str = ""

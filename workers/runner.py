@@ -169,7 +169,7 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
             docker.close()
     # What happened in Docker decides the outcome; a reply that could not be written is logged.
     _tell(job, reporter.reply, reply)
-    return (JobStatus.DONE, "") if reply.ok else (JobStatus.FAILED, "")
+    return (JobStatus.DONE if reply.ok else JobStatus.FAILED), reply.detail
 
 
 def _tell(job: JobRequest, say: Callable[..., None], *args: Any, **kwargs: Any) -> None:

@@ -157,6 +157,8 @@ def test_deploy_switch_automatic_rollback_and_rollback(web: tuple[Pipeline, int]
     job, status, said = deployed(p, "deploy web --ref v3")
     assert status == "failed"
     assert "rolled back" in said and "did not pass within 5 s" in said, said
+    card = p.standin.find_card(job)
+    assert card is not None and "rolled back: health check" in json.dumps(card.blocks)  # the card's last word
     text = announced(p, job, "rolled back")
     assert "wget -q -O- http://127.0.0.1/version.txt" in html.unescape(text)
     assert version(port) == "v2"

@@ -68,7 +68,7 @@ class Deployment:
             self.deploys.end(args.app, job.job_id)
         text = messages.deploy_summary(args.app, self.verb, outcome, self.image, self.phases, reason)
         reply = Reply(text=text, body=self.log.text() or None, filename=f"{args.app}.build.log",
-                      ok=outcome == "succeeded")
+                      ok=outcome == "succeeded", detail=messages.deploy_detail(outcome, reason))
         if args.channel and args.channel != job.channel_id:  # the announcement's thread gets the details
             self.reporter.reply(reply, to="announce")
         return reply
