@@ -12,16 +12,18 @@ shell or an option of git.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockbolt.core.buildsrc import BuildConfig, source_of
 from dockbolt.core.errors import UserError
-from dockbolt.core.run_policy import under
+from dockbolt.core.guardrails import Guardrails
+from dockbolt.core.run_policy import image_allowed, under
 
 CLONE_TIMEOUT = 300
 
@@ -107,3 +109,40 @@ def prepared(context: str, dockerfile: str, conf: BuildConfig, progress: Callabl
     if not Path(real).is_dir():
         raise ContextRefused(f"`{context}` is not a directory on the worker")
     yield Prepared(real, _dockerfile_in(real, dockerfile))
+
+
+_FROM_RE = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
+_ARG_RE = re.compile(r"^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:
+    """The images a Dockerfile's FROM lines pull (build args and ARG defaults substituted; earlier stages
+    and ``scratch`` left out). A reference that stays unresolved is returned as written (``$X``)."""
+    lines = re.sub(r"\\\n", " ", dockerfile_text).splitlines()
+    args: dict[str, str] = {}
+    stages: set[str] = set()
+    images: list[str] = []
+    for line in (raw.strip() for raw in lines):
+        arg, found = _ARG_RE.match(line), _FROM_RE.match(line)
+        if arg and not stages and not images:  # only ARGs before the first FROM apply to FROM lines
+            args[arg[1]] = build_args.get(arg[1], arg[2] or "")
+        if found:
+            image = _VAR_RE.sub(lambda m: args.get(m[1] or m[3]) or m[2] or m[0], found[1])
+            if image.lower() != "scratch" and image not in stages:
+                images.append(image)
+            if found[2]:
+                stages.add(found[2])
+    return images
+
+
+def check_bases(src: Prepared, build_args: Mapping[str, str], guardrails: Guardrails) -> None:
+    """Refuse a build whose Dockerfile starts from an image ``[policy] allowed_images`` does not allow
+    (the builder would pull it): the same rule `run` follows."""
+    with open(os.path.join(src.path, src.dockerfile), encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    for image in base_images(text, build_args):
+        if "$" in image or not image_allowed(image, guardrails):
+            globs = ", ".join(guardrails.allowed_images) or "none"
+            raise ContextRefused(f"the Dockerfile's base image `{image}` is not in [policy] allowed_images "
+                                 f"({globs})")

@@ -175,3 +175,16 @@ def test_a_dockerfile_outside_the_context_is_refused(live: Pipeline, roots: Path
 def test_build_is_for_admins_by_default(live: Pipeline, roots: Path) -> None:
     refused = live.send(f"build -t web:v1 {roots}", user_id="UOPERATOR")
     assert accepted_job_id(refused.json or {}) is None
+
+
+def test_a_base_image_outside_allowed_images_is_refused_before_the_builder_pulls_it(
+        pipelines: StartPipeline, roots: Path, test_run_id: str, docker_client: docker.DockerClient) -> None:
+    p = pipelines(TEST_CONFIG + f'\n[policy]\nallowed_images = ["dockbolt-test/*"]\n'
+                  f'[build]\ncontext_roots = ["{roots}"]\n')
+    ctx = dockerfile(roots / "foreign", "busybox:1.36", "RUN true")
+    tag = f"dhit-{test_run_id}/foreign:v1"
+    card, said = final(p, sent(p, f"build -t {tag} {ctx}"))
+    assert card.status == "failed"
+    assert "base image `busybox:1.36` is not in [policy] allowed_images (dockbolt-test/*)" in said, said
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_client.images.get(tag)

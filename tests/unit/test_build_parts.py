@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dockbolt.core.buildsrc import BuildConfig, Source, source_of
+from dockbolt.core.guardrails import Guardrails
 from workers import build_context
 from workers.build_context import ContextRefused
 from workers.handlers.build import MAX_LOG_CHARS, BuildLog
@@ -72,3 +73,36 @@ def test_the_sources_the_config_allows(context: str, source: Source) -> None:
 def test_paths_that_only_look_under_a_root_are_refused(context: str) -> None:
     with pytest.raises(ValueError, match="not under"):
         source_of(context, CONF)
+
+
+@pytest.mark.parametrize(("text", "build_args", "bases"), [
+    ("ARG BASE=python:3.12-slim\nFROM ${BASE}\nRUN make\n", {}, ["python:3.12-slim"]),
+    ("ARG BASE=python:3.12-slim\nFROM $BASE\n", {"BASE": "alpine:3"}, ["alpine:3"]),
+    ("FROM golang:1 AS build\nRUN go build\nFROM scratch\nCOPY --from=build /app /app\n", {}, ["golang:1"]),
+    ("FROM a/b:1 as deps\nFROM deps\nFROM \\\n  c:2\n", {}, ["a/b:1", "c:2"]),
+    ("from --platform=linux/amd64 x:1\n", {}, ["x:1"]),
+    ("FROM ${X:-debian:12}\n", {}, ["debian:12"]),
+    ("FROM $NOT_DECLARED\n", {"NOT_DECLARED": "evil:1"}, ["$NOT_DECLARED"]),  # only ARGs before FROM count
+    ("FROM a:1\nARG LATE=b:2\nFROM ${LATE}\n", {}, ["a:1", "${LATE}"]),
+])
+def test_the_base_images_a_dockerfile_pulls(text: str, build_args: dict[str, str], bases: list[str]) -> None:
+    assert build_context.base_images(text, build_args) == bases
+
+
+@pytest.mark.parametrize(("dockerfile", "refused"), [
+    ("FROM acme/base:1\nRUN true\n", None),
+    ("FROM evil/miner:1\n", "`evil/miner:1` is not in [policy] allowed_images (acme/*)"),
+    ("ARG BASE\nFROM ${BASE}\n", "`${BASE}` is not in [policy] allowed_images"),
+    ("FROM acme/base:1 AS a\nFROM busybox\n", "`busybox` is not in"),
+])
+def test_a_base_image_outside_allowed_images_is_refused(tmp_path: Path, dockerfile: str,
+                                                        refused: str | None) -> None:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    src = build_context.Prepared(str(tmp_path), "Dockerfile")
+    rails = Guardrails(allowed_images=("acme/*",))
+    if refused is None:
+        build_context.check_bases(src, {}, rails)
+        return
+    with pytest.raises(ContextRefused) as info:
+        build_context.check_bases(src, {}, rails)
+    assert refused in str(info.value)

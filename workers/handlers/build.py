@@ -57,6 +57,7 @@ def handle(ctx: HandlerContext, args: BuildArgs) -> Reply:
 
     filename = messages.safe_filename(args.tag.replace(":", "-").replace("/", "-"), ".build.log")
     with build_context.prepared(args.context, args.dockerfile, ctx.build, ctx.progress) as src:
+        build_context.check_bases(src, args.build_args, ctx.guardrails)
         ctx.progress("sending the build context to the builder…")
         try:
             image_id = ctx.docker.build(src.path, tag=args.tag, dockerfile=src.dockerfile,

@@ -112,6 +112,7 @@ class Deployment:
         self._phase("build", -time.monotonic())
         with build_context.prepared(context, args.dockerfile, self.ctx.build, self._step,
                                     any_git_host=True) as src:
+            build_context.check_bases(src, args.build_args, self.ctx.guardrails)
             self.ref = self.ref or src.commit[:12]
             tag = f"{args.repository}:{tag_for(args.ref, src.commit)}"
             self._step(f"building {tag}…")
