@@ -7,7 +7,8 @@ password reachable off this host; and about a queue no live worker serves (jobs 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from redis import Redis
@@ -16,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.liveness import live_workers
 from dockbolt.cli.wiring import load_bot_config
+from dockbolt.core.apps import AppConfig
 from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.outbox import Outbox
@@ -41,6 +43,16 @@ def policy_warnings(policy: Policy) -> list[str]:
     grants = sorted(grants_of(policy, role))
     if grants:
         out.append(f'rbac.default_role = "{role}" gives every user the grants {", ".join(grants)}')
+    return out
+
+
+def app_warnings(apps: Mapping[str, AppConfig], environ: Mapping[str, str]) -> list[str]:
+    """Apps whose webhook secret is missing or short in this (the bot's) environment."""
+    out: list[str] = []
+    for app in apps.values():
+        if app.webhook_secret_env:
+            out += _secret(app.webhook_secret_env, Secret(environ.get(app.webhook_secret_env, "")),
+                           f"POST /hooks/deploy for {app.name} answers 401 until it is")
     return out
 
 
@@ -103,7 +115,8 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     problems: list[str] = []
     warnings = settings_warnings(settings)
     try:
-        warnings += policy_warnings(load_bot_config(settings).policy)
+        config = load_bot_config(settings)
+        warnings += policy_warnings(config.policy) + app_warnings(config.apps, os.environ)
     except ConfigError as exc:
         problems.extend(exc.problems)
     problems.extend(preflight(settings))

@@ -8,8 +8,15 @@ import tomllib
 from redis import Redis
 from rq import Queue, Worker
 
+from bot.parsing import parse_run_words
 from bot.verbs import CATALOG
-from dockbolt.cli.check import delivery_warnings, policy_warnings, settings_warnings, worker_warnings
+from dockbolt.cli.check import (
+    app_warnings,
+    delivery_warnings,
+    policy_warnings,
+    settings_warnings,
+    worker_warnings,
+)
 from dockbolt.core.config import parse_config
 from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.outbox import Outbox
@@ -95,3 +102,14 @@ def test_reports_waiting_for_slack_or_given_up_are_warnings(redis_url: str) -> N
     (lost,) = delivery_warnings(redis)
     assert lost.startswith("3 report(s) on jobs could not be delivered")
     redis.close()
+
+
+def test_an_app_whose_webhook_secret_is_unset_or_short_is_a_warning() -> None:
+    toml = ('[build]\ncontext_roots = ["/srv"]\n[apps.web]\ncontext = "/srv/web"\nimage = "acme/web"\n'
+            'channel = "C1"\nwebhook_secret_env = "WEB_SECRET"\n[apps.api]\ncontext = "/srv/api"\n'
+            'image = "acme/api"\n')
+    apps = parse_config(tomllib.loads(toml), "d.toml", CATALOG, parse_run_words).apps
+    unset = app_warnings(apps, {})
+    assert unset == ["WEB_SECRET is not set: POST /hooks/deploy for web answers 401 until it is"]
+    assert "is 5 characters" in app_warnings(apps, {"WEB_SECRET": "short"})[0]
+    assert app_warnings(apps, {"WEB_SECRET": "x" * 40}) == []
