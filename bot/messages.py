@@ -77,6 +77,12 @@ def worker_lost(job_id: str, silent_for: float) -> str:
             "(e.g. `ps -a`) before running it again.")
 
 
+def deploy_lost(job: JobRequest) -> str:
+    """A deploy's announcement once its worker died mid-way."""
+    return (f":x: `{escape(job.command_text)}` *failed* — the worker running it stopped responding (job "
+            f"`{job.job_id}`). If it was switching containers, `rollback` brings the previous version back.")
+
+
 def internal_error() -> str:
     """The ack when the bot itself failed while handling a command."""
     return ":x: Something went wrong in dockbolt while handling that command; nothing was run. It is logged."

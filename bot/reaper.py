@@ -79,6 +79,8 @@ class Reaper:
                        else max(0.0, redis_time(self.store.redis) - rec.started_at))
             self.outbox.post(job_id, messages.worker_lost(job_id, self.stale_after))
             self.outbox.card(job_id, JobStatus.LOST, elapsed=elapsed, detail="worker died")
+            if rec.request.announce_in:  # a deploy: its announcement must not keep saying "started"
+                self.outbox.announce(job_id, rec.request.announce_in, messages.deploy_lost(rec.request))
             log.warning("job %s lost: worker heartbeat stopped", job_id)
             if self.audit is not None:
                 self.audit.record(AuditEvent.for_job(rec.request, JobStatus.LOST, elapsed, "worker died"))

@@ -225,6 +225,7 @@ def test_a_worker_killed_mid_deploy_is_reported_and_rollback_restores_service(
     card = final_card(p.standin, job, timeout=120)
     assert card.status == "lost"
     assert "stopped responding" in " ".join(m.text for m in p.standin.thread(CHANNEL, card.ts))
+    assert "stopped responding" in announced(p, job, "failed")  # the channel is told too
     p.start_worker()
     _, status, said = deployed(p, "rollback web")  # takes the dead deploy's lock over
     assert status == "done", said
