@@ -215,19 +215,19 @@ class Deliverer:
         if entry.channel == job.channel_id and self.store.thread_of(job.job_id) is None:
             self.store.set_thread(job.job_id, ts)  # no card: the job's thread is the announcement's
 
-    def _in_announcement(self, entry: Entry, job: JobRequest) -> JobRequest | None:
+    def _in_announcement(self, job: JobRequest) -> JobRequest | None:
         """The job as seen from its announcement's thread (None: not posted, the entry is dropped)."""
         ts = self.store.announce_of(job.job_id)
         return replace(job, channel_id=job.announce_in, thread_ts=ts, response_url=None) if ts else None
 
     def _post(self, entry: Entry, job: JobRequest) -> None:
-        target = self._in_announcement(entry, job) if entry.to == "announce" else job
+        target = self._in_announcement(job) if entry.to == "announce" else job
         if target is not None:
             post_in_thread(self.client, target, entry.text)
 
     def _file(self, entry: Entry, job: JobRequest) -> None:
         if entry.to == "announce":
-            target = self._in_announcement(entry, job)
+            target = self._in_announcement(job)
             if target is not None:
                 upload(self.client, target, content=entry.content, filename=entry.filename,
                        comment=entry.comment)

@@ -263,3 +263,43 @@ def test_a_large_entry_is_stamped_without_being_rewritten(redis: Redis) -> None:
     entry = Outbox(redis).head(job.job_id)
     assert entry is not None and entry.op == "file" and entry.content == content
     assert abs(entry.at - redis_time(redis)) < 5
+
+
+def test_an_announcement_is_posted_once_edited_in_place_and_has_its_own_thread(standin: SlackStandIn,
+                                                                               redis: Redis) -> None:
+    job = JobRequest(job_id="a123456789", verb="deploy", args={}, user_id="U1", channel_id=CHANNEL,
+                     command_text="deploy web", announce_in="CDEPLOYS")
+    JobStore(redis).record_queued(job)
+    box = Outbox(redis)
+    box.card(job.job_id, JobStatus.RUNNING)
+    box.announce(job.job_id, "CDEPLOYS", "web *started*")
+    box.announce(job.job_id, "CDEPLOYS", "web *started* — building")  # both merged into the one before
+    box.announce(job.job_id, "CDEPLOYS", "web *started* — switching")
+    box.post(job.job_id, "details", to="announce")
+    box.post(job.job_id, "in the card's thread")
+    box.announce(job.job_id, "CDEPLOYS", "web *succeeded*")
+    assert [Entry.from_json(e).op for e in redis.lrange(f"dockbolt:outbox:{job.job_id}", 0, -1)] == [
+        "card", "announce", "post", "post", "announce"]
+    assert deliverer(standin.base_url, redis).deliver(job.job_id) == 5
+    (message,) = [m for m in standin.messages("CDEPLOYS") if not m.is_reply]
+    assert message.text == "web *succeeded*"
+    assert [m.text for m in standin.thread("CDEPLOYS", message.ts)] == ["details"]
+    assert thread_texts(standin, job.job_id) == ["in the card's thread"]
+    posts = [c for c in standin.calls if c.method == "chat.postMessage"]
+    assert len(posts) == 4  # card, announcement, two replies: every other change was an edit
+
+
+def test_a_job_announced_in_its_own_channel_has_no_card_its_thread_is_the_announcements(
+        standin: SlackStandIn, redis: Redis) -> None:
+    job = JobRequest(job_id="b123456789", verb="deploy", args={}, user_id="webhook", channel_id="CDEPLOYS",
+                     command_text="deploy web --ref v2 (webhook)", announce_in="CDEPLOYS")
+    JobStore(redis).record_queued(job)
+    box = Outbox(redis)
+    box.card(job.job_id, JobStatus.QUEUED)
+    box.announce(job.job_id, "CDEPLOYS", "web *started*")
+    box.post(job.job_id, "the build log")
+    box.card(job.job_id, JobStatus.DONE)
+    assert deliverer(standin.base_url, redis).deliver(job.job_id) == 4
+    assert standin.find_card(job.job_id) is None
+    (message,) = [m for m in standin.messages("CDEPLOYS") if not m.is_reply]
+    assert [m.text for m in standin.thread("CDEPLOYS", message.ts)] == ["the build log"]
