@@ -195,6 +195,10 @@ def test_an_app_without_ports_switches_start_first(pipelines: StartPipeline, rep
     assert status == "done", said
     assert docker_client.containers.get(name).exec_run(["cat", "/www/version.txt"]).output == b"v2\n"
     assert docker_client.containers.get(f"{name}-previous").id == first
+    _, status, said = deployed(p, f"deploy api --image {images}:v2")  # the same image again: converges
+    assert status == "done", said
+    current, previous = docker_client.containers.get(name), docker_client.containers.get(f"{name}-previous")
+    assert current.image.tags == previous.image.tags == [f"{images}:v2"] and current.status == "running"
 
 
 def test_a_lock_refuses_others_until_it_expires(web: tuple[Pipeline, int]) -> None:

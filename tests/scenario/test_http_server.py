@@ -248,3 +248,25 @@ def test_healthz_without_redis(pipeline: Pipeline, ports: list[int]) -> None:
     finally:
         server.close()
         unreachable.close()
+
+
+def test_in_socket_mode_the_port_serves_healthz_and_the_webhook_but_no_slack_events(
+        pipeline: Pipeline, ports: list[int]) -> None:
+    # What `dockbolt bot` serves on --port in Socket Mode: no Bolt app behind it (Bolt there skips the
+    # request signature: Socket Mode needs none), the deploy hook and /healthz still answered.
+    server = HttpServer(make_wsgi(None, pipeline.redis, hook=pipeline.bot.hook), port=0).start()
+    ports.append(server.port)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=HANG_GUARD)
+        conn.request("POST", "/slack/events", body=b"command=%2Fdocker&text=ps&user_id=UADMIN",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        resp = conn.getresponse()
+        assert (resp.status, json.loads(resp.read())) == (404, {"error": "not found"})
+        conn.request("POST", "/hooks/deploy", body=b'{"app": "nope", "ref": "v1"}',
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert (resp.status, json.loads(resp.read())) == (400, {"error": "unknown app 'nope'"})
+        conn.close()
+        assert healthz(server.port)[0] == 503  # answered (no worker in this pipeline)
+    finally:
+        server.close()
