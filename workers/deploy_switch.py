@@ -66,25 +66,36 @@ class Switch:
     def _stop_first(self, old: bool) -> None:
         stash = f"{self.previous}.old"  # the one before, kept until the new container proves healthy
         self._phase("switch")
-        if old:
-            self.step("stopping the running container (the new one needs its ports)…")
-            self._remove_if_there(stash)
-            if self._exists(self.previous):
-                self.docker.rename(self.previous, stash)
-            self.docker.rename(self.name, self.previous)
-            self.docker.stop(self.previous)
-        self._phase_end("switch")
+        try:
+            if old:
+                self.step("stopping the running container (the new one needs its ports)…")
+                self._remove_if_there(stash)
+                if self._exists(self.previous):
+                    self.docker.rename(self.previous, stash)
+                self.docker.rename(self.name, self.previous)
+                self.docker.stop(self.previous)
+        except UserError:  # the engine refused a step: the old container goes back before Docker's words
+            self._restore(stash)
+            raise
+        finally:
+            self._phase_end("switch")
         if self._start_and_check(self.name):
             self._remove_if_there(stash)
             return
         self.step("rolling back…")
         self._remove_if_there(self.name)
         if old:
-            self.docker.rename(self.previous, self.name)
-            self.docker.start(self.name)
-            if self._exists(stash):
-                self.docker.rename(stash, self.previous)
+            self._restore(stash)
         self.result.outcome = "rolled back" if old else "failed"
+
+    def _restore(self, stash: str) -> None:
+        """Bring the old container back as ``name``, running, and the one before it as ``previous``."""
+        if not self._exists(self.name) and self._exists(self.previous):
+            self.docker.rename(self.previous, self.name)
+        if self._exists(self.name):
+            self.docker.start(self.name)
+        if self._exists(stash) and not self._exists(self.previous):
+            self.docker.rename(stash, self.previous)
 
     def _start_first(self, old: bool) -> None:
         candidate = f"{self.name}-next"

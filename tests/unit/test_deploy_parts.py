@@ -342,6 +342,15 @@ def test_stop_first_health_failure_puts_the_old_one_and_the_one_before_back(cloc
     assert engine.state() == {"web": ("acme/web:v1", True), "web-previous": ("acme/web:v0", False)}
 
 
+def test_an_engine_refusing_to_stop_the_old_one_leaves_it_serving_as_it_was(clock: FakeTime) -> None:
+    engine = Engine(web=("acme/web:v1", True), web_previous=("acme/web:v0", False))
+    engine.fail("stop", DockerError("cannot stop container: permission denied"), name="web-previous")
+    with pytest.raises(DockerError, match="permission denied"):
+        switch(engine, PUBLISHED)
+    assert engine.called("run") == []
+    assert engine.state() == {"web": ("acme/web:v1", True), "web-previous": ("acme/web:v0", False)}
+
+
 def test_stop_first_start_failure_rolls_back_in_dockers_words(clock: FakeTime) -> None:
     engine = Engine(web=("acme/web:v1", True))
     engine.fail("run", DockerError("port is already allocated"), name="web")
