@@ -7,11 +7,12 @@ when the command runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.verbs.base import LocalContext, VerbSpec
-from dockbolt.core.args import Args
+from bot.verbs.deploy import complete
+from dockbolt.core.args import Args, DeployArgs
 from dockbolt.core.errors import UsageError
 from dockbolt.core.mrkdwn import code, escape
 from dockbolt.core.rbac import authorize
@@ -39,6 +40,8 @@ def answer(ctx: LocalContext) -> str:
     shown = code(escape(text))
     try:
         cmd = parse(text)
+        if isinstance(cmd.args, DeployArgs):  # what the app's config makes of it, as the ack does
+            cmd = replace(cmd, args=complete(cmd.args, ctx.apps, ctx.user_id))
     except UsageError as err:
         return f"{shown} would not run: {escape(str(err))}"
     needs, new = run_requirements(cmd.args, ctx.policy.guardrails)
