@@ -262,7 +262,9 @@ def test_the_webhook_deploys_announces_and_refuses_what_it_must(web: tuple[Pipel
     assert "by CI (webhook)" in text and "ref `v2`" in text
     assert version(port) == "v2"
     ts = p.redis.hget(f"dockbolt:job:{job}", "announce_ts")
-    assert ts and p.standin.thread(APP_CHANNEL, ts.decode())  # the details, in the announcement's thread
+    assert ts is not None
+    poll_until(lambda: p.standin.thread(APP_CHANNEL, ts.decode()), timeout=60,  # the details: written
+               what="the details in the announcement's thread")  # after its last word, delivered after it
     assert p.standin.find_card(job) is None  # no card: the announcement is the job's message
 
     before = len(p.standin.messages())
