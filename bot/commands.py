@@ -29,7 +29,7 @@ from dockbolt.core.args import BuildArgs, DeployArgs, RunArgs
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.buildsrc import source_of
 from dockbolt.core.config import Config
-from dockbolt.core.contract import JobRequest, new_job_id
+from dockbolt.core.contract import JobRequest, JobStatus, new_job_id
 from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import UsageError
 from dockbolt.core.jobstore import JobStore
@@ -117,7 +117,7 @@ class CommandListener:
                 allowed_verbs=allowed_verbs(policy, decision.roles),
                 recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)],
                 audit=self.audit, policy=policy, user_groups=frozenset(user_groups), apps=self.config.apps,
-                deploys=self.deploys)))
+                deploys=self.deploys, note=lambda where, said: self._note(cmd.verb, user_id, where, said))))
         assert job_id is not None
         job = JobRequest(
             job_id=job_id, verb=cmd.verb, args=cmd.args.to_dict(), user_id=user_id,
@@ -134,6 +134,16 @@ class CommandListener:
         answer = messages.accepted(job)
         typed = [e.partition("=")[0] for e in cmd.args.env] if isinstance(cmd.args, RunArgs) else []
         return messages.with_env_warning(answer, typed) if typed else answer
+
+    def _note(self, verb: str, user_id: str, channel: str, text: str) -> None:
+        """Tell ``channel`` what a bot-answered verb did (through the outbox: the bot's deliverer sends
+        it within a second, after the answer)."""
+        job = JobRequest(job_id=new_job_id(), verb=verb, args={}, user_id=user_id, channel_id=channel,
+                         command_text=f"{verb} (announced)", announce_in=channel, queued_at=self.clock())
+        try:
+            self.dispatcher.note(job, text, JobStatus.DONE)
+        except RedisError as exc:  # what the verb did stands; only the channel is not told
+            log.warning("%s: not announced in %s: %s", verb, channel, exc)
 
     def lazy(self, context: BoltContext, respond: Respond) -> None:
         """After the ack: audit the decision; deliver the accepted job's card, or upload an audit export."""

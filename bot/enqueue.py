@@ -69,6 +69,15 @@ class Dispatcher:
             log.exception("could not queue job %s", job.job_id)
             raise
 
+    def note(self, job: JobRequest, text: str, status: JobStatus) -> None:
+        """Post ``text`` in ``job.announce_in`` as the one message of a job that is over already (a lock, a
+        deploy CI announced, a webhook refused): recorded for a deliverer to send it, never queued."""
+        pipe = self.queue.connection.pipeline()
+        self.store.record_queued(job, pipe)
+        self.outbox.announce(job.job_id, job.announce_in, text, pipe=pipe)
+        pipe.execute()
+        self.store.set_status(job.job_id, status)
+
     def deliver(self, job: JobRequest) -> None:
         """After the ack: send the job's card now if Slack takes it (otherwise a deliverer retries)."""
         if self._deliver is not None:

@@ -164,11 +164,7 @@ class DeployHook:
     def _note(self, app: AppConfig, status: JobStatus, text: str) -> str:
         """Post ``text`` in the app's channel as a job of its own that is over already; its id."""
         job = self._job(app, f"announce {app.name}")
-        pipe = self.dispatcher.store.redis.pipeline()
-        self.dispatcher.store.record_queued(job, pipe)
-        self.dispatcher.outbox.announce(job.job_id, app.channel, text, pipe=pipe)
-        pipe.execute()
-        self.dispatcher.store.set_status(job.job_id, status)
+        self.dispatcher.note(job, text, status)
         self.dispatcher.deliver(job)
         return job.job_id
 

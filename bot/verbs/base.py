@@ -45,6 +45,8 @@ class LocalContext:
     # For the app verbs (lock, unlock, deploys): the configured apps and their state in Redis.
     apps: Mapping[str, AppConfig] = field(default_factory=dict)
     deploys: DeployStore | None = None
+    # Says something in a channel (channel, text), delivered after the answer: `lock` tells the app's.
+    note: Callable[[str, str], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """`lock APP [--for 2h] REASON…`, `unlock APP` and `deploys APP [-n 10]`: answered by the bot, from Redis.
 
 While an app is locked, deploys and rollbacks by anyone but the holder are refused (privately, with who,
-since, until and why); the lock ends by itself. `lock` by the holder extends it; someone else's lock is
-not taken over (unlock it first: `unlock` says whose lock it removed). `deploys` lists the app's last
-deploys and rollbacks: when, who (or the webhook), ref, image id, outcome and duration.
+since, until and why); the lock ends by itself. Locking and unlocking are said in the app's channel.
+`lock` by the holder extends it; someone else's lock is not taken over (unlock it first: `unlock` says
+whose lock it removed). `deploys` lists the app's last deploys and rollbacks: when, who (or the
+webhook), ref, image id, outcome and duration.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ def _store(ctx: LocalContext) -> tuple[DeployStore, LockArgs] | str:
     return ctx.deploys, ctx.args
 
 
+def _tell(ctx: LocalContext, text: str) -> None:
+    """Say it in the app's channel too: a freeze concerns everyone who deploys it."""
+    assert isinstance(ctx.args, LockArgs)
+    channel = ctx.apps[ctx.args.app].channel
+    if channel and ctx.note is not None:
+        ctx.note(channel, text)
+
+
 def lock(ctx: LocalContext) -> str:
     """Lock the app for the caller."""
     found = _store(ctx)
@@ -79,6 +88,7 @@ def lock(ctx: LocalContext) -> str:
         return locked_text(args.app, held)
     new = deploys.lock(args.app, ctx.user_id, args.reason, args.seconds)
     until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(new.until))
+    _tell(ctx, f":lock: `{args.app}` is locked by <@{ctx.user_id}> until {until}: {escape(args.reason)}")
     return (f":lock: {code(args.app)} is locked by you until {until}: {escape(args.reason)}. Others' deploys "
             f"and rollbacks are refused meanwhile; `unlock {args.app}` ends it.")
 
@@ -93,6 +103,8 @@ def unlock(ctx: LocalContext) -> str:
     if held is None or not deploys.unlock(args.app):
         return f"{code(args.app)} is not locked."
     whose = "your" if held.user == ctx.user_id else f"<@{held.user}>'s"
+    _tell(ctx, f":unlock: `{args.app}` is unlocked by <@{ctx.user_id}> (was <@{held.user}>'s: "
+               f"{escape(held.reason)})")
     return f":unlock: removed {whose} lock on {code(args.app)} ({escape(held.reason)})."
 
 

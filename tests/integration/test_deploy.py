@@ -287,7 +287,8 @@ def test_the_webhook_deploys_announces_and_refuses_what_it_must(web: tuple[Pipel
     p.send("lock web --for 1h CI freeze", user_id="UADMIN")
     status, answer, _ = hook(p, {"app": "web", "ref": "v1"})
     assert status == 423 and "CI freeze" in str(answer["error"])
-    poll_until(lambda: any("CI freeze" in m.text for m in p.standin.messages(APP_CHANNEL)), timeout=30,
+    poll_until(lambda: any("CI's deploy of `web` was refused" in m.text and "CI freeze" in m.text
+                           for m in p.standin.messages(APP_CHANNEL)), timeout=30,
                what="the refusal in the app channel")
     assert version(port) == "v2"
 

@@ -12,7 +12,7 @@ from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
 from dockbolt.core.contract import DEFAULT_QUEUE
-from tests.support.pipeline import TEST_CONFIG, Pipeline, start_pipeline
+from tests.support.pipeline import TEST_CONFIG, Pipeline, poll_until, start_pipeline
 
 APPS = TEST_CONFIG + """
 [[rbac.bindings]]
@@ -79,6 +79,14 @@ def test_a_lock_refuses_other_deployers_privately_and_unlock_names_whose_it_was(
     assert accepted_job_id(bot.send("deploy web", user_id="UDEP1").json or {}) is not None  # the holder
     assert "removed <@UDEP1>'s lock" in ack(bot, "unlock web", "UDEP2")
     assert "is not locked" in ack(bot, "unlock web", "UDEP2")
+
+    def told() -> str | None:  # both said in the app's channel (two messages, sent in either order)
+        texts = [m.text for m in bot.standin.messages("CDEPLOYS")]
+        return " | ".join(texts) if len(texts) == 2 else None
+
+    said = poll_until(told, timeout=30, what="the lock and the unlock in the app's channel")
+    assert "`web` is locked by <@UDEP1> until" in said and "migrating the db" in said
+    assert "`web` is unlocked by <@UDEP2> (was <@UDEP1>'s: migrating the db)" in said
 
 
 def test_lock_needs_a_reason_and_a_sane_duration(bot: Pipeline) -> None:
