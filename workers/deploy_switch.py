@@ -137,10 +137,9 @@ class Switch:
 
     def _unhealthy(self, name: str) -> str:
         """"" once the container is healthy; otherwise why not (after the timeout at most)."""
-        deadline = time.monotonic() + (self.health.timeout if self.health.cmd else self.health.grace)
-        has_check = not self.health.cmd and bool(self._state(name).get("Health"))
-        if has_check:
-            deadline = time.monotonic() + self.health.timeout
+        has_check = not self.health.cmd and bool(self._state(name).get("Health"))  # the image's HEALTHCHECK
+        waits = self.health.timeout if self.health.cmd or has_check else self.health.grace
+        deadline = time.monotonic() + waits
         said = ""
         while True:
             state = self._state(name)

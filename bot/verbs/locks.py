@@ -9,7 +9,6 @@ webhook), ref, image id, outcome and duration.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from bot.verbs.base import Flag, LocalContext, VerbSpec
 from bot.verbs.deploy import parse_app
 from bot.verbs.values import whole_number
 from dockbolt.core.args import Args
-from dockbolt.core.deploys import DeployStore, locked_text
+from dockbolt.core.deploys import DeployStore, locked_text, utc
 from dockbolt.core.mrkdwn import code, escape
 from dockbolt.core.units import duration_seconds
 
@@ -87,7 +86,7 @@ def lock(ctx: LocalContext) -> str:
     if held is not None and held.user != ctx.user_id:
         return locked_text(args.app, held)
     new = deploys.lock(args.app, ctx.user_id, args.reason, args.seconds)
-    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(new.until))
+    until = utc(new.until)
     _tell(ctx, f":lock: `{args.app}` is locked by <@{ctx.user_id}> until {until}: {escape(args.reason)}")
     return (f":lock: {code(args.app)} is locked by you until {until}: {escape(args.reason)}. Others' deploys "
             f"and rollbacks are refused meanwhile; `unlock {args.app}` ends it.")
@@ -119,9 +118,9 @@ def deploys_list(ctx: LocalContext) -> str:
         return f"{code(args.app)} has not been deployed yet."
     lines = [f"*Last {len(rows)} deploys of* {code(args.app)}:"]
     for d in rows:
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(d.started))
+        when = utc(d.started)
         image = d.image_id.removeprefix("sha256:")[:12] or "—"
-        lines.append(f"• {when} UTC · {d.verb} by {d.by} · ref {code(d.ref or '—')} · image {code(image)} · "
+        lines.append(f"• {when} · {d.verb} by {d.by} · ref {code(d.ref or '—')} · image {code(image)} · "
                      f"*{d.outcome}* · {d.duration:.0f} s")
     return "\n".join(lines)
 

@@ -66,14 +66,15 @@ def announcement(*, app: str, verb: str, word: str, by: str, ref: str, image: st
     return head + (f"\n{escape(reason)}" if reason else "") + tail
 
 
-def _utc(unix: float) -> str:
+def utc(unix: float) -> str:
+    """A time as deploy messages show it: minutes, UTC."""
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(unix))
 
 
 def locked_text(app: str, lock: Lock) -> str:
     """Why a deploy of ``app`` is refused: who holds its lock, since and until when, and why (bot, worker
     and webhook say the same)."""
-    return (f":lock: `{app}` is locked by <@{lock.user}> since {_utc(lock.since)} until {_utc(lock.until)}: "
+    return (f":lock: `{app}` is locked by <@{lock.user}> since {utc(lock.since)} until {utc(lock.until)}: "
             f"{escape(lock.reason)}. Ask them to `unlock {app}`, or wait for the lock to end.")
 
 
