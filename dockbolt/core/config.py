@@ -18,6 +18,7 @@ from dockbolt.core.apps import AppConfig, RunWords, parse_apps
 from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.guardrails import KEYS, parse_guardrails
+from dockbolt.core.monitor import MonitorConfig, parse_monitor
 from dockbolt.core.rbac import DEFAULT_ROLES, GRANTS, WILDCARD, Binding, DefaultRole, Policy, Role
 from dockbolt.core.units import duration_seconds
 
@@ -55,6 +56,7 @@ class Config:
     policy: Policy
     build: BuildConfig = field(default_factory=BuildConfig)
     apps: Mapping[str, AppConfig] = field(default_factory=dict)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
 
 def _tname(value: object) -> str:
@@ -264,10 +266,11 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
     """
     c = _Checker(source)
     known_verbs = tuple(catalog)
-    top = c.table(dict(data), "", ("slack", "rbac", "policy", "build", "apps"))
+    top = c.table(dict(data), "", ("slack", "rbac", "policy", "build", "apps", "monitor"))
     slack = _parse_slack(c, top.get("slack", {}))
     build = _parse_build(c, top.get("build", {}))
     apps = parse_apps(c, top.get("apps", {}), build, slack.notify_channel, run_parser)
+    monitor = parse_monitor(c, top.get("monitor", {}), slack.notify_channel)
     rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
     defined = _parse_roles(c, rbac.get("roles"), known_verbs)
     roles = {name: role for name, role in built_in_roles(catalog).items() if name not in defined} | defined
@@ -291,7 +294,8 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
         default_role=default_role,
         known_verbs=tuple(sorted(known_verbs)),
     )
-    return Config(source=source, slack=slack, policy=policy, build=build, apps=MappingProxyType(apps))
+    return Config(source=source, slack=slack, policy=policy, build=build, apps=MappingProxyType(apps),
+                  monitor=monitor)
 
 
 def load_config(path: str, catalog: Catalog, run_parser: RunWords | None = None) -> Config:

@@ -1,0 +1,76 @@
+"""The watcher's edge to the engine: the event stream and one-shot stats, over the same SDK client.
+
+``EngineMonitor`` is a ``DockerEngine`` (same error translation, listing, inspect and logs) plus what only
+the watcher needs. With ``workers.docker_engine`` it is the only module that imports ``docker``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+import urllib3.exceptions
+
+from dockbolt.core.errors import DockerUnavailable
+from workers.docker_engine import DEFAULT_DOCKER_HOST, DockerEngine, _probe_unix_socket, _reason
+
+# The container events the watcher acts on (the engine sends others too: exec_*, attach, …).
+EVENTS = ("die", "oom", "health_status", "restart", "start", "kill", "destroy", "stop")
+READ_TIMEOUT = 30  # seconds a silent event stream may stay open before it is opened again
+
+
+class EngineMonitor(DockerEngine):
+    """A ``DockerEngine`` that also follows events and takes cheap stats samples."""
+
+    def host_name(self) -> str:
+        """The engine's host name (``docker info``'s Name): the ``host`` label of every series."""
+        with self._edge():
+            return str(self._api.info().get("Name") or "docker")
+
+    def events(self, since: float, until: float | None = None) -> Iterator[dict[str, Any]]:
+        """Container events from ``since`` (unix seconds, fractions kept) on, decoded, oldest first.
+
+        Ends when the stream ends or goes silent for ``READ_TIMEOUT`` (the caller opens it again with
+        ``since`` = the last event it handled); ``DockerUnavailable`` when the engine cannot be reached.
+        """
+        params: dict[str, Any] = {"since": f"{since:.9f}",
+                                  "filters": {"type": ["container"], "event": list(EVENTS)}}
+        if until is not None:
+            params["until"] = f"{until:.9f}"
+        try:
+            with self._edge():
+                stream = self._api.events(decode=True, **params)
+            try:
+                yield from stream
+            finally:
+                stream.close()
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise DockerUnavailable(f"event stream from {self.host} cut: {_reason(exc)}") from exc
+
+    def stats_once(self, container_id: str) -> dict[str, Any]:
+        """One reading without the engine's second one (``one_shot``): ``precpu_stats`` is empty, so CPU %
+        needs the caller's previous reading."""
+        with self._edge():
+            return dict(self._api.stats(container_id, stream=False, one_shot=True))
+
+    def now(self) -> float:
+        """The engine's clock would be best; the events' ``timeNano`` carries it. Here: the local one."""
+        return time.time()
+
+
+def connect_monitor(docker_host: str | None, timeout: int = READ_TIMEOUT) -> EngineMonitor:
+    """Connect to the engine at ``docker_host`` for watching (reads time out after ``timeout`` s)."""
+    host = docker_host or DEFAULT_DOCKER_HOST
+    if host.startswith("unix://"):
+        _probe_unix_socket(host, timeout)
+    try:
+        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout, max_pool_size=16)
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError, ValueError) as exc:
+        raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
+    engine = EngineMonitor(client, host)
+    engine.ping()
+    return engine
