@@ -10,6 +10,7 @@ from dockbolt.core.apps import AppConfig
 from dockbolt.core.args import Args
 from dockbolt.core.audit import AuditLog
 from dockbolt.core.deploys import DeployStore
+from dockbolt.core.incidents import MuteStore
 from dockbolt.core.rbac import DefaultRole, Policy
 
 FlagKind = Literal["bool", "value", "multi"]
@@ -45,6 +46,8 @@ class LocalContext:
     # For the app verbs (lock, unlock, deploys): the configured apps and their state in Redis.
     apps: Mapping[str, AppConfig] = field(default_factory=dict)
     deploys: DeployStore | None = None
+    # For `mute`/`unmute`: the mutes every host's watcher reads.
+    mutes: MuteStore | None = None
     # Says something in a channel (channel, text), delivered after the answer: `lock` tells the app's.
     note: Callable[[str, str], None] | None = None
 

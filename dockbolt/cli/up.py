@@ -96,8 +96,8 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
     stack.callback(file_handler.close)
     cfg = Path(settings.config_path)
     if not cfg.exists():
-        cfg.write_text(default_config_toml(user_id, CATALOG))
-        _say(f"wrote a default config to {cfg} (you, {user_id}, are admin)")
+        cfg.write_text(default_config_toml(user_id, CATALOG, notify_channel=channel_id))
+        _say(f"wrote a default config to {cfg} (you, {user_id}, are admin; alerts come to {channel_id})")
     token = "xoxb-" + secrets.token_hex(16)  # only the in-process stand-in accepts it, and only this run
     standin = SlackStandIn(token=token)
     standin.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from dockbolt.core.config import _ID_SHAPES, USER_ID_RE, Catalog, default_allows
+from dockbolt.core.config import _ID_SHAPES, CHANNEL_ID_RE, USER_ID_RE, Catalog, default_allows
 
 _DEFAULT_CONFIG = """\
 # dockbolt configuration (TOML). Written on first start; edit freely, then restart dockbolt.
@@ -13,7 +13,7 @@ _DEFAULT_CONFIG = """\
 
 [slack]
 command = "/docker"            # the slash command this bot answers (as registered in the Slack app)
-notify_channel = ""            # channel id for notifications (e.g. "C0123456"); "" = none
+notify_channel = {notify}{pad}# alerts and announcements (a channel id, e.g. "C0123456"); "" = none
 delivery_ttl = "1h"            # how long a report on a job is retried while Slack does not take it
 
 [rbac]
@@ -82,16 +82,35 @@ users = [{admin}]
 # run = {{ ports = ["8080:80"], memory = "128m", restart = "unless-stopped" }}  # `run`'s options
 # health = {{ cmd = "wget -q -O- http://127.0.0.1/healthz", timeout = "60s" }}  # inside the new container
 # webhook_secret_env = "WEB_DEPLOY_SECRET"  # env var holding the secret CI signs POST /hooks/deploy with
+
+# The watcher (`dockbolt watch`, started by `dockbolt up`): stats history and container alerts. Defaults:
+[monitor]
+# interval = "10s"               # every running container's stats are sampled this often
+# raw_retention = "24h"          # every sample kept this long, then 1-minute averages…
+# minute_retention = "7d"        # …this long, then 15-minute averages…
+# quarter_retention = "90d"      # …this long
+# cooldown = "15m"               # no second alert for the same container and condition within this
+# restart_loop_count = 3         # this many exits…
+# restart_loop_window = "5m"     # …within this is one "restart loop" alert, updated in place
+# log_lines = 10                 # last log lines quoted by an "exited" alert
+# Alerts go to the first route that matches the container, else to [slack] notify_channel:
+# [[monitor.routes]]
+# channel = "C0PAYMENTS"
+# containers = ["pay-*"]         # optional name globs; images = [...] and labels = {{ team = "pay" }} too
 """
 
 
-def default_config_toml(admin_user_id: str, catalog: Catalog) -> str:
-    """Return a commented default config in which ``admin_user_id`` is admin (built-in roles described)."""
+def default_config_toml(admin_user_id: str, catalog: Catalog, notify_channel: str = "") -> str:
+    """Return a commented default config in which ``admin_user_id`` is admin (built-in roles described)
+    and alerts go to ``notify_channel``."""
     if not USER_ID_RE.match(admin_user_id):
         raise ValueError(f"{admin_user_id!r} is not {_ID_SHAPES['users'][1]}")
+    if notify_channel and not CHANNEL_ID_RE.match(notify_channel):
+        raise ValueError(f"{notify_channel!r} is not {_ID_SHAPES['channels'][1]}")
+    notify = json.dumps(notify_channel)
     allows = default_allows(catalog)
     return _DEFAULT_CONFIG.format(
         everyone=" ".join(allows["everyone"]), viewer=" ".join(allows["viewer"]),
         operator=" ".join(allows["operator"]), deployer=" ".join(allows["deployer"]),
-        admin=json.dumps(admin_user_id),
+        admin=json.dumps(admin_user_id), notify=notify, pad=" " * max(1, 14 - len(notify)),
     )
