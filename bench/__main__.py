@@ -19,6 +19,8 @@ from bench.faults import BURST, SLOW_SLACK, fault_figures
 from bench.floor import start_floor_server
 from bench.redaction import bench_redaction
 from bench.starvation import FLOODER, measure_starvation
+from bench.statsbench import report as stats_report
+from bench.statsbench import stats_figures
 from bot.messages import accepted_job_id
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
@@ -185,6 +187,7 @@ def main() -> int:
           f"{SLOW_SLACK * 1000:.0f} ms, two workers; recoveries with two workers): "
           + ", ".join(f"{k} {v:.2f}" for k, v in faults.items()))
     print(report(deploy_figures(bench_config(), USER)))
+    print(stats_report(stats_figures(bench_config())))
     return 0
 
 

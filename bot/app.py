@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.commands import CommandListener
 from bot.edge import Edge
 from bot.enqueue import Dispatcher
+from bot.metrics import AckTimer
 from bot.usergroups import UserGroupCache
 from dockbolt.core.audit import AuditLog
 from dockbolt.core.config import Config
@@ -47,6 +48,7 @@ def create_app(settings: Settings, config: Config, redis: Redis, client: WebClie
         # Answer as soon as the ack listener returns (no 10 ms ack polling); slow work is in `lazy`.
         process_before_response=True,
     )
+    app.use(AckTimer())  # first of ours: the ack latency includes the edge's refusals
     app.use(edge)  # after Bolt's own middleware: only verified requests reach it
 
     def dispatch(context: BoltContext, respond: Respond) -> None:

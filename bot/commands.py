@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot import messages, metrics
 from bot.enqueue import Dispatcher
 from bot.parsing import parse
 from bot.usergroups import UserGroupCache
@@ -32,7 +32,9 @@ from dockbolt.core.config import Config
 from dockbolt.core.contract import JobRequest, JobStatus, new_job_id
 from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import UsageError
+from dockbolt.core.incidents import MuteStore
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.metrics import Outcome, count_command
 from dockbolt.core.rbac import allowed_verbs, authorize, decision_log_line, referenced_groups
 from dockbolt.core.redact import Redactor
 from dockbolt.core.scopes import run_requirements
@@ -59,6 +61,7 @@ class CommandListener:
         self.clock = clock
         self._referenced = referenced_groups(config.policy)
         self.deploys = DeployStore(store.redis)
+        self.mutes = MuteStore(store.redis)
 
     def ack(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Answer within Slack's 3 s: a private error, a bot-answered verb, or "accepted as job X"."""
@@ -67,6 +70,7 @@ class CommandListener:
             ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
         except Exception:
             log.exception("slash command handling failed")
+            metrics.count(str(body.get("text", "")), "error")
             ack(text=messages.internal_error(), response_type="ephemeral")
 
     def _decide(self, body: dict[str, Any], context: BoltContext) -> messages.Answer:
@@ -79,13 +83,14 @@ class CommandListener:
         try:
             cmd = parse(text)
         except UsageError as err:
-            return messages.Answer(messages.usage_error(err, command))
+            return _counted(messages.Answer(messages.usage_error(err, command)), metrics.verb_label(text),
+                            "invalid")
         spec = VERBS[cmd.verb]
         if isinstance(cmd.args, DeployArgs):  # the app's config entry: its run options are authorized too
             try:
                 cmd = replace(cmd, args=deploy.complete(cmd.args, self.config.apps, user_id))
             except UsageError as err:
-                return messages.Answer(messages.usage_error(err, command))
+                return _counted(messages.Answer(messages.usage_error(err, command)), cmd.verb, "invalid")
         user_groups = self.groups.groups_of(user_id, self._referenced) if self._referenced else frozenset()
         policy = self.config.policy
         # `run`'s flags and the container it creates are checked here already; the containers a verb
@@ -99,25 +104,28 @@ class CommandListener:
         # because Bolt deep-copies the context for the lazy listener and a string copies for free.
         context[AUDIT_KEY] = AuditEvent.for_decision(decision, shown, job_id=job_id).to_json()
         if not decision.allowed:
-            return messages.Answer(decision.reason)
+            return _counted(messages.Answer(decision.reason), cmd.verb, "denied")
         if isinstance(cmd.args, BuildArgs):  # the worker checks again, against its own filesystem
             try:
                 source_of(cmd.args.context, self.config.build)
             except ValueError as exc:
-                return messages.Answer(messages.build_context_refused(str(exc), command))
+                return _counted(messages.Answer(messages.build_context_refused(str(exc), command)), cmd.verb,
+                                "refused")
         if isinstance(cmd.args, DeployArgs):  # locked by someone else, or being deployed: nothing queued
             refused = deploy.refusal(cmd.args, user_id, self.deploys)
             if refused is not None:
-                return messages.Answer(refused)
+                return _counted(messages.Answer(refused), cmd.verb, "refused")
         if spec.answer is not None:
             if isinstance(cmd.args, AuditArgs) and cmd.args.export:
                 context[EXPORT_KEY] = cmd.args.to_dict()
-            return messages.Answer(spec.answer(LocalContext(
+            return _counted(messages.Answer(spec.answer(LocalContext(
                 user_id=user_id, channel_id=channel_id, args=cmd.args, roles=decision.roles,
                 allowed_verbs=allowed_verbs(policy, decision.roles),
                 recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)],
                 audit=self.audit, policy=policy, user_groups=frozenset(user_groups), apps=self.config.apps,
-                deploys=self.deploys, note=lambda where, said: self._note(cmd.verb, user_id, where, said))))
+                deploys=self.deploys, mutes=self.mutes,
+                note=lambda where, said: self._note(cmd.verb, user_id, where, said)))),
+                cmd.verb, "answered")
         assert job_id is not None
         job = JobRequest(
             job_id=job_id, verb=cmd.verb, args=cmd.args.to_dict(), user_id=user_id,
@@ -128,9 +136,10 @@ class CommandListener:
         try:
             self.dispatcher.accept(job, spec.timeout)  # recorded and queued before we say "accepted"
         except RedisError:
-            return messages.Answer(messages.queue_unavailable(job.job_id))
+            return _counted(messages.Answer(messages.queue_unavailable(job.job_id)), cmd.verb, "error")
         # Bolt deep-copies the context into the lazy listener's request: this is how the job gets there.
         context[CONTEXT_KEY] = (job, spec.timeout)
+        count_command(cmd.verb, "queued")
         answer = messages.accepted(job)
         typed = [e.partition("=")[0] for e in cmd.args.env] if isinstance(cmd.args, RunArgs) else []
         return messages.with_env_warning(answer, typed) if typed else answer
@@ -164,3 +173,9 @@ class CommandListener:
             except (RedisError, SlackApiError) as exc:
                 log.warning("audit export failed: %s", exc)
                 respond(text=messages.audit_export_failed(str(exc)), response_type="ephemeral")
+
+
+def _counted(answer: messages.Answer, verb: str, outcome: Outcome) -> messages.Answer:
+    """``answer``, once the command it answers is counted with ``verb`` and ``outcome``."""
+    count_command(verb, outcome)
+    return answer

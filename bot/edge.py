@@ -30,7 +30,7 @@ from redis.exceptions import NoScriptError, RedisError
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from bot import messages
+from bot import messages, metrics
 from bot.commands import CONTEXT_KEY
 from bot.parsing import parse
 from bot.verbs import VERBS
@@ -38,6 +38,7 @@ from dockbolt.core.contract import JobRequest
 from dockbolt.core.errors import UsageError
 from dockbolt.core.guardrails import Guardrails, RateLimit
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.metrics import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ redis.call('EXPIRE', key, ARGV[2] + 1)
 return '0'
 """
 SEEN = -1.0  # what ``RateLimiter.check`` says of a request seen before
+# The commands_total outcome of a refusal here, by its reason (any other: "refused").
+_OUTCOMES: dict[str, Outcome] = {"seen before": "duplicate", "no Redis": "error"}
 
 
 class RateLimiter:
@@ -179,6 +182,9 @@ class Edge(Middleware):
         if refusal is None:
             return next()
         log.info("refused at the edge (%s): user %s", refusal[0], req.context.user_id or "?")
+        if command:
+            outcome = _OUTCOMES.get(refusal[0], "refused")
+            metrics.count(str(req.body.get("text") or ""), outcome)
         return private(refusal[1]) if command else BoltResponse(status=200, body="")
 
     def _refusal(self, req: BoltRequest, command: bool) -> tuple[str, str] | None:

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 
 from bot import messages
 from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, JobStatus
+from dockbolt.core.incidents import note
 from dockbolt.core.jobsign import sign
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.lanes import Lanes
@@ -72,11 +73,7 @@ class Dispatcher:
     def note(self, job: JobRequest, text: str, status: JobStatus) -> None:
         """Post ``text`` in ``job.announce_in`` as the one message of a job that is over already (a lock, a
         deploy CI announced, a webhook refused): recorded for a deliverer to send it, never queued."""
-        pipe = self.queue.connection.pipeline()
-        self.store.record_queued(job, pipe)
-        self.outbox.announce(job.job_id, job.announce_in, text, pipe=pipe)
-        pipe.execute()
-        self.store.set_status(job.job_id, status)
+        note(self.queue.connection, job, text, status)
 
     def deliver(self, job: JobRequest) -> None:
         """After the ack: send the job's card now if Slack takes it (otherwise a deliverer retries)."""

@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,16 +39,19 @@ from dockbolt.core.codec import prepare
 from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_TTL, JobRequest
 from dockbolt.core.delivery import Deliverer
 from dockbolt.core.errors import DockerUnavailable
+from dockbolt.core.metrics import QUEUE_DEPTH
+from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.rbac import Policy
 from dockbolt.core.redact import Redactor, install_log_redaction
 from dockbolt.core.settings import Settings
-from workers import docker_engine
+from workers import docker_engine, docker_monitor
 
 # Preloaded in the parent so every forked work horse inherits it instead of importing the docker SDK,
 # slack_sdk and the handlers again for each job (RQ forks one horse per job); the same goes for the
 # codec's resolved type hints of the job and of every handler's args.
 from workers import runner as _runner  # noqa: F401
 from workers.handlers import HANDLERS
+from workers.job_metrics import observe_job
 from workers.trust import TrustedJob, TrustingWorker, WorkerContext, install
 
 for _cls in (JobRequest, *(handler.args for handler in HANDLERS.values())):
@@ -120,7 +124,9 @@ class DockboltWorker(TrustingWorker):
             super().set_current_job_working_time(current_job_working_time, pipeline)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """RQ's fork-and-monitor; whatever happens, the horse has exited when this returns or raises."""
+        """RQ's fork-and-monitor; whatever happens, the horse has exited when this returns or raises.
+        Then (here, in the parent: the horse's own counts die with it) the job's duration is observed."""
+        start = time.monotonic()
         try:
             super().execute_job(job, queue)
         except REDIS_DOWN as exc:
@@ -128,6 +134,7 @@ class DockboltWorker(TrustingWorker):
         finally:
             if self.horse_pid:  # RQ's monitor raised before the horse exited: never leave it unwatched
                 self.wait_for_horse()
+        observe_job(self.connection, job.id, time.monotonic() - start)
 
 
 def wait_for_redis(redis: Redis, stop: threading.Event) -> bool:
@@ -205,9 +212,25 @@ def preflight(settings: Settings) -> list[str]:
     return problems
 
 
+def engine_host_name(docker_host: str | None) -> str:
+    """The engine's ``docker info`` Name (the key of its stats history), or "" when it cannot be read."""
+    try:
+        engine = docker_monitor.connect_monitor(docker_host)
+    except DockerUnavailable as exc:
+        log.warning("no host name from the engine (%s): `stats` samples live, without history", exc)
+        return ""
+    try:
+        return engine.host_name()
+    except DockerUnavailable as exc:
+        log.warning("no host name from the engine (%s): `stats` samples live, without history", exc)
+        return ""
+    finally:
+        engine.close()
+
+
 def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *, burst: bool = False,
                deliverer: Deliverer | None = None, build: BuildConfig | None = None,
-               apps: Mapping[str, AppConfig] | None = None) -> int:
+               apps: Mapping[str, AppConfig] | None = None, monitor: MonitorConfig | None = None) -> int:
     """Serve the queue until stopped (and deliver the Slack outbox meanwhile, from this parent process:
     work horses only write to it); returns a process exit code."""
     problems = preflight(settings)
@@ -215,7 +238,11 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
         for line in problems:
             print(f"dockbolt worker: {line}")
         return 2
-    install(WorkerContext(settings=settings, policy=policy, build=build or BuildConfig(), apps=apps or {}))
+    # Resolved once here, inherited by every work horse: `stats` reads the history the watcher keeps
+    # under the same name (``EngineMonitor.host_name``).
+    host_name = engine_host_name(settings.docker_host)
+    install(WorkerContext(settings=settings, policy=policy, build=build or BuildConfig(), apps=apps or {},
+                          monitor=monitor or MonitorConfig(), host_name=host_name))
     install_log_redaction(Redactor(policy.guardrails.redact))
     redis = Redis.from_url(settings.redis_location)
     q = Queue(queue, connection=redis, serializer=JSONSerializer, job_class=TrustedJob)
@@ -224,6 +251,7 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
     worker = DockboltWorker([q], connection=redis, serializer=JSONSerializer, name=name, job_class=TrustedJob,
                             log_job_description=False, worker_ttl=WORKER_TTL)
     log.info("worker %s serving queue %s", name, queue)
+    QUEUE_DEPTH.watch(lambda: {q.name: q.count})  # read when /metrics is scraped (if it is served)
     if deliverer is not None:
         deliverer.start()
     try:

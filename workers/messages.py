@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.deploys import DEPLOY_ICONS
-from dockbolt.core.mrkdwn import code, escape
+from dockbolt.core.mrkdwn import code, code_block, escape
 from workers.docker_port import RunResult
-from workers.formatting import short_id
+from workers.formatting import bytes_size, short_id
 
 # --- results -------------------------------------------------------------------------------------------
 
@@ -243,3 +243,58 @@ def health_timed_out(what: str, seconds: int, output: str) -> str:
     last = output.strip().splitlines()[-1][:300] if output.strip() else ""
     return (f"health check {code(what)} did not pass within {seconds} s"
             + (f" (last said: {last})" if last else ""))
+
+
+# --- container alerts (the watcher) ---------------------------------------------------------------------
+
+ALERT_ICONS = {"crash": ":red_circle:", "loop": ":repeat:", "oom": ":boom:", "unhealthy": ":warning:",
+               "resolved": ":white_check_mark:"}
+
+
+def _about(name: str, image: str, host: str) -> str:
+    return f"{code(name)} ({code(image)}) on {code(host)}"
+
+
+def alert_exited(name: str, image: str, host: str, exit_code: int, ran: str, logs: str) -> str:
+    """A container exited with a non-zero code: what, for how long, and its last log lines."""
+    tail = f"\nLast log lines:\n{code_block(logs)}" if logs.strip() else "\n(no log output)"
+    return (f"{ALERT_ICONS['crash']} *exited* with code *{exit_code}*: {_about(name, image, host)} "
+            f"after running {ran}.{tail}")
+
+
+def alert_loop(name: str, image: str, host: str, exits: int, window: int, exit_code: int) -> str:
+    """A container restarting over and over: one alert, its count edited in place."""
+    return (f"{ALERT_ICONS['loop']} *restart loop*: {_about(name, image, host)} exited {exits} times in "
+            f"{window // 60 or 1} min (last exit code {exit_code}). Updated in place while it lasts.")
+
+
+def alert_oom(name: str, image: str, host: str, limit: float, peak: float) -> str:
+    """A container killed for running out of memory: its limit and the most it was seen using."""
+    shown = bytes_size(limit) if limit else "none (the host's memory)"
+    seen = bytes_size(peak) if peak else "not sampled yet"
+    return (f"{ALERT_ICONS['oom']} *OOM-killed*: {_about(name, image, host)}. Memory limit {shown}; "
+            f"peak usage seen {seen}.")
+
+
+def alert_unhealthy(name: str, image: str, host: str, streak: int, output: str) -> str:
+    """A container's health check failing."""
+    said = f"\nLast check said:\n{code_block(output)}" if output.strip() else ""
+    return (f"{ALERT_ICONS['unhealthy']} *unhealthy*: {_about(name, image, host)} "
+            f"({count_noun(streak, 'failed check')} in a row).{said}")
+
+
+def alert_resolved(text: str, after: str) -> str:
+    """The incident's first message once it is over (struck through, with how long it lasted)."""
+    first, _, rest = text.partition("\n")
+    return f"{ALERT_ICONS['resolved']} *resolved* after {after} — ~{first}~" + (f"\n{rest}" if rest else "")
+
+
+def alert_recovered(name: str, after: str) -> str:
+    """Said in the incident's thread when the container is healthy again."""
+    return f"{ALERT_ICONS['resolved']} {code(name)} is healthy again (after {after})."
+
+
+def alert_again(name: str, what: str) -> str:
+    """Said in the incident's thread when the same thing happens again within the cooldown."""
+    return f"{code(name)}: {what} again."
+

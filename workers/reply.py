@@ -1,7 +1,9 @@
-"""What a handler returns: a short message and optionally a preformatted body (table, logs, JSON).
+"""What a handler returns: a short message and optionally a preformatted body (table, logs, JSON) or a
+binary attachment (a chart).
 
 The runner decides how it reaches Slack: inline in a code block when small, as a file in the thread
-with a short preview when long (Slack refuses sections over 3,000 characters).
+with a short preview when long (Slack refuses sections over 3,000 characters); an attachment always goes
+as a file named ``filename``, with ``text`` as its comment.
 """
 
 from __future__ import annotations
@@ -19,3 +21,5 @@ class Reply:
     ok: bool = True
     # A few words the final card shows next to its status ("rolled back: v2 still runs").
     detail: str = ""
+    # Bytes uploaded as they are (a PNG chart): never masked, never previewed.
+    attachment: bytes | None = None

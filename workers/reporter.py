@@ -76,6 +76,10 @@ class ThreadReporter:
         body = self.redactor.redact_command(reply.body) if reply.body else reply.body
         # Handler text may quote Docker ("<none>", "a & b"): never let it become Slack markup or a mention.
         reply = dataclasses.replace(reply, text=escape(self.redactor.redact_command(reply.text)))
+        if reply.attachment is not None:  # bytes the worker made itself (a chart): as they are
+            self.outbox.file(self.job.job_id, data=reply.attachment, filename=reply.filename,
+                             comment=reply.text[:3_900], fallback=reply.text, to=to)
+            return
         if not body:
             self.post(reply.text, to=to)
             return

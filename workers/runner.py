@@ -32,6 +32,7 @@ from dockbolt.core.periodic import Periodic
 from dockbolt.core.rbac import decision_log_line
 from dockbolt.core.redact import Redactor
 from dockbolt.core.settings import Settings
+from dockbolt.core.stathistory import StatsHistory
 from workers import authz, docker_engine, messages, trust
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext
@@ -156,7 +157,9 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
         hctx = HandlerContext(job=job, docker=docker, progress=reporter.progress,
                               guardrails=ctx.policy.guardrails, docker_host=ctx.settings.docker_host,
                               visible=authz.visibility(ctx.policy, caller), build=ctx.build,
-                              deploys=DeployStore(reporter.outbox.redis), reporter=reporter)
+                              deploys=DeployStore(reporter.outbox.redis), reporter=reporter,
+                              stats_history=(StatsHistory(reporter.outbox.redis, ctx.host_name, ctx.monitor)
+                                             if ctx.host_name else None), monitor=ctx.monitor)
         reply = handler.run(hctx, args)
     except DockerUnavailable as exc:
         reporter.post(messages.docker_unreachable(str(exc)))

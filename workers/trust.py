@@ -39,6 +39,7 @@ from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockboltError
 from dockbolt.core.jobsign import BadSignature, open_envelope
 from dockbolt.core.jobstore import JobStore, redis_time
+from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Settings
 
@@ -136,6 +137,8 @@ class WorkerContext:
     policy: Policy
     build: BuildConfig = field(default_factory=BuildConfig)
     apps: Mapping[str, AppConfig] = field(default_factory=dict)  # [apps.*]: what a deploy may do
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)  # [monitor]: the stats history's shape
+    host_name: str = ""  # the engine's `docker info` Name: the key of its stats history ("": unknown)
 
 
 _context: WorkerContext | None = None

@@ -1,4 +1,4 @@
-"""The `dockbolt` command: bot, worker, up (the embedded default) and check."""
+"""The `dockbolt` command: bot, worker, watch, up (the embedded default) and check."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import dataclasses
 import logging
 import os
 import sys
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry
 
 from dockbolt.cli.procs import NOT_FOR_WORKERS
+from dockbolt.core import metrics
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.redact import install_log_redaction
 from dockbolt.core.settings import Secret, Settings, load_settings
@@ -21,17 +25,47 @@ def _http_args(p: argparse.ArgumentParser, when: str) -> None:
     p.add_argument("--host", default="0.0.0.0", help=f"{when}bind address (default 0.0.0.0)")  # noqa: S104
 
 
+def _metrics_args(p: argparse.ArgumentParser) -> None:
+    """``--metrics-port`` / ``--metrics-host``: where the process serves Prometheus ``/metrics``."""
+    p.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                   help="serve Prometheus metrics on http://HOST:PORT/metrics (0: any free port, logged; "
+                        "default: not served)")
+    p.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="bind address of the metrics endpoint (default 127.0.0.1)")
+
+
+def _serve_metrics(args: argparse.Namespace, registry: CollectorRegistry,
+                   who: str) -> Callable[[], None] | None:
+    """Serve ``registry`` as the flags say (nothing without ``--metrics-port``); the function that stops it,
+    or None when the port cannot be bound (said on stderr)."""
+    if args.metrics_port is None:
+        return lambda: None
+    try:
+        port, close = metrics.serve(args.metrics_host, args.metrics_port, registry)
+    except OSError as exc:
+        print(f"dockbolt {who}: cannot serve metrics on {args.metrics_host}:{args.metrics_port}: {exc}",
+              file=sys.stderr)
+        return None
+    log.info("%s: serving Prometheus metrics on http://%s:%d/metrics", who, args.metrics_host, port)
+    return close
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dockbolt", description="Slack ChatOps for Docker.")
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bot", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     _http_args(b, "HTTP mode ")
+    _metrics_args(b)
     w = sub.add_parser("worker", help="run an RQ worker with access to the Docker engine")
     w.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    _metrics_args(w)
+    watch = sub.add_parser("watch", help="watch the Docker engine: container alerts, stats history, metrics")
+    _metrics_args(watch)
     u = sub.add_parser("up", help="the embedded default: private Redis + worker + console (or Slack)")
     u.add_argument("--as", dest="as_user", default="ULOCALADMIN", help="console: your Slack user id")
     u.add_argument("--channel", default="CCONSOLE", help="console: the channel you type in")
     _http_args(u, "with Slack tokens, HTTP mode ")
+    _metrics_args(u)  # the bot's port; the worker's is the next one (and the watcher's the one after)
     sub.add_parser("check", help="validate the config and reach Redis, Docker and Slack")
     return p
 
@@ -42,6 +76,35 @@ def _worker_settings(settings: Settings) -> Settings:
         if os.environ.pop(name, None):
             log.warning("%s is set for a worker, which never uses it: dropped (it is for the bot only)", name)
     return dataclasses.replace(settings, slack_signing_secret=Secret(""), slack_app_token=Secret(""))
+
+
+def _watch(args: argparse.Namespace, settings: Settings) -> int:
+    """`dockbolt watch`: the watcher of ``DOCKER_HOST``'s engine, delivering its own alerts."""
+    from dockbolt.cli.wiring import WORKER_DELIVERY_THREADS, load_bot_config, make_deliverer
+    from dockbolt.core.collectors import ContainerCollector
+    from dockbolt.core.redact import Redactor
+    from workers.watch_main import run_watch
+    from workers.watcher import Watcher
+
+    config = load_bot_config(settings)
+    wsettings = _worker_settings(settings)
+    redactor = Redactor(config.policy.guardrails.redact)
+    deliverer = make_deliverer(wsettings, redactor, config.slack.delivery_ttl,
+                               threads=WORKER_DELIVERY_THREADS, name="dockbolt-watch-delivery")
+    stop_metrics = _serve_metrics(args, metrics.WATCHER, "watcher")
+    if stop_metrics is None:
+        return 2
+
+    def ready(watcher: Watcher) -> None:
+        metrics.WATCHER.register(ContainerCollector(watcher.containers, host=watcher.host))
+        watcher.on_event = lambda action: metrics.EVENTS.labels(action=action).inc()
+        watcher.on_reconnect = metrics.RECONNECTS.inc
+        watcher.alerter.counted = lambda condition: metrics.ALERTS.labels(condition=condition).inc()
+
+    try:
+        return run_watch(wsettings, config.monitor, redactor, deliverer=deliverer, ready=ready)
+    finally:
+        stop_metrics()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,17 +134,31 @@ def main(argv: list[str] | None = None) -> int:
             deliverer = make_deliverer(wsettings, Redactor(config.policy.guardrails.redact),
                                        config.slack.delivery_ttl, threads=WORKER_DELIVERY_THREADS,
                                        name="dockbolt-worker-delivery")
-            return run_worker(wsettings, config.policy, burst=args.burst, deliverer=deliverer,
-                              build=config.build, apps=config.apps)
+            stop_metrics = _serve_metrics(args, metrics.WORKER, "worker")
+            if stop_metrics is None:
+                return 2
+            try:
+                return run_worker(wsettings, config.policy, burst=args.burst, deliverer=deliverer,
+                                  build=config.build, apps=config.apps, monitor=config.monitor)
+            finally:
+                stop_metrics()
+        if args.cmd == "watch":
+            return _watch(args, settings)
         if args.cmd == "bot":
             from dockbolt.cli.run_bot import run_bot
 
-            return run_bot(settings, host=args.host, port=args.port)
+            stop_metrics = _serve_metrics(args, metrics.BOT, "bot")
+            if stop_metrics is None:
+                return 2
+            try:
+                return run_bot(settings, host=args.host, port=args.port)
+            finally:
+                stop_metrics()
         if args.cmd == "up":
             from dockbolt.cli.up import run_up
 
             return run_up(settings, user_id=args.as_user, channel_id=args.channel, host=args.host,
-                          port=args.port)
+                          port=args.port, metrics_port=args.metrics_port, metrics_host=args.metrics_host)
         from dockbolt.cli.check import run_check
 
         return run_check(settings)

@@ -24,6 +24,7 @@ from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis, LocalRedisError
 from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import load_bot_config, start_http_bot
+from dockbolt.core import metrics
 from dockbolt.core.config_default import default_config_toml
 from dockbolt.core.redact import install_log_redaction
 from dockbolt.core.settings import Secret, Settings
@@ -44,14 +45,42 @@ def _worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    return start_worker_process(_worker_env(settings), log_path)
+def _start_worker(settings: Settings, log_path: Path, args: list[str]) -> subprocess.Popen[bytes]:
+    return start_worker_process(_worker_env(settings), log_path, args)
 
 
-def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port: int) -> int:
+def _start_watcher(settings: Settings, log_path: Path, args: list[str]) -> subprocess.Popen[bytes]:
+    """The watcher beside the worker: alerts and stats history of the same engine (same environment);
+    ``args``: the worker's, whose metrics port + 1 is the watcher's (0 stays 0: any free port)."""
+    watcher_args = list(args)
+    if "--metrics-port" in watcher_args:
+        i = watcher_args.index("--metrics-port") + 1
+        watcher_args[i] = str(int(watcher_args[i]) + 1 if int(watcher_args[i]) else 0)
+    return start_worker_process(_worker_env(settings), log_path, watcher_args, command="watch")
+
+
+def _metrics(stack: ExitStack, metrics_host: str, metrics_port: int | None) -> list[str] | None:
+    """Serve the bot's /metrics on ``metrics_port`` (port+1 is the worker's, port+2 the watcher's; 0: any
+    free ports, logged); the worker's flags. None when the bot's port cannot be bound (said)."""
+    if metrics_port is None:
+        return []
+    try:
+        port, close = metrics.serve(metrics_host, metrics_port, metrics.BOT)
+    except OSError as exc:
+        _say(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc}")
+        return None
+    stack.callback(close)
+    _say(f"bot metrics on http://{metrics_host}:{port}/metrics")
+    worker_port = metrics_port + 1 if metrics_port else 0
+    return ["--metrics-port", str(worker_port), "--metrics-host", metrics_host]
+
+
+def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port: int,
+           metrics_port: int | None = None, metrics_host: str = "127.0.0.1") -> int:
     """Run the embedded default until the console ends (or the bot is interrupted).
 
     ``host``/``port``: where the bot serves HTTP mode when Slack tokens are set (as `dockbolt bot`).
+    ``metrics_port``: the bot's /metrics there, the worker's on the next port (None: not served).
     """
     if not settings.job_secret:
         settings = dataclasses.replace(settings, job_secret=Secret(secrets.token_hex(32)))
@@ -70,18 +99,24 @@ def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port
             for line in problems:
                 _say(line)
             return 2
+        worker_args = _metrics(stack, metrics_host, metrics_port)
+        if worker_args is None:
+            return 2
         logdir = Path(tempfile.mkdtemp(prefix="dockbolt-up-"))
         if settings.has_slack:
-            worker = _start_worker(settings, logdir / "worker.log")
+            worker = _start_worker(settings, logdir / "worker.log", worker_args)
             stack.callback(stop_process, worker)
-            _say(f"worker started (log: {logdir / 'worker.log'}); starting the bot")
+            stack.callback(stop_process, _start_watcher(settings, logdir / "watch.log", worker_args))
+            _say(f"worker and watcher started (logs: {logdir}); starting the bot")
             from dockbolt.cli.run_bot import run_bot
 
             return run_bot(settings, host=host, port=port)
-        return _console(settings, stack, logdir, user_id=user_id, channel_id=channel_id)
+        return _console(settings, stack, logdir, user_id=user_id, channel_id=channel_id,
+                        worker_args=worker_args)
 
 
-def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str, channel_id: str) -> int:
+def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str, channel_id: str,
+             worker_args: list[str]) -> int:
     from dockbolt.console.repl import run_console
     from dockbolt.console.slack_standin import SlackStandIn
 
@@ -107,8 +142,9 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
                                    slack_signing_secret=Secret(secrets.token_hex(16)),
                                    slack_app_token=Secret(""))
     config = load_bot_config(settings)
-    worker = _start_worker(settings, logdir / "worker.log")
+    worker = _start_worker(settings, logdir / "worker.log", worker_args)
     stack.callback(stop_process, worker)
+    stack.callback(stop_process, _start_watcher(settings, logdir / "watch.log", worker_args))
     bot = start_http_bot(settings, config)
     stack.callback(bot.close)
     _say(f"local console: you are {user_id} in {channel_id}; logs in {logdir}. "

@@ -7,11 +7,13 @@ wiring.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from rq import Queue
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -24,8 +26,10 @@ from bot.server import HttpServer, make_wsgi
 from bot.verbs import CATALOG
 from dockbolt.core.audit import AuditLog
 from dockbolt.core.config import Config, load_config
+from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.delivery import Deliverer
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.metrics import QUEUE_DEPTH
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.redact import Redactor, install_log_redaction
 from dockbolt.core.settings import Settings
@@ -69,6 +73,12 @@ def make_deliverer(settings: Settings, redactor: Redactor, ttl: float, threads: 
     return Deliverer(redis, client, ttl=ttl, threads=threads, name=name, listen=listen)
 
 
+def queue_depths(redis: Redis, queues: tuple[str, ...] = (DEFAULT_QUEUE,)) -> Callable[[], dict[str, int]]:
+    """What ``dockbolt_queue_depth`` reads at each scrape: the length of each RQ queue (one LLEN each)."""
+    rq_queues = [Queue(name, connection=redis) for name in queues]
+    return lambda: {q.name: q.count for q in rq_queues}
+
+
 @dataclass
 class BotRuntime:
     """A running bot: its app, client, Redis, HTTP server (HTTP mode), reaper and deliverer."""
@@ -105,6 +115,7 @@ def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) 
     app = create_app(settings, config, redis, client, deliver=deliverer.deliver)
     reaper = Reaper(JobStore(redis), Outbox(redis), audit=AuditLog(redis), every=reaper_every)
     hook = DeployHook(config.apps, Dispatcher(client, redis, settings.job_secret, deliver=deliverer.deliver))
+    QUEUE_DEPTH.watch(queue_depths(redis))
     return BotRuntime(app=app, client=client, redis=redis, reaper=reaper, deliverer=deliverer, hook=hook)
 
 

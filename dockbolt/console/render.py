@@ -12,6 +12,7 @@ from dockbolt.console.standin.models import Message, UploadedFile
 from workers.formatting import human_size
 
 FILE_PREVIEW_LINES = 10
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _EMOJI = {
     "hourglass_flowing_sand": "⏳",
     "gear": "⚙",
@@ -100,8 +101,18 @@ def card_detail(card: Message) -> str:
     return ""
 
 
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG image (from its IHDR chunk), or None when ``data`` is not a PNG."""
+    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def file_lines(file: UploadedFile) -> list[str]:
-    """A file as a heading (name, lines, size) and a preview of its first lines."""
+    """A file as a heading (name, lines, size) and a preview of its first lines; an image as one line."""
+    size = png_size(file.bytes)
+    if size is not None:  # a terminal cannot show it: say what it is
+        return [f"📎 [image {file.name}, PNG {size[0]}×{size[1]}, {human_size(file.size)}]"]
     try:
         text = file.bytes.decode("utf-8")
     except UnicodeDecodeError:

@@ -97,9 +97,22 @@ class RmArgs(NamesArgs):
 
 @dataclass(frozen=True)
 class StatsArgs(Args):
-    """`stats`: the containers to sample; empty means every running one, like `docker stats`."""
+    """`stats`: the containers to sample; empty means every running one, like `docker stats`. ``since``
+    (seconds back from now, one name): a chart of its history instead; ``sort`` ("cpu" | "mem"): the
+    heaviest first, ``limit`` of them (0 = all)."""
 
     names: tuple[str, ...] = ()
+    since: int | None = None
+    sort: str = ""
+    limit: int = 0
+
+    def __post_init__(self) -> None:
+        if self.since is not None and (self.since <= 0 or len(self.names) != 1):
+            raise ValueError("since must be > 0 and needs exactly one name")
+        if self.sort not in ("", "cpu", "mem"):
+            raise ValueError('sort must be "cpu" or "mem"')
+        if self.limit < 0:
+            raise ValueError("limit must be ≥ 0")
 
 
 @dataclass(frozen=True)

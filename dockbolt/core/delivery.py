@@ -44,6 +44,7 @@ from dockbolt.core.jobthread import (
     update_card,
     upload,
 )
+from dockbolt.core.metrics import count_slack_failure
 from dockbolt.core.outbox import Entry, Outbox
 from dockbolt.core.slack_client import redactor_of
 
@@ -167,6 +168,7 @@ class Deliverer:
 
     def _retry_or_give_up(self, job_id: str, entry: Entry, exc: Exception) -> bool:
         """Schedule the entry again (True: the job waits) or drop it as undeliverable (False: go on)."""
+        count_slack_failure(exc)
         delay = retry_delay(exc, entry.tries)
         age = redis_time(self.outbox.redis) - entry.at
         if delay is not None and age + delay <= self.ttl:
@@ -229,13 +231,14 @@ class Deliverer:
         if entry.to == "announce":
             target = self._in_announcement(job)
             if target is not None:
-                upload(self.client, target, content=entry.content, filename=entry.filename,
+                upload(self.client, target, content=entry.upload_content(), filename=entry.filename,
                        comment=entry.comment)
             return
         if job.thread_ts is None:
             respond(job, entry.text, self.redactor)
         else:
-            upload(self.client, job, content=entry.content, filename=entry.filename, comment=entry.comment)
+            upload(self.client, job, content=entry.upload_content(), filename=entry.filename,
+                   comment=entry.comment)
 
 
 def _rate_limited(exc: Exception) -> bool:

@@ -98,10 +98,12 @@ def post_in_thread(client: WebClient, job: JobRequest, text: str) -> None:
             raise
 
 
-def upload(client: WebClient, job: JobRequest, *, content: str, filename: str, comment: str) -> None:
-    """Upload ``content`` as a file into the job's thread, with ``comment`` above it."""
-    client.files_upload_v2(channel=job.channel_id, thread_ts=job.thread_ts, content=content,
-                           filename=filename, title=filename, initial_comment=comment[:3_900])
+def upload(client: WebClient, job: JobRequest, *, content: str | bytes, filename: str, comment: str) -> None:
+    """Upload ``content`` (text, or bytes: a binary file) as a file into the job's thread, with ``comment``
+    above it."""
+    data = {"file": content} if isinstance(content, bytes) else {"content": content}
+    client.files_upload_v2(channel=job.channel_id, thread_ts=job.thread_ts, filename=filename, title=filename,
+                           initial_comment=comment[:3_900], **data)
 
 
 def respond(job: JobRequest, text: str, redactor: Redactor | None = None) -> None:

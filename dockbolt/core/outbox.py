@@ -19,6 +19,7 @@ entry at the head, which a deliverer may be sending right now, is never rewritte
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections.abc import Iterator
@@ -107,7 +108,8 @@ class Entry:
     ``text`` is the message (``post``, ``announce``), what to say by response_url when the card cannot be
     posted (``card``), or the short version for a job without a thread (``file``). An ``announce`` entry
     posts (then edits) the job's one announcement in ``channel``; ``to="announce"`` sends a ``post`` or
-    ``file`` into that announcement's thread instead of the card's.
+    ``file`` into that announcement's thread instead of the card's. A binary file's ``content`` is base64
+    (``encoding="base64"``): text is masked before it is written, binary is not (base64 is no text to mask).
     """
 
     op: str  # "card" | "post" | "file" | "announce"
@@ -120,8 +122,13 @@ class Entry:
     comment: str = ""
     channel: str = ""
     to: str = ""
+    encoding: str = ""  # "" (text) | "base64" (a binary file's content)
     at: float = 0.0  # when it was written, on the Redis server's clock
     tries: int = 0
+
+    def upload_content(self) -> str | bytes:
+        """A ``file`` entry's content as it is to be uploaded: bytes for a binary file, else its text."""
+        return base64.b64decode(self.content) if self.encoding == "base64" else self.content
 
     def to_json(self, *, stamped: bool = False) -> str:
         """The entry as stored; without ``at`` unless ``stamped`` (a new entry: the server stamps it)."""
@@ -170,11 +177,15 @@ class Outbox:
         ``to="announce"``, into its announcement's thread."""
         self.push(job_id, Entry("post", text=text, to=to))
 
-    def file(self, job_id: str, *, content: str, filename: str, comment: str, fallback: str,
-             to: str = "") -> None:
-        """Upload ``content`` into the thread with ``comment``; ``fallback`` is said when there is none."""
+    def file(self, job_id: str, *, content: str = "", filename: str, comment: str, fallback: str,
+             to: str = "", data: bytes | None = None) -> None:
+        """Upload ``content`` (or the bytes ``data``) into the thread with ``comment``; ``fallback`` is said
+        when there is none."""
+        encoding = ""
+        if data is not None:
+            content, encoding = base64.b64encode(data).decode("ascii"), "base64"
         self.push(job_id, Entry("file", content=content, filename=filename, comment=comment, text=fallback,
-                                to=to))
+                                to=to, encoding=encoding))
 
     def announce(self, job_id: str, channel: str, text: str, pipe: Pipeline | None = None) -> None:
         """Post the job's announcement in ``channel``, or edit it to ``text`` once it is there."""

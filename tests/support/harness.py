@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class Pipeline:
     redis: Redis
     slash: SlashClient
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    watchers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logdir: Path | None = None
 
     def send(self, text: str, user_id: str = "UOPERATOR", channel_id: str = CHANNEL,
@@ -48,14 +50,43 @@ class Pipeline:
         return self.slash.send(text, user_id=user_id, channel_id=channel_id,
                                response_url=self.standin.new_response_url(), **kw)  # type: ignore[arg-type]
 
-    def start_worker(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start a real `dockbolt worker` process against this pipeline's Redis and stand-in."""
+    def _env(self, extra_env: dict[str, str] | None) -> dict[str, str]:
         env = dict(os.environ)
         env.update(SLACK_API_URL=self.settings.slack_api_url, SLACK_BOT_TOKEN=TOKEN,
                    REDIS_URL=self.settings.redis_url or "", DOCKBOLT_CONFIG=self.settings.config_path,
                    DOCKBOLT_JOB_SECRET=JOB_SECRET, **(extra_env or {}))
+        return env
+
+    def start_watcher(self, extra_env: dict[str, str] | None = None,
+                      args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+        """Start a real `dockbolt watch [args]`; returns once it follows the engine's events (its cursor is
+        in Redis): every event after that is its to report."""
         assert self.logdir is not None
-        proc = start_worker_process(env, self.logdir / f"worker-{len(self.workers)}.log")
+        before = set(self.redis.keys("dockbolt:events:*"))
+        proc = start_worker_process(self._env(extra_env), self.logdir / f"watch-{len(self.watchers)}.log",
+                                    args, command="watch")
+        self.watchers.append(proc)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if set(self.redis.keys("dockbolt:events:*")) - before or (before and len(self.watchers) > 1):
+                time.sleep(0.2)  # the cursor is written just before the stream is opened
+                return proc
+            if proc.poll() is not None:
+                raise RuntimeError(f"watcher exited early: {self.watcher_log()}")
+            time.sleep(0.1)
+        raise RuntimeError(f"watcher did not start: {self.watcher_log()}")
+
+    def watcher_log(self) -> str:
+        """All watcher logs, for failure messages and checks."""
+        assert self.logdir is not None
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("watch-*.log")))
+
+    def start_worker(self, extra_env: dict[str, str] | None = None,
+                     args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+        """Start a real `dockbolt worker [args]` process against this pipeline's Redis and stand-in."""
+        env = self._env(extra_env)
+        assert self.logdir is not None
+        proc = start_worker_process(env, self.logdir / f"worker-{len(self.workers)}.log", args)
         self.workers.append(proc)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # wait until RQ registered the worker
@@ -73,7 +104,7 @@ class Pipeline:
 
     def close(self) -> None:
         """Stop workers, the bot and the stand-in."""
-        for proc in self.workers:
+        for proc in self.workers + self.watchers:
             stop_process(proc)
         self.bot.close()
         self.standin.stop()

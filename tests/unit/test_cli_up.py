@@ -31,7 +31,8 @@ def up_args(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def test_up_takes_host_and_port(up_args: dict[str, Any]) -> None:
     assert cli_main.main(["up", "--host", "127.0.0.1", "--port", "4567"]) == 0
-    assert up_args == {"user_id": "ULOCALADMIN", "channel_id": "CCONSOLE", "host": "127.0.0.1", "port": 4567}
+    assert up_args == {"user_id": "ULOCALADMIN", "channel_id": "CCONSOLE", "host": "127.0.0.1", "port": 4567,
+                       "metrics_port": None, "metrics_host": "127.0.0.1"}
 
 
 def test_up_defaults_are_the_bots(up_args: dict[str, Any]) -> None:
@@ -51,13 +52,14 @@ def test_up_with_slack_tokens_runs_the_bot_on_host_and_port(
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where up puts its log directory
     monkeypatch.setattr(up, "preflight", lambda settings: [])
-    monkeypatch.setattr(up, "_start_worker", lambda settings, log_path: "the worker")
-    monkeypatch.setattr(up, "stop_process", lambda proc: calls.update(stopped=proc))
+    monkeypatch.setattr(up, "_start_worker", lambda settings, log_path, args: "the worker")
+    monkeypatch.setattr(up, "_start_watcher", lambda settings, log_path, args: "the watcher")
+    monkeypatch.setattr(up, "stop_process", lambda proc: calls.setdefault("stopped", []).append(proc))
     monkeypatch.setattr(run_bot_module, "run_bot", fake_run_bot)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
                               "REDIS_URL": "redis://127.0.0.1:1/0"})
     assert up.run_up(settings, user_id="U1", channel_id="C1", host="127.0.0.1", port=4567) == 0
-    assert calls == {"host": "127.0.0.1", "port": 4567, "stopped": "the worker"}
+    assert calls == {"host": "127.0.0.1", "port": 4567, "stopped": ["the watcher", "the worker"]}
 
 
 def test_up_makes_up_one_job_secret_for_its_bot_and_worker(
@@ -66,7 +68,8 @@ def test_up_makes_up_one_job_secret_for_its_bot_and_worker(
     seen: dict[str, Settings] = {}
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(up, "preflight", lambda settings: [])
-    monkeypatch.setattr(up, "_start_worker", lambda settings, log_path: seen.update(worker=settings))
+    monkeypatch.setattr(up, "_start_worker", lambda settings, log_path, args: seen.update(worker=settings))
+    monkeypatch.setattr(up, "_start_watcher", lambda settings, log_path, args: seen.update(watcher=settings))
     monkeypatch.setattr(up, "stop_process", lambda proc: None)
     monkeypatch.setattr(run_bot_module, "run_bot", lambda settings, **kw: seen.update(bot=settings) or 0)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
@@ -74,6 +77,7 @@ def test_up_makes_up_one_job_secret_for_its_bot_and_worker(
     assert up.run_up(settings, user_id="U1", channel_id="C1", host="127.0.0.1", port=4567) == 0
     secret = seen["bot"].job_secret.value
     assert len(secret) == 64 and int(secret, 16) >= 0 and seen["worker"].job_secret.value == secret
+    assert seen["watcher"].job_secret.value == secret
     up.run_up(settings, user_id="U1", channel_id="C1", host="127.0.0.1", port=4567)
     assert seen["bot"].job_secret.value != secret  # made up afresh for every run
     given = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "DOCKBOLT_JOB_SECRET": "j" * 40,

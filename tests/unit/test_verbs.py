@@ -49,8 +49,8 @@ def test_registry_has_every_verb_under_its_own_name() -> None:
     assert all(name == spec.name for name, spec in VERBS.items())
 
 
-def test_only_help_whoami_why_jobs_audit_and_the_app_state_verbs_are_answered_by_the_bot() -> None:
-    answered = {"help", "whoami", "why", "jobs", "audit", "lock", "unlock", "deploys"}
+def test_only_help_whoami_why_jobs_audit_the_app_state_and_mute_verbs_are_answered_by_the_bot() -> None:
+    answered = {"help", "whoami", "why", "jobs", "audit", "lock", "unlock", "deploys", "mute", "unmute"}
     assert set(VERBS) - QUEUED_VERBS == answered
     assert all(VERBS[v].queued and VERBS[v].build is not None for v in QUEUED_VERBS)
 
@@ -148,8 +148,9 @@ def test_start() -> None:
 
 
 def test_stats() -> None:
-    assert args("stats") == {"names": []}
-    assert args("stats web db") == {"names": ["web", "db"]}
+    plain = {"since": None, "sort": "", "limit": 0}
+    assert args("stats") == {"names": [], **plain}
+    assert args("stats web db") == {"names": ["web", "db"], **plain}
 
 
 @pytest.mark.parametrize("name", ["-", "_web", ".web", "we b", "web;ls", "$(id)", "web/x", "é"])

@@ -11,6 +11,8 @@ from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.deploys import DeployStore
 from dockbolt.core.guardrails import Guardrails
+from dockbolt.core.monitor import MonitorConfig
+from dockbolt.core.stathistory import StatsHistory
 from workers.docker_port import ContainerSummary, DockerPort
 from workers.reply import Reply
 from workers.reporter import ThreadReporter
@@ -36,6 +38,9 @@ class HandlerContext:
     # For deploys: the apps' locks, deploys in progress and history; the job's reporter (announcements).
     deploys: DeployStore | None = None
     reporter: ThreadReporter | None = None
+    # For `stats`: this host's history (the watcher's samples; None: no host name known) and its config.
+    stats_history: StatsHistory | None = None
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
 
 @dataclass(frozen=True)
