@@ -21,6 +21,8 @@ from bench.redaction import bench_redaction
 from bench.starvation import FLOODER, measure_starvation
 from bench.statsbench import report as stats_report
 from bench.statsbench import stats_figures
+from bench.watchbench import report as watch_report
+from bench.watchbench import watch_figures
 from bot.messages import accepted_job_id
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
@@ -188,6 +190,7 @@ def main() -> int:
           + ", ".join(f"{k} {v:.2f}" for k, v in faults.items()))
     print(report(deploy_figures(bench_config(), USER)))
     print(stats_report(stats_figures(bench_config())))
+    print("\n".join(watch_report(watch_figures())))
     return 0
 
 

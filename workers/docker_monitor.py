@@ -6,7 +6,6 @@ the watcher needs. With ``workers.docker_engine`` it is the only module that imp
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
-from dockbolt.core.errors import DockerUnavailable
+from dockbolt.core.errors import DockerUnavailable, TargetNotFound
 from workers.docker_engine import DEFAULT_DOCKER_HOST, DockerEngine, _probe_unix_socket, _reason
 
 # The container events the watcher acts on (the engine sends others too: exec_*, attach, …).
@@ -55,11 +54,10 @@ class EngineMonitor(DockerEngine):
         """One reading without the engine's second one (``one_shot``): ``precpu_stats`` is empty, so CPU %
         needs the caller's previous reading."""
         with self._edge():
-            return dict(self._api.stats(container_id, stream=False, one_shot=True))
-
-    def now(self) -> float:
-        """The engine's clock would be best; the events' ``timeNano`` carries it. Here: the local one."""
-        return time.time()
+            try:
+                return dict(self._api.stats(container_id, stream=False, one_shot=True))
+            except ValueError as exc:  # a container being removed answers with an empty body
+                raise TargetNotFound(f"No such container: {container_id} (being removed)") from exc
 
 
 def connect_monitor(docker_host: str | None, timeout: int = READ_TIMEOUT) -> EngineMonitor:

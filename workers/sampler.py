@@ -10,7 +10,6 @@ known). Memory, net and block I/O come from the reading alone, exactly as the CL
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -99,9 +98,7 @@ class Sampler:
     def _read(self, c: ContainerSummary) -> Reading | None:
         try:
             raw = self.engine.stats_once(c.id)
-        except (UserError, json.JSONDecodeError) as exc:
-            # Gone between the listing and the reading: "no such container", or, for one being removed
-            # right now, an empty answer the SDK fails to decode. DockerUnavailable propagates.
+        except UserError as exc:  # gone between the listing and the reading; DockerUnavailable propagates
             log.debug("no stats for %s: %s", c.name, exc)
             return None
         t = self.clock()

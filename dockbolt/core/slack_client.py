@@ -34,6 +34,9 @@ _IDS = frozenset({"channel", "channel_id", "channels", "ts", "thread_ts", "token
                   "usergroup", "team_id", "type", "block_id", "action_id", "event_type", "file", "file_id"})
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 class RedactingWebClient(WebClient):
     """A ``WebClient`` that masks secrets in everything it sends (see the module doc)."""
 
@@ -93,6 +96,8 @@ class RedactingWebClient(WebClient):
         return self._masked_bytes(data.encode() if isinstance(data, str) else bytes(data))
 
     def _masked_bytes(self, data: bytes) -> bytes:
+        if data.startswith(PNG_SIGNATURE):  # a chart we drew: compressed pixels, no text (masking could
+            return data  # only corrupt it)
         # Bytes that are not UTF-8 survive the round trip unchanged; only the text around them is read.
         text = data.decode("utf-8", errors="surrogateescape")
         return self.redactor.redact_command(text).encode("utf-8", errors="surrogateescape")

@@ -216,3 +216,14 @@ def test_the_client_masks_every_field_and_file_it_sends_but_no_id(standin: Slack
     assert first.bytes == b"\xff\xfe api_key=*** raw"  # bytes that are not UTF-8 are kept as they were
     assert second.name == "env.txt" and second.text == "AWS key AKIA***\n" and second.title == "***"
     assert third.text == "Bearer ***"
+
+
+def test_a_png_chart_is_uploaded_byte_for_byte_even_when_its_pixels_look_like_a_secret(
+        standin: SlackStandIn) -> None:
+    client = client_for(standin, Redactor())
+    ts = str(client.chat_postMessage(channel="C1", text="card")["ts"])
+    # Compressed pixel data can spell anything; masking it would corrupt the image.
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x01IDAT password=hunter2\xff" * 4
+    client.files_upload_v2(channel="C1", thread_ts=ts, content=png, filename="stats-web.png")
+    (uploaded,) = standin.files
+    assert uploaded.bytes == png
