@@ -71,6 +71,7 @@ class Watcher:
         self.stop = threading.Event()
         self.latest: dict[str, tuple[str, Sample]] = {}  # name → (image, sample): the collector's source
         self._peaks: dict[str, list[tuple[float, float]]] = {}
+        self._outage = ""  # why Redis or the engine is unreachable, while it is: said once, not per retry
 
     # -- events -------------------------------------------------------------------------------------------
     def follow(self) -> None:
@@ -90,15 +91,26 @@ class Watcher:
                     nano = ev.nano
                     self.incidents.advance(nano, keys)
                     self.on_event(ev.action)
+                    self._back()
                     delay = 0.25
             except DockerUnavailable as exc:
                 if self._engine_down(exc):
                     self.stop.wait(delay)
                     delay = min(delay * 2, MAX_BACKOFF)
             except RedisError as exc:
-                log.warning("watcher %s: Redis unreachable (%s); the event is tried again", self.host, exc)
+                self._down(f"Redis unreachable ({exc}); events and samples wait for it")
                 self.stop.wait(1.0)
             self.on_reconnect()
+
+    def _down(self, why: str) -> None:
+        if not self._outage:
+            log.warning("watcher %s: %s", self.host, why)
+        self._outage = why
+
+    def _back(self) -> None:
+        if self._outage:
+            log.info("watcher %s: back to normal (was: %s)", self.host, self._outage)
+            self._outage = ""
 
     def _start_cursor(self) -> tuple[int, frozenset[str]]:
         while not self.stop.is_set():
@@ -118,7 +130,7 @@ class Watcher:
         try:
             self.engine.ping()
         except DockerUnavailable:
-            log.warning("watcher %s: engine unreachable (%s); reconnecting", self.host, exc)
+            self._down(f"engine unreachable ({exc}); reconnecting")
             return True
         return False
 
@@ -130,8 +142,11 @@ class Watcher:
                 if self.tick is not None:
                     self._took(self.tick())
                 self.end_mutes()
-            except (DockerUnavailable, RedisError) as exc:
-                log.warning("watcher %s: sampling skipped (%s)", self.host, exc)
+                self._back()
+            except RedisError as exc:
+                self._down(f"Redis unreachable ({exc}); events and samples wait for it")
+            except DockerUnavailable as exc:
+                self._down(f"engine unreachable ({exc}); reconnecting")
             except Exception:
                 log.exception("watcher %s: sampling failed; going on", self.host)
 

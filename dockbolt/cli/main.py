@@ -78,9 +78,12 @@ def _worker_settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, slack_signing_secret=Secret(""), slack_app_token=Secret(""))
 
 
+WATCH_DELIVERY_THREADS = 2  # alerts are few; each incident's entries go out in order through one lock
+
+
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
     """`dockbolt watch`: the watcher of ``DOCKER_HOST``'s engine, delivering its own alerts."""
-    from dockbolt.cli.wiring import WORKER_DELIVERY_THREADS, load_bot_config, make_deliverer
+    from dockbolt.cli.wiring import load_bot_config, make_deliverer
     from dockbolt.core.collectors import ContainerCollector
     from dockbolt.core.redact import Redactor
     from workers.watch_main import run_watch
@@ -90,7 +93,7 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     wsettings = _worker_settings(settings)
     redactor = Redactor(config.policy.guardrails.redact)
     deliverer = make_deliverer(wsettings, redactor, config.slack.delivery_ttl,
-                               threads=WORKER_DELIVERY_THREADS, name="dockbolt-watch-delivery")
+                               threads=WATCH_DELIVERY_THREADS, name="dockbolt-watch-delivery")
     stop_metrics = _serve_metrics(args, metrics.WATCHER, "watcher")
     if stop_metrics is None:
         return 2
