@@ -444,3 +444,55 @@ def test_build_table_lists_where_contexts_may_come_from() -> None:
     build = parse_config(tomllib.loads(text), "dockbolt.toml", CATALOG).build
     assert build.context_roots == ("/srv/ctx",) and build.allow_git_hosts == ("git.example.com",)
     assert parse_config(tomllib.loads(base()), "dockbolt.toml", CATALOG).build.context_roots == ()
+
+
+MONITOR = """\
+[slack]
+notify_channel = "C0ALERTS"
+
+[monitor]
+interval = "30s"
+cooldown = "1h"
+restart_loop_count = 5
+
+[[monitor.routes]]
+channel = "C0PAY"
+containers = ["pay-*"]
+
+[[monitor.routes]]
+channel = "C0TEAM"
+labels = { team = "core" }
+"""
+
+
+def test_monitor_routes_pick_the_first_match_else_the_notify_channel() -> None:
+    monitor = parse_config(tomllib.loads(MONITOR), "x.toml", CATALOG).monitor
+    assert (monitor.interval, monitor.cooldown, monitor.restart_loop_count) == (30, 3600, 5)
+    assert monitor.raw_retention == 86400 and monitor.quarter_retention == 90 * 86400  # defaults
+    assert monitor.channel_for("pay-api", "acme/pay:1", {"team": "core"}) == "C0PAY"
+    assert monitor.channel_for("web", "acme/web:1", {"team": "core"}) == "C0TEAM"
+    assert monitor.channel_for("web", "acme/web:1", {"team": "other"}) == "C0ALERTS"
+
+
+def test_every_monitor_mistake_is_reported_at_once() -> None:
+    bad = """\
+[monitor]
+interval = "0s"
+raw_retention = "8d"
+minute_retention = "7d"
+restart_loop_count = 1
+colldown = "1m"
+
+[[monitor.routes]]
+channel = "#alerts"
+labels = { team = 3 }
+"""
+    with pytest.raises(ConfigError) as err:
+        parse_config(tomllib.loads(bad), "x.toml", CATALOG)
+    text = "\n".join(err.value.problems)
+    for expected in ('monitor.interval: "0s" is not a duration of at least 1 s',
+                     "raw_retention ≤ minute_retention", "monitor.restart_loop_count: must be a whole number",
+                     'monitor.colldown: unknown key "colldown" (did you mean "cooldown"?)',
+                     'monitor.routes[0].channel: "#alerts" is not a Slack channel id',
+                     "monitor.routes[0].labels: must be a table of strings"):
+        assert expected in text, text
