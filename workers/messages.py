@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.deploys import DEPLOY_ICONS
 from dockbolt.core.mrkdwn import code, code_block, escape
+from dockbolt.core.stathistory import Sample
 from workers.docker_port import RunResult
 from workers.formatting import bytes_size, short_id
 
@@ -298,3 +299,50 @@ def alert_again(name: str, what: str) -> str:
     """Said in the incident's thread when the same thing happens again within the cooldown."""
     return f"{code(name)}: {what} again."
 
+
+# --- stats (where the numbers came from, rankings, charts) ---------------------------------------------
+
+MIB = 1024.0 * 1024.0
+
+
+def stats_head(n: int, *, age: float | None, sort: str = "", limit: int = 0) -> str:
+    """The line above the table: how many, from where (``age`` of the watcher's samples; None: live)."""
+    if not n:
+        return "No stats."
+    source = "one sample each" if age is None else f"from the watcher's samples, {age:.0f} s old"
+    text = f"Stats for {count_noun(n, 'container')} ({source})."
+    return f"{text} {stats_order_note(sort, limit)}" if sort else text
+
+
+def stats_order_note(sort: str, limit: int) -> str:
+    """How a ranking is ordered and cut."""
+    return f"Heaviest first by {'CPU' if sort == 'cpu' else 'memory'} ({f'top {limit}' if limit else 'all'})."
+
+
+def stats_chart_title(name: str, since: int) -> str:
+    """The chart's title: the container and the range."""
+    return f"{name} — CPU and memory, last {_span(since)} (UTC)"
+
+
+def stats_chart_text(name: str, since: int, samples: Sequence[Sample]) -> str:
+    """The message above the chart: min/avg/max of CPU % and memory over the range."""
+    cpu = [s.cpu for s in samples]
+    mem = [s.mem / MIB for s in samples]
+    return (f"`{name}`, last {_span(since)}: {len(samples):,} points.\n"
+            f"CPU %: min {min(cpu):.2f}, avg {sum(cpu) / len(cpu):.2f}, max {max(cpu):.2f}\n"
+            f"memory (MiB): min {min(mem):.1f}, avg {sum(mem) / len(mem):.1f}, max {max(mem):.1f}")
+
+
+def stats_no_history(name: str, since: int, watched: bool) -> str:
+    """Why there is no chart."""
+    if not watched:
+        return ("No stats history on this host: no watcher has recorded any (`dockbolt watch`, started by "
+                "`dockbolt up`).")
+    return f"No stats history for `{name}` in the last {_span(since)}: the watcher has no sample of it yet."
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -41,12 +41,12 @@ def handle(ctx: HandlerContext, args: StatsArgs) -> Reply:
     if found is not None:
         usages, age = found
         failed: list[tuple[str, str]] = []
-        text = stats_view.head(len(usages), age=age, sort=args.sort, limit=args.limit)
+        text = messages.stats_head(len(usages), age=age, sort=args.sort, limit=args.limit)
     else:
         usages, failed = _live(ctx, list(args.names) or [c.id for c in wanted or ()])
         text = messages.stats_summary(len(usages), failed)
         if args.sort and usages:
-            text += "\n" + stats_view.order_note(args.sort, args.limit)
+            text += "\n" + messages.stats_order_note(args.sort, args.limit)
     if args.sort:
         usages = stats_view.rank(usages, args.sort, args.limit)
     rows = [stats_view.row(u) for u in usages]
@@ -108,10 +108,10 @@ def _chart(ctx: HandlerContext, typed: str, since: int) -> Reply:
     name = str(doc.get("Name") or typed).lstrip("/")
     samples = ctx.stats_history.series(name, time.time() - since) if ctx.stats_history is not None else []
     if not samples:
-        return Reply(text=stats_view.no_history(name, since, ctx.stats_history is not None))
+        return Reply(text=messages.stats_no_history(name, since, ctx.stats_history is not None))
     ctx.progress(f"drawing {len(samples):,} points…")
-    png = chart.render_png(stats_view.chart_title(name, since), samples)
-    return Reply(text=stats_view.chart_text(name, since, samples), attachment=png,
+    png = chart.render_png(messages.stats_chart_title(name, since), samples)
+    return Reply(text=messages.stats_chart_text(name, since, samples), attachment=png,
                  filename=messages.safe_filename(f"stats-{name}", ".png"))
 
 
