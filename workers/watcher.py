@@ -142,6 +142,7 @@ class Watcher:
                 if self.tick is not None:
                     self._took(self.tick())
                 self.end_mutes()
+                self.incidents.beat(3 * self.interval + 5)
                 self._back()
             except RedisError as exc:
                 self._down(f"Redis unreachable ({exc}); events and samples wait for it")

@@ -2,7 +2,8 @@
 
 Besides problems (which make it exit 1) it warns about settings that work but are unsafe: a default role
 that may change anything or holds grants, missing or short secrets, plain-HTTP Slack, Redis without a
-password reachable off this host; and about a queue no live worker serves (jobs wait until one starts).
+password reachable off this host; about a queue no live worker serves (jobs wait until one starts); and
+about container alerts with nowhere to go or no watcher running.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dockbolt.cli.wiring import load_bot_config
 from dockbolt.core.apps import AppConfig
 from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.errors import ConfigError
+from dockbolt.core.incidents import live_watchers
+from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.rbac import Policy, allowed_verbs, grants_of
 from dockbolt.core.settings import Secret, Settings
@@ -110,10 +113,25 @@ def delivery_warnings(redis: Redis) -> list[str]:
     return out
 
 
+def monitor_warnings(monitor: MonitorConfig, redis: Redis) -> list[str]:
+    """Alerts with nowhere to go; no watcher running (nothing when Redis cannot be asked)."""
+    out = []
+    if not monitor.notify_channel and not monitor.routes:
+        out.append("container alerts have nowhere to go: set [slack] notify_channel or [[monitor.routes]]")
+    try:
+        if not live_watchers(redis):
+            out.append("no watcher is running: no container alerts and no stats history (start `dockbolt "
+                       "watch` on every Docker host; `dockbolt up` starts one)")
+    except RedisError:
+        pass
+    return out
+
+
 def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     """Return (problems, warnings), one line each (both empty when all is well)."""
     problems: list[str] = []
     warnings = settings_warnings(settings)
+    config = None
     try:
         config = load_bot_config(settings)
         warnings += policy_warnings(config.policy) + app_warnings(config.apps, os.environ)
@@ -122,6 +140,8 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     problems.extend(preflight(settings))
     with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
         warnings += worker_warnings(redis) + delivery_warnings(redis)
+        if config is not None:
+            warnings += monitor_warnings(config.monitor, redis)
     if not settings.slack_bot_token:
         problems.append("SLACK_BOT_TOKEN is not set: Slack cannot be reached (the local console needs "
                         "none)")

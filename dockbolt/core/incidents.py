@@ -6,6 +6,7 @@
   container is this incident, never a new alert
 - ``dockbolt:exits:<host>:<name>``  sorted set of exit times within the restart-loop window
 - ``dockbolt:events:<host>``        the last event handled: its ``timeNano`` and the keys handled at it
+- ``dockbolt:watcher:<host>``       set (with a TTL of a few intervals) while that host's watcher samples
 - ``dockbolt:mutes``                hash pattern → mute (who, until, channel); ``dockbolt:mutes:until``
   sorted set pattern → until; ``dockbolt:mutes:held:<pattern>`` hash condition → alerts held back
 
@@ -32,6 +33,7 @@ WATCHER_USER = "watcher"  # the job records of alerts name this "user"
 MUTES = "dockbolt:mutes"
 MUTES_UNTIL = "dockbolt:mutes:until"
 ALL = "all"  # `mute all`: every container
+WATCHERS = "dockbolt:watcher:"  # + host: set while that host's watcher samples
 
 
 def _text(value: object) -> str:
@@ -83,6 +85,11 @@ def note(redis: Redis, job: JobRequest, text: str, status: JobStatus = JobStatus
     outbox.announce(job.job_id, job.announce_in, text, pipe=pipe)
     pipe.execute()
     store.set_status(job.job_id, status)
+
+
+def live_watchers(redis: Redis) -> list[str]:
+    """The hosts whose watcher beat recently."""
+    return sorted(_text(k).removeprefix(WATCHERS) for k in redis.scan_iter(match=f"{WATCHERS}*"))
 
 
 class IncidentStore:
@@ -139,6 +146,11 @@ class IncidentStore:
         pipe.zcard(key)
         pipe.expire(key, window)
         return int(pipe.execute()[2])
+
+    # -- the watcher itself ------------------------------------------------------------------------------
+    def beat(self, ttl: float) -> None:
+        """Say this host's watcher is alive for ``ttl`` seconds (`dockbolt check` looks)."""
+        self.redis.set(f"{WATCHERS}{self.host}", "1", px=max(1, int(ttl * 1000)))
 
     # -- where the watcher is in the event stream --------------------------------------------------------
     def cursor(self) -> tuple[int, frozenset[str]]:

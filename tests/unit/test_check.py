@@ -13,12 +13,15 @@ from bot.verbs import CATALOG
 from dockbolt.cli.check import (
     app_warnings,
     delivery_warnings,
+    monitor_warnings,
     policy_warnings,
     settings_warnings,
     worker_warnings,
 )
 from dockbolt.core.config import parse_config
 from dockbolt.core.contract import DEFAULT_QUEUE
+from dockbolt.core.incidents import IncidentStore, live_watchers
+from dockbolt.core.monitor import MonitorConfig, Route
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import load_settings
@@ -113,3 +116,14 @@ def test_an_app_whose_webhook_secret_is_unset_or_short_is_a_warning() -> None:
     assert unset == ["WEB_SECRET is not set: POST /hooks/deploy for web answers 401 until it is"]
     assert "is 5 characters" in app_warnings(apps, {"WEB_SECRET": "short"})[0]
     assert app_warnings(apps, {"WEB_SECRET": "x" * 40}) == []
+
+
+def test_alerts_with_nowhere_to_go_and_no_watcher_are_warnings(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    lines = monitor_warnings(MonitorConfig(), redis)
+    assert any("nowhere to go" in line for line in lines) and any("no watcher" in line for line in lines)
+    IncidentStore(redis, "host-a").beat(30)
+    assert live_watchers(redis) == ["host-a"]
+    assert monitor_warnings(MonitorConfig(notify_channel="C1"), redis) == []
+    routed = MonitorConfig(routes=(Route("C2"),))
+    assert monitor_warnings(routed, redis) == []
