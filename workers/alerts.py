@@ -7,6 +7,8 @@ announcement sent through the outbox; what happens next is said in its thread or
 a new alert, until ``cooldown`` after its last event. Not alerts: containers labelled
 ``dockbolt.notify=false``, exits that follow a ``kill`` through the engine's API (a `stop`, `rm -f` or a
 deploy's switch — by dockbolt or anyone with the socket), and containers held by a mute (counted).
+Log lines and health-check output are quoted (masked) only for containers chat may read: managed by
+dockbolt, or any with ``[policy] read_unmanaged``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 
 from redis import Redis
 
+from dockbolt.core.args import LABEL_MANAGED
 from dockbolt.core.contract import JobRequest, new_job_id
 from dockbolt.core.errors import DockerError, TargetNotFound
 from dockbolt.core.incidents import WATCHER_USER, Incident, IncidentStore, MuteStore, note
@@ -96,9 +99,11 @@ class Alerter:
 
     def __init__(self, engine: Engine, redis: Redis, host: str, config: MonitorConfig, redactor: Redactor,
                  *, peak: Callable[[str], float] = lambda name: 0.0,
-                 counted: Callable[[str], None] = lambda condition: None) -> None:
+                 counted: Callable[[str], None] = lambda condition: None,
+                 read_unmanaged: bool = False) -> None:
         self.engine, self.redis, self.host, self.config = engine, redis, host, config
         self.redactor, self.peak, self.counted = redactor, peak, counted
+        self.read_unmanaged = read_unmanaged  # [policy] read_unmanaged: quote logs of any container
         self.incidents, self.mutes, self.outbox = IncidentStore(redis, host), MuteStore(redis), Outbox(redis)
         self._killed: set[str] = set()  # containers a kill was sent to: their next exit is a stop
 
@@ -188,7 +193,8 @@ class Alerter:
             return
         health = ((self._inspect(ev).get("State") or {}).get("Health") or {})
         checks = health.get("Log") or [{}]
-        output = self.redactor.redact(str(checks[-1].get("Output") or "").strip()[-1500:])
+        output = (self.redactor.redact(str(checks[-1].get("Output") or "").strip()[-1500:])
+                  if self._may_quote(ev) else None)
         text = messages.alert_unhealthy(ev.name, ev.image, self.host, int(health.get("FailingStreak") or 1),
                                         output)
         if inc is not None:  # recovered a moment ago, failing again: the same incident, reopened
@@ -207,7 +213,14 @@ class Alerter:
         self.outbox.post(inc.job_id, messages.alert_recovered(ev.name, after), to="announce")
         self.outbox.announce(inc.job_id, inc.channel, messages.alert_resolved(inc.text, after))
 
-    def _logs(self, ev: Event) -> str:
+    def _may_quote(self, ev: Event) -> bool:
+        """What a container says is quoted only where chat may read it: dockbolt manages it, or the
+        policy lets chat read every container (`[policy] read_unmanaged`, as for `logs`)."""
+        return self.read_unmanaged or ev.labels.get(LABEL_MANAGED) == "true"
+
+    def _logs(self, ev: Event) -> str | None:
+        if not self._may_quote(ev):
+            return None
         if self.config.log_lines <= 0:
             return ""
         try:

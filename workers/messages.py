@@ -256,9 +256,17 @@ def _about(name: str, image: str, host: str) -> str:
     return f"{code(name)} ({code(image)}) on {code(host)}"
 
 
-def alert_exited(name: str, image: str, host: str, exit_code: int, ran: str, logs: str) -> str:
-    """A container exited with a non-zero code: what, for how long, and its last log lines."""
-    tail = f"\nLast log lines:\n{code_block(logs)}" if logs.strip() else "\n(no log output)"
+NOT_QUOTED = ("not quoted: dockbolt does not manage this container (`[policy] read_unmanaged` lets chat "
+              "read every container)")
+
+
+def alert_exited(name: str, image: str, host: str, exit_code: int, ran: str, logs: str | None) -> str:
+    """A container exited with a non-zero code: what, for how long, and its last log lines (None: not
+    quoted, chat may not read them)."""
+    if logs is None:
+        tail = f"\nLog lines {NOT_QUOTED}."
+    else:
+        tail = f"\nLast log lines:\n{code_block(logs)}" if logs.strip() else "\n(no log output)"
     return (f"{ALERT_ICONS['crash']} *exited* with code *{exit_code}*: {_about(name, image, host)} "
             f"after running {ran}.{tail}")
 
@@ -277,9 +285,12 @@ def alert_oom(name: str, image: str, host: str, limit: float, peak: float) -> st
             f"peak usage seen {seen}.")
 
 
-def alert_unhealthy(name: str, image: str, host: str, streak: int, output: str) -> str:
-    """A container's health check failing."""
-    said = f"\nLast check said:\n{code_block(output)}" if output.strip() else ""
+def alert_unhealthy(name: str, image: str, host: str, streak: int, output: str | None) -> str:
+    """A container's health check failing (``output``: its last words; None: not quoted)."""
+    if output is None:
+        said = f"\nThe check's output is {NOT_QUOTED}."
+    else:
+        said = f"\nLast check said:\n{code_block(output)}" if output.strip() else ""
     return (f"{ALERT_ICONS['unhealthy']} *unhealthy*: {_about(name, image, host)} "
             f"({count_noun(streak, 'failed check')} in a row).{said}")
 

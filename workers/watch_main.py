@@ -28,11 +28,12 @@ log = logging.getLogger(__name__)
 
 
 def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
-              deliverer: Deliverer | None = None,
+              deliverer: Deliverer | None = None, read_unmanaged: bool = False,
               ready: Callable[[Watcher], Any] | None = None) -> int:
     """Watch the engine of ``settings.docker_host`` until stopped; a process exit code.
 
-    ``ready`` is called with the watcher before its loops start (metrics are registered there).
+    ``ready`` is called with the watcher before its loops start (metrics are registered there);
+    ``read_unmanaged`` (``[policy]``): alerts quote logs of containers dockbolt does not manage too.
     """
     try:
         engine = connect_monitor(settings.docker_host)
@@ -42,7 +43,7 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
         return 2
     redis = Redis.from_url(settings.redis_location)
     sampler = Sampler(engine, StatsHistory(redis, host, monitor))
-    watcher = Watcher(engine, redis, host, monitor, redactor, sampler.tick)
+    watcher = Watcher(engine, redis, host, monitor, redactor, sampler.tick, read_unmanaged=read_unmanaged)
 
     def on_signal(*_: object) -> None:
         watcher.stop.set()

@@ -62,11 +62,13 @@ class Watcher:
                  redactor: Redactor, tick: Callable[[], Sequence[Reading]] | None, *,
                  on_reconnect: Callable[[], None] = lambda: None,
                  on_event: Callable[[str], None] = lambda action: None,
-                 on_alert: Callable[[str], None] = lambda condition: None) -> None:
+                 on_alert: Callable[[str], None] = lambda condition: None,
+                 read_unmanaged: bool = False) -> None:
         self.engine, self.redis, self.host = engine, redis, host
         self.tick, self.interval = tick, float(config.interval)
         self.on_reconnect, self.on_event = on_reconnect, on_event
-        self.alerter = Alerter(engine, redis, host, config, redactor, peak=self.peak, counted=on_alert)
+        self.alerter = Alerter(engine, redis, host, config, redactor, peak=self.peak, counted=on_alert,
+                               read_unmanaged=read_unmanaged)
         self.incidents, self.mutes = IncidentStore(redis, host), MuteStore(redis)
         self.stop = threading.Event()
         self.latest: dict[str, tuple[str, Sample]] = {}  # name → (image, sample): the collector's source

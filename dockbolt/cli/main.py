@@ -105,7 +105,8 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
         watcher.alerter.counted = lambda condition: metrics.ALERTS.labels(condition=condition).inc()
 
     try:
-        return run_watch(wsettings, config.monitor, redactor, deliverer=deliverer, ready=ready)
+        return run_watch(wsettings, config.monitor, redactor, deliverer=deliverer, ready=ready,
+                         read_unmanaged=config.policy.guardrails.read_unmanaged)
     finally:
         stop_metrics()
 

@@ -76,13 +76,16 @@ def sentinel(p: Pipeline, client: docker.DockerClient, labels: dict[str, str], r
 def test_an_exit_with_code_3_is_one_alert_with_its_last_log_lines(
         watched: Pipeline, docker_client: docker.DockerClient, run_labels: dict[str, str],
         test_run_id: str) -> None:
-    name = f"al-{test_run_id}-exit3"
-    start(docker_client, run_labels, name,
-          "echo starting; echo api_key=sk_live_0123456789abcdef; echo the last words; exit 3")
+    name, unmanaged = f"al-{test_run_id}-exit3", f"al-{test_run_id}-exit3-unmanaged"
+    script = "echo starting; echo api_key=sk_live_0123456789abcdef; echo the last words; exit 3"
+    start(docker_client, run_labels, name, script, extra_labels={"dockbolt.managed": "true"})
+    start(docker_client, run_labels, unmanaged, script)
     m = alert(watched, name, "*3*")
     text = html.unescape(m.text)
     assert "exited" in text and "the last words" in text and "dockbolt-test/busybox" in text
     assert "sk_live_0123456789abcdef" not in text  # masked like everything else we post
+    other = html.unescape(alert(watched, unmanaged, "*3*").text)  # chat may not read its logs: not quoted
+    assert "not quoted" in other and "the last words" not in other
     sentinel(watched, docker_client, run_labels, test_run_id)
     assert len(alerts(watched, name)) == 1
 

@@ -23,6 +23,7 @@ from workers.alerts import Alerter, Event
 from workers.watcher import Watcher
 
 HOST = "h1"
+MANAGED = {"dockbolt.managed": "true"}
 CONFIG = MonitorConfig(notify_channel="CALERTS", routes=(Route("CPAY", containers=("pay-*",)),))
 
 
@@ -107,12 +108,28 @@ def alerter(redis: Redis, engine: FakeEngine) -> Alerter:
 def test_a_non_zero_exit_is_one_alert_with_code_image_run_time_and_masked_log_lines(
         alerter: Alerter, engine: FakeEngine, redis: Redis) -> None:
     engine.docs["id-web"] = doc(code=3)
-    alerter.handle(ev("die", exitCode="3"))
+    alerter.handle(ev("die", exitCode="3", **MANAGED))
     (only,) = entries(redis)
     assert only["op"] == "announce" and only["channel"] == "CALERTS"
     text = only["text"]
     assert "code *3*" in text and "`acme/web:1`" in text and "`web`" in text and "2 minutes" in text
     assert "boom" in text and "hunter2" not in text  # the log lines, secrets masked
+
+
+def test_what_an_unmanaged_container_says_is_quoted_only_when_the_policy_lets_chat_read_it(
+        redis: Redis, engine: FakeEngine) -> None:
+    engine.docs["id-web"] = doc(code=3)
+    engine.docs["id-db"] = doc(health={"FailingStreak": 1, "Log": [{"Output": "db password is swordfish"}]})
+    strict = Alerter(engine, redis, HOST, CONFIG, Redactor())
+    strict.handle(ev("die", exitCode="3"))
+    strict.handle(ev("health_status: unhealthy", name="db"))
+    texts = [e["text"] for e in entries(redis)]
+    assert len(texts) == 2 and all("not quoted" in t for t in texts)
+    assert not any("boom" in t or "swordfish" in t for t in texts)
+    redis.flushall()
+    Alerter(engine, redis, HOST, CONFIG, Redactor(), read_unmanaged=True).handle(ev("die", exitCode="3"))
+    (quoted,) = [e["text"] for e in entries(redis)]
+    assert "boom" in quoted
 
 
 def test_a_zero_exit_a_stop_and_an_opted_out_container_are_not_alerts(
@@ -158,7 +175,7 @@ def test_oom_events_and_the_exit_after_them_are_one_alert_with_limit_and_peak(
 def test_unhealthy_then_recovered_in_the_same_thread_and_the_first_message_shows_it_resolved(
         alerter: Alerter, engine: FakeEngine, redis: Redis) -> None:
     engine.docs["id-pay-api"] = doc(health={"FailingStreak": 2, "Log": [{"Output": "curl: refused\n"}]})
-    alerter.handle(ev("health_status: unhealthy", name="pay-api"))
+    alerter.handle(ev("health_status: unhealthy", name="pay-api", **MANAGED))
     alerter.handle(ev("health_status: unhealthy", name="pay-api", nano=10**12 + 5))  # still: nothing new
     alerter.handle(ev("health_status: healthy", name="pay-api", nano=10**12 + 90 * 10**9))
     sent = entries(redis)
