@@ -4,8 +4,9 @@ Two loops. The event loop reads the engine's container events and hands each to 
 remembers in Redis the last event handled (``IncidentStore.cursor``) and, whenever the stream ends or the
 engine goes away, opens it again with ``since`` = that event's time, skipping what it already handled:
 nothing is missed (the engine replays its recent events) and nothing is alerted twice. On its very first
-start it begins *now*: nothing that happened before is alerted. An event whose handling fails (the engine
-or Redis gone) is not marked handled, so it is tried again once they are back.
+start it begins *now*: nothing that happened before is alerted; after a downtime longer than
+``MAX_REPLAY`` only the last hour is replayed (older news is not an alert). An event whose handling
+fails (the engine or Redis gone) is not marked handled, so it is tried again once they are back.
 
 The sample loop takes every running container's stats each ``[monitor] interval`` (``workers.sampler``,
 stored by ``dockbolt.core.stathistory``), keeps the latest for the Prometheus collector and the peak
@@ -34,6 +35,7 @@ from workers.alerts import Alerter, Engine, Event
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 5.0  # seconds between two attempts to reach the engine again
+MAX_REPLAY = 3600  # seconds: after a longer downtime, only the last hour's events are replayed
 PEAK_WINDOW = 600.0  # seconds of samples the peak memory of an OOM alert is taken from
 
 
@@ -118,9 +120,14 @@ class Watcher:
         while not self.stop.is_set():
             try:
                 nano, keys = self.incidents.cursor()
+                now = time.time_ns()
                 if nano == 0:  # first start on this host: from now on
-                    nano, keys = time.time_ns(), frozenset()
+                    nano, keys = now, frozenset()
                     self.incidents.advance(nano, keys)
+                elif now - nano > MAX_REPLAY * 10**9:  # down for long: old news is not an alert
+                    log.warning("watcher %s: last event handled %.0f min ago; events older than %d min are "
+                                "not alerted", self.host, (now - nano) / 6e10, MAX_REPLAY // 60)
+                    nano, keys = now - MAX_REPLAY * 10**9, frozenset()
                 return nano, keys
             except RedisError as exc:
                 log.warning("watcher %s: Redis unreachable (%s); waiting", self.host, exc)

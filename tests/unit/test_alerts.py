@@ -8,6 +8,7 @@ the posts in their threads.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -205,16 +206,15 @@ def test_the_watcher_resumes_after_the_last_event_without_repeats_or_gaps(
         redis: Redis, engine: FakeEngine) -> None:
     engine.docs["id-a"] = doc(code=1)
     engine.docs["id-b"] = doc(code=1)
-    IncidentStore(redis, HOST).advance(5 * 10**11, frozenset())
-    first = [raw("die", "a", 10**12, exitCode="1")]
+    t0 = time.time_ns() - 60 * 10**9  # a minute ago
+    IncidentStore(redis, HOST).advance(t0, frozenset())
+    first = [raw("die", "a", t0 + 10**9, exitCode="1")]
     # The stream is cut; opened again from the last event, the engine replays it, then the one missed.
-    second = [raw("die", "a", 10**12, exitCode="1"), raw("die", "b", 10**12 + 1, exitCode="1")]
+    second = [raw("die", "a", t0 + 10**9, exitCode="1"), raw("die", "b", t0 + 10**9 + 1, exitCode="1")]
     engine.streams = [first, DockerUnavailable("cut"), second]
     watcher = Watcher(engine, redis, HOST, CONFIG, Redactor(), None)
-    calls = []
 
     def stop_when_done() -> None:
-        calls.append(1)
         if not engine.streams:
             watcher.stop.set()
 
@@ -222,5 +222,15 @@ def test_the_watcher_resumes_after_the_last_event_without_repeats_or_gaps(
     watcher.follow()
     alerted = sorted(e["text"].split("`")[1] for e in entries(redis))
     assert alerted == ["a", "b"]
-    assert engine.opened_since == [500.0, 1000.0, 1000.0]
-    assert IncidentStore(redis, HOST).cursor()[0] == 10**12 + 1
+    assert engine.opened_since == [t0 / 1e9, (t0 + 10**9) / 1e9, (t0 + 10**9) / 1e9]
+    assert IncidentStore(redis, HOST).cursor()[0] == t0 + 10**9 + 1
+
+
+def test_after_a_long_downtime_only_the_last_hour_is_replayed(redis: Redis, engine: FakeEngine) -> None:
+    IncidentStore(redis, HOST).advance(time.time_ns() - 3 * 86400 * 10**9, frozenset())  # three days ago
+    watcher = Watcher(engine, redis, HOST, CONFIG, Redactor(), None)
+    engine.streams = []
+    watcher.on_reconnect = watcher.stop.set
+    watcher.follow()
+    (since,) = engine.opened_since
+    assert time.time() - 3600 - 60 < since < time.time() - 3600 + 60
