@@ -1,4 +1,4 @@
-"""The real ``DockerPort`` over the docker SDK. The only module that imports ``docker``.
+"""The real ``DockerPort`` over the docker SDK (reached through ``workers.docker_connect``).
 
 Errors are translated here, at the edge: ``NotFound`` -> ``TargetNotFound``, any other ``APIError`` ->
 ``DockerError`` (both carrying Docker's own explanation), connection errors and timeouts ->
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,10 @@ import urllib3.exceptions
 
 from dockbolt.core.args import RunArgs
 from dockbolt.core.errors import DockerError, DockerUnavailable, TargetNotFound
+from dockbolt.core.settings import DockerTLS
 from workers import log_stream
+from workers.docker_connect import DEFAULT_DOCKER_HOST, client_for
+from workers.docker_connect import reason as _reason
 from workers.docker_port import (
     ContainerSummary,
     DockerPort,
@@ -33,29 +35,8 @@ from workers.docker_port import (
     RunResult,
 )
 
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
 ENGINE_STOP_TIMEOUT = 10  # what the engine gives a container with no --stop-timeout of its own (Linux)
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost OS-level reason of a connection error ("Connection refused"), else the message."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        e = todo.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.strerror:
-            return e.strerror
-        todo += [a for a in e.args if isinstance(a, BaseException)]
-        todo += [
-            x
-            for x in (e.__cause__, e.__context__, getattr(e, "reason", None))
-            if isinstance(x, BaseException)
-        ]
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _explanation(exc: docker.errors.APIError) -> str:
@@ -369,30 +350,10 @@ def _summary(row: Mapping[str, Any]) -> ContainerSummary:
     )
 
 
-def _probe_unix_socket(host: str, timeout: float) -> None:
-    """Fail fast on a missing or dead socket (the SDK would also leak the socket of a failed connect)."""
-    path = host.removeprefix("unix://")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(path)
-        except OSError as exc:
-            raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
-
-
-def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerPort:
-    """Connect to the engine at ``docker_host`` (default: the local unix socket) and check it answers."""
-    host = docker_host or DEFAULT_DOCKER_HOST
-    if host.startswith("unix://"):
-        _probe_unix_socket(host, timeout)
-    try:
-        # Negotiating the API version already talks to the daemon, so an unreachable engine fails here.
-        # A pool as large as the stats handler's parallelism, so concurrent samples reuse connections.
-        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout, max_pool_size=16)
-    except docker.errors.DockerException as exc:
-        raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
-    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-        raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
-    engine = DockerEngine(client, host)
+def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT,
+            tls: DockerTLS | None = None) -> DockerPort:
+    """Connect to the engine at ``docker_host`` (default: the local socket; ``tls`` as the docker CLI's
+    variables say) and check it answers."""
+    engine = DockerEngine(client_for(docker_host, timeout, tls), docker_host or DEFAULT_DOCKER_HOST)
     engine.ping()
     return engine

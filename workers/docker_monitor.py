@@ -1,7 +1,7 @@
 """The watcher's edge to the engine: the event stream and one-shot stats, over the same SDK client.
 
 ``EngineMonitor`` is a ``DockerEngine`` (same error translation, listing, inspect and logs) plus what only
-the watcher needs. With ``workers.docker_engine`` it is the only module that imports ``docker``.
+the watcher needs, over a client from ``workers.docker_connect``.
 """
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import docker
-import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
 from dockbolt.core.errors import DockerUnavailable, TargetNotFound
-from workers.docker_engine import DEFAULT_DOCKER_HOST, DockerEngine, _probe_unix_socket, _reason
+from dockbolt.core.settings import DockerTLS
+from workers.docker_connect import DEFAULT_DOCKER_HOST, client_for
+from workers.docker_connect import reason as _reason
+from workers.docker_engine import DockerEngine
 
 # The container events the watcher acts on (the engine sends others too: exec_*, attach, …).
 EVENTS = ("die", "oom", "health_status", "restart", "start", "kill", "destroy", "stop")
@@ -60,15 +61,9 @@ class EngineMonitor(DockerEngine):
                 raise TargetNotFound(f"No such container: {container_id} (being removed)") from exc
 
 
-def connect_monitor(docker_host: str | None, timeout: int = READ_TIMEOUT) -> EngineMonitor:
+def connect_monitor(docker_host: str | None, timeout: int = READ_TIMEOUT,
+                    tls: DockerTLS | None = None) -> EngineMonitor:
     """Connect to the engine at ``docker_host`` for watching (reads time out after ``timeout`` s)."""
-    host = docker_host or DEFAULT_DOCKER_HOST
-    if host.startswith("unix://"):
-        _probe_unix_socket(host, timeout)
-    try:
-        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout, max_pool_size=16)
-    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError, ValueError) as exc:
-        raise DockerUnavailable(f"Cannot reach the Docker engine at {host}: {_reason(exc)}") from exc
-    engine = EngineMonitor(client, host)
+    engine = EngineMonitor(client_for(docker_host, timeout, tls), docker_host or DEFAULT_DOCKER_HOST)
     engine.ping()
     return engine

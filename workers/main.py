@@ -43,7 +43,7 @@ from dockbolt.core.metrics import QUEUE_DEPTH
 from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.rbac import Policy
 from dockbolt.core.redact import Redactor, install_log_redaction
-from dockbolt.core.settings import Settings
+from dockbolt.core.settings import DockerTLS, Settings
 from workers import docker_engine, docker_monitor
 
 # Preloaded in the parent so every forked work horse inherits it instead of importing the docker SDK,
@@ -206,16 +206,16 @@ def preflight(settings: Settings) -> list[str]:
         problems.append(f"Redis unreachable at {settings.redis_shown} ({exc}): "
                         "start redis-server or set REDIS_URL")
     try:
-        docker_engine.connect(settings.docker_host).ping()
+        docker_engine.connect(settings.docker_host, tls=settings.docker_tls).ping()
     except DockerUnavailable as exc:
         problems.append(f"Docker unreachable ({exc}): start Docker (dockerd) or set DOCKER_HOST")
     return problems
 
 
-def engine_host_name(docker_host: str | None) -> str:
+def engine_host_name(docker_host: str | None, tls: DockerTLS | None = None) -> str:
     """The engine's ``docker info`` Name (the key of its stats history), or "" when it cannot be read."""
     try:
-        engine = docker_monitor.connect_monitor(docker_host)
+        engine = docker_monitor.connect_monitor(docker_host, tls=tls)
     except DockerUnavailable as exc:
         log.warning("no host name from the engine (%s): `stats` samples live, without history", exc)
         return ""
@@ -240,7 +240,7 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
         return 2
     # Resolved once here, inherited by every work horse: `stats` reads the history the watcher keeps
     # under the same name (``EngineMonitor.host_name``).
-    host_name = engine_host_name(settings.docker_host)
+    host_name = engine_host_name(settings.docker_host, settings.docker_tls)
     install(WorkerContext(settings=settings, policy=policy, build=build or BuildConfig(), apps=apps or {},
                           monitor=monitor or MonitorConfig(), host_name=host_name))
     install_log_redaction(Redactor(policy.guardrails.redact))

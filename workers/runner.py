@@ -147,7 +147,7 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
     caller = authz.Caller(job.user_id, job.user_groups, job.channel_id, job.verb)
     docker = None
     try:
-        docker = docker_engine.connect(ctx.settings.docker_host)
+        docker = docker_engine.connect(ctx.settings.docker_host, tls=ctx.settings.docker_tls)
         # Checked again here, against the engine's view of the targets, right before acting.
         decision = authz.check(ctx.policy, caller, args, docker, ctx.apps)
         authz_log.info(decision_log_line(decision))

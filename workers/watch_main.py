@@ -36,7 +36,7 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
     ``read_unmanaged`` (``[policy]``): alerts quote logs of containers dockbolt does not manage too.
     """
     try:
-        engine = connect_monitor(settings.docker_host)
+        engine = connect_monitor(settings.docker_host, tls=settings.docker_tls)
         host = engine.host_name()
     except DockerUnavailable as exc:
         print(f"dockbolt watch: Docker unreachable ({exc}): start Docker (dockerd) or set DOCKER_HOST")

@@ -34,6 +34,20 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class DockerTLS:
+    """The docker CLI's TLS variables: ``DOCKER_CERT_PATH`` (ca.pem, cert.pem, key.pem) turns TLS on for a
+    ``tcp://`` engine; ``DOCKER_TLS_VERIFY`` (any value) checks the engine's certificate against ca.pem."""
+
+    verify: bool = False
+    cert_path: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a ``tcp://`` engine is reached over TLS."""
+        return self.verify or bool(self.cert_path)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything dockbolt reads from the environment."""
 
@@ -46,6 +60,7 @@ class Settings:
     config_path: str
     # Shared by the bot (signs every job) and the workers (run only jobs it verifies); see core.jobsign.
     job_secret: Secret
+    docker_tls: DockerTLS = DockerTLS()
 
     @property
     def redis_location(self) -> str:
@@ -109,4 +124,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         docker_host=get("DOCKER_HOST") or None,
         config_path=get("DOCKBOLT_CONFIG") or DEFAULT_CONFIG_PATH,
         job_secret=Secret(get("DOCKBOLT_JOB_SECRET")),
+        docker_tls=DockerTLS(verify=bool(get("DOCKER_TLS_VERIFY")), cert_path=get("DOCKER_CERT_PATH") or (
+            os.path.join(os.path.expanduser("~"), ".docker") if get("DOCKER_TLS_VERIFY") else "")),
     )

@@ -49,6 +49,14 @@ def test_api_url_gets_a_trailing_slash() -> None:
     assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api"}).slack_api_url == "http://127.0.0.1:9/api/"
 
 
+def test_the_docker_clis_tls_variables_are_read_as_the_cli_reads_them() -> None:
+    assert not load_settings({}).docker_tls.enabled
+    verify = load_settings({"DOCKER_HOST": "tcp://h:2376", "DOCKER_TLS_VERIFY": "1"}).docker_tls
+    assert verify.enabled and verify.verify and verify.cert_path.endswith(".docker")  # the CLI's default
+    given = load_settings({"DOCKER_CERT_PATH": "/etc/dockbolt/certs"}).docker_tls
+    assert given.enabled and not given.verify and given.cert_path == "/etc/dockbolt/certs"
+
+
 def test_card_carries_status_metadata_and_escapes_user_text() -> None:
     c = build_card(job_id="j1", user_id="U1", command="/docker", command_text="run x <!channel> & y",
                    status=JobStatus.DONE, elapsed=1.25)
