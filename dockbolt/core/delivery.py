@@ -88,6 +88,7 @@ class Deliverer:
         self.ttl, self.name, self.listen = ttl, name, listen
         self.redactor = redactor_of(client)
         self._stop = threading.Event()
+        self._outage, self._outage_lock = False, threading.Lock()
         self._threads = [threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
                          for i in range(threads)]
 
@@ -111,6 +112,7 @@ class Deliverer:
                     self._stop.wait(min(left, 1.0))
                     continue
                 due = self.outbox.due()
+                self._redis_back()
                 random.shuffle(due)  # threads and processes spread over the backlog instead of queueing
                 sent = 0
                 for job_id in due:
@@ -125,11 +127,25 @@ class Deliverer:
                 else:
                     self._stop.wait(POLL_EVERY)
             except RedisError as exc:
-                log.warning("%s: Redis unreachable (%s); trying again in 1 s", self.name, exc)
+                self._redis_down(exc)
                 self._stop.wait(1.0)
             except Exception:
                 log.exception("%s: delivery failed; going on", self.name)
                 self._stop.wait(1.0)
+
+    def _redis_down(self, exc: RedisError) -> None:
+        """Say an outage once for all threads (they all retry every second)."""
+        with self._outage_lock:
+            first, self._outage = not self._outage, True
+        if first:
+            log.warning("%s: Redis unreachable (%s); trying again every second", self.name, exc)
+
+    def _redis_back(self) -> None:
+        if self._outage:  # read without the lock: the common case, no outage, costs one attribute read
+            with self._outage_lock:
+                was, self._outage = self._outage, False
+            if was:
+                log.info("%s: Redis is back; delivering again", self.name)
 
     def deliver(self, job_id: str) -> int:
         """Send the job's pending entries now, in order, unless another deliverer is at it; how many were

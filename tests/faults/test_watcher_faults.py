@@ -62,3 +62,6 @@ def test_an_exit_while_redis_is_down_is_alerted_once_redis_is_back(
     said = [line for line in pipe.watcher_log().splitlines() if "workers.watcher" in line]
     assert sum("WARNING" in line and "Redis unreachable" in line for line in said) == 1  # not each second
     assert any("back to normal" in line for line in said)
+    delivery = [line for line in pipe.watcher_log().splitlines() if "dockbolt-watch-delivery" in line]
+    assert sum("Redis unreachable" in line for line in delivery) == 1  # its threads say it once together
+    assert any("Redis is back" in line for line in delivery)
