@@ -32,6 +32,7 @@ from dockbolt.core.config import Config
 from dockbolt.core.contract import JobRequest, JobStatus, new_job_id
 from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import UsageError
+from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.incidents import MuteStore
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.metrics import Outcome, count_command
@@ -62,6 +63,7 @@ class CommandListener:
         self._referenced = referenced_groups(config.policy)
         self.deploys = DeployStore(store.redis)
         self.mutes = MuteStore(store.redis)
+        self.hosts = HostRegistry(store.redis)
 
     def ack(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Answer within Slack's 3 s: a private error, a bot-answered verb, or "accepted as job X"."""
@@ -123,7 +125,7 @@ class CommandListener:
                 allowed_verbs=allowed_verbs(policy, decision.roles),
                 recent_jobs=lambda: [r.summary() for r in self.store.recent_for_user(user_id)],
                 audit=self.audit, policy=policy, user_groups=frozenset(user_groups), apps=self.config.apps,
-                deploys=self.deploys, mutes=self.mutes,
+                deploys=self.deploys, mutes=self.mutes, hosts=self.hosts,
                 note=lambda where, said: self._note(cmd.verb, user_id, where, said)))),
                 cmd.verb, "answered")
         assert job_id is not None

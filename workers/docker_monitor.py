@@ -28,8 +28,12 @@ class EngineMonitor(DockerEngine):
 
     def host_name(self) -> str:
         """The engine's host name (``docker info``'s Name): the ``host`` label of every series."""
+        return str(self.info().get("Name") or "docker")
+
+    def info(self) -> dict[str, Any]:
+        """``docker info``."""
         with self._edge():
-            return str(self._api.info().get("Name") or "docker")
+            return dict(self._api.info())
 
     def events(self, since: float, until: float | None = None) -> Iterator[dict[str, Any]]:
         """Container events from ``since`` (unix seconds, fractions kept) on, decoded, oldest first.

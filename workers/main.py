@@ -51,6 +51,7 @@ from workers import docker_engine, docker_monitor
 # codec's resolved type hints of the job and of every handler's args.
 from workers import runner as _runner  # noqa: F401
 from workers.handlers import HANDLERS
+from workers.host_beat import HostBeat
 from workers.job_metrics import observe_job
 from workers.trust import TrustedJob, TrustingWorker, WorkerContext, install
 
@@ -254,9 +255,12 @@ def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *
     QUEUE_DEPTH.watch(lambda: {q.name: q.count})  # read when /metrics is scraped (if it is served)
     if deliverer is not None:
         deliverer.start()
+    beat = HostBeat(settings, redis, host_name, name).start() if host_name else None
     try:
         serve(worker, burst=burst)
     finally:
+        if beat is not None:
+            beat.stop()
         if deliverer is not None:
             deliverer.stop()
     return 0

@@ -10,6 +10,7 @@ from dockbolt.core.apps import AppConfig
 from dockbolt.core.args import Args
 from dockbolt.core.audit import AuditLog
 from dockbolt.core.deploys import DeployStore
+from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.incidents import MuteStore
 from dockbolt.core.rbac import DefaultRole, Policy
 
@@ -48,6 +49,8 @@ class LocalContext:
     deploys: DeployStore | None = None
     # For `mute`/`unmute`: the mutes every host's watcher reads.
     mutes: MuteStore | None = None
+    # For `hosts`: the hosts the workers registered.
+    hosts: HostRegistry | None = None
     # Says something in a channel (channel, text), delivered after the answer: `lock` tells the app's.
     note: Callable[[str, str], None] | None = None
 

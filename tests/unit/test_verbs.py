@@ -49,8 +49,9 @@ def test_registry_has_every_verb_under_its_own_name() -> None:
     assert all(name == spec.name for name, spec in VERBS.items())
 
 
-def test_only_help_whoami_why_jobs_audit_the_app_state_and_mute_verbs_are_answered_by_the_bot() -> None:
-    answered = {"help", "whoami", "why", "jobs", "audit", "lock", "unlock", "deploys", "mute", "unmute"}
+def test_only_help_whoami_why_jobs_audit_hosts_the_app_state_and_mute_verbs_are_answered_by_the_bot() -> None:
+    answered = {"help", "whoami", "why", "jobs", "audit", "lock", "unlock", "deploys", "mute", "unmute",
+                "hosts"}
     assert set(VERBS) - QUEUED_VERBS == answered
     assert all(VERBS[v].queued and VERBS[v].build is not None for v in QUEUED_VERBS)
 

@@ -1,0 +1,62 @@
+"""A worker's heartbeat for its host (``dockbolt.core.hosts``): what the engine says, every few seconds.
+
+A daemon thread of the worker's parent process, with its own engine connection; a beat that fails (the
+engine or Redis away) is skipped, the next one tries again. On stop the worker leaves its host's count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from dockbolt.core.errors import DockerUnavailable
+from dockbolt.core.hosts import BEAT_EVERY, HostInfo, HostRegistry
+from dockbolt.core.settings import Settings
+from workers.docker_monitor import EngineMonitor, connect_monitor
+
+log = logging.getLogger(__name__)
+
+
+class HostBeat:
+    """Beats for ``host`` as ``worker`` until ``stop``."""
+
+    def __init__(self, settings: Settings, redis: Redis, host: str, worker: str) -> None:
+        self.settings, self.registry, self.host, self.worker = settings, HostRegistry(redis), host, worker
+        self._stop = threading.Event()
+        self._engine: EngineMonitor | None = None
+        self._thread = threading.Thread(target=self._loop, name="dockbolt-host-beat", daemon=True)
+
+    def start(self) -> HostBeat:
+        """Beat now and then every ``BEAT_EVERY`` seconds, in the background."""
+        self._thread.start()
+        return self
+
+    def beat(self) -> None:
+        """One beat (raises DockerUnavailable / RedisError when it cannot be taken)."""
+        if self._engine is None:
+            self._engine = connect_monitor(self.settings.docker_host, tls=self.settings.docker_tls)
+        self.registry.beat(HostInfo.from_info(self.host, self._engine.info()), self.worker)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.beat()
+            except (DockerUnavailable, RedisError) as exc:
+                log.debug("host beat for %s skipped: %s", self.host, exc)
+                if isinstance(exc, DockerUnavailable) and self._engine is not None:
+                    self._engine.close()
+                    self._engine = None
+            self._stop.wait(BEAT_EVERY)
+
+    def stop(self) -> None:
+        """Stop beating and leave the host's worker count."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        with contextlib.suppress(RedisError):  # else its beat expires by itself
+            self.registry.leave(self.host, self.worker)
+        if self._engine is not None:
+            self._engine.close()
