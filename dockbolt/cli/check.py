@@ -2,8 +2,8 @@
 
 Besides problems (which make it exit 1) it warns about settings that work but are unsafe: a default role
 that may change anything or holds grants, missing or short secrets, plain-HTTP Slack, Redis without a
-password reachable off this host; about a queue no live worker serves (jobs wait until one starts); and
-about container alerts with nowhere to go or no watcher running.
+password reachable off this host; about a queue no live worker serves (jobs wait until one starts), a
+registered host whose workers stopped beating, container alerts with nowhere to go, no watcher running.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dockbolt.cli.wiring import load_bot_config
 from dockbolt.core.apps import AppConfig
 from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.errors import ConfigError
+from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.incidents import live_watchers
 from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.outbox import Outbox
@@ -127,6 +128,17 @@ def monitor_warnings(monitor: MonitorConfig, redis: Redis) -> list[str]:
     return out
 
 
+def host_warnings(redis: Redis) -> list[str]:
+    """One line per registered host none of whose workers beat lately (nothing when Redis cannot be
+    asked)."""
+    try:
+        hosts = HostRegistry(redis).all()
+    except RedisError:
+        return []
+    return [f"host {h.info.name} has no live worker (last seen {h.age / 60:.0f} min ago): commands for it "
+            "wait until a `dockbolt worker` for it starts" for h in hosts if not h.workers]
+
+
 def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     """Return (problems, warnings), one line each (both empty when all is well)."""
     problems: list[str] = []
@@ -139,7 +151,7 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
         problems.extend(exc.problems)
     problems.extend(preflight(settings))
     with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
-        warnings += worker_warnings(redis) + delivery_warnings(redis)
+        warnings += worker_warnings(redis) + delivery_warnings(redis) + host_warnings(redis)
         if config is not None:
             warnings += monitor_warnings(config.monitor, redis)
     if not settings.slack_bot_token:

@@ -13,6 +13,7 @@ from bot.verbs import CATALOG
 from dockbolt.cli.check import (
     app_warnings,
     delivery_warnings,
+    host_warnings,
     monitor_warnings,
     policy_warnings,
     settings_warnings,
@@ -20,6 +21,7 @@ from dockbolt.cli.check import (
 )
 from dockbolt.core.config import parse_config
 from dockbolt.core.contract import DEFAULT_QUEUE
+from dockbolt.core.hosts import HostInfo, HostRegistry
 from dockbolt.core.incidents import IncidentStore, live_watchers
 from dockbolt.core.monitor import MonitorConfig, Route
 from dockbolt.core.outbox import Outbox
@@ -127,3 +129,14 @@ def test_alerts_with_nowhere_to_go_and_no_watcher_are_warnings(redis_url: str) -
     assert monitor_warnings(MonitorConfig(notify_channel="C1"), redis) == []
     routed = MonitorConfig(routes=(Route("C2"),))
     assert monitor_warnings(routed, redis) == []
+
+
+def test_a_registered_host_without_a_live_worker_is_a_warning(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    registry = HostRegistry(redis)
+    registry.beat(HostInfo(name="db1"), "w1")
+    registry.beat(HostInfo(name="web1"), "w2")
+    assert host_warnings(redis) == []
+    registry.leave("db1", "w1")
+    (line,) = host_warnings(redis)
+    assert line.startswith("host db1 has no live worker")
