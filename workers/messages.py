@@ -260,13 +260,18 @@ NOT_QUOTED = ("not quoted: dockbolt does not manage this container (`[policy] re
               "read every container)")
 
 
+def _quoted(title: str, withheld: str, text: str | None, *, empty: str) -> str:
+    """What a container said, as a code block under ``title``; why not, when it may not be quoted (None);
+    ``empty`` when it said nothing."""
+    if text is None:
+        return f"\n{withheld} {NOT_QUOTED}."
+    return f"\n{title}:\n{code_block(text)}" if text.strip() else empty
+
+
 def alert_exited(name: str, image: str, host: str, exit_code: int, ran: str, logs: str | None) -> str:
     """A container exited with a non-zero code: what, for how long, and its last log lines (None: not
     quoted, chat may not read them)."""
-    if logs is None:
-        tail = f"\nLog lines {NOT_QUOTED}."
-    else:
-        tail = f"\nLast log lines:\n{code_block(logs)}" if logs.strip() else "\n(no log output)"
+    tail = _quoted("Last log lines", "Log lines", logs, empty="\n(no log output)")
     return (f"{ALERT_ICONS['crash']} *exited* with code *{exit_code}*: {_about(name, image, host)} "
             f"after running {ran}.{tail}")
 
@@ -287,10 +292,7 @@ def alert_oom(name: str, image: str, host: str, limit: float, peak: float) -> st
 
 def alert_unhealthy(name: str, image: str, host: str, streak: int, output: str | None) -> str:
     """A container's health check failing (``output``: its last words; None: not quoted)."""
-    if output is None:
-        said = f"\nThe check's output is {NOT_QUOTED}."
-    else:
-        said = f"\nLast check said:\n{code_block(output)}" if output.strip() else ""
+    said = _quoted("Last check said", "The check's output is", output, empty="")
     return (f"{ALERT_ICONS['unhealthy']} *unhealthy*: {_about(name, image, host)} "
             f"({count_noun(streak, 'failed check')} in a row).{said}")
 

@@ -19,11 +19,10 @@ from slack_sdk import WebClient
 from bot import messages
 from bot.suggest import closest_verbs
 from bot.verbs.base import Flag, LocalContext, VerbSpec
-from bot.verbs.values import whole_number
+from bot.verbs.values import duration, whole_number
 from dockbolt.core.args import Args
 from dockbolt.core.audit import DEFAULT_MAXLEN, AuditEvent, AuditLog
 from dockbolt.core.mrkdwn import code, escape
-from dockbolt.core.units import duration_seconds
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
@@ -66,14 +65,6 @@ def parse_verb(raw: str) -> str:
         hint = f"; did you mean {' or '.join(code(v) for v in close)}?" if close else " (see `help`)"
         raise ValueError(f"is not a dockbolt command{hint}")
     return verb
-
-
-def parse_since(raw: str) -> int:
-    """A duration back from now (`90s`, `30m`, `2h`, `1d`, `1h30m`) in seconds."""
-    seconds = duration_seconds(raw)
-    if seconds is None or seconds <= 0:
-        raise ValueError("must be a duration like `30m`, `2h`, `1d` or `1h30m`")
-    return seconds
 
 
 def parse_limit(raw: str) -> int:
@@ -191,7 +182,7 @@ SPECS = (
         flags=(
             Flag(("--user",), "user", "value", "USER", parse_user),
             Flag(("--verb",), "verb", "value", "VERB", parse_verb),
-            Flag(("--since",), "since", "value", "DURATION", parse_since),
+            Flag(("--since",), "since", "value", "DURATION", duration),
             Flag(("--limit",), "limit", "value", "N", parse_limit),
             Flag(("--export",), "export"),
         ),

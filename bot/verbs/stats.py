@@ -10,19 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.verbs.base import Flag, VerbSpec
-from bot.verbs.values import container_refs, whole_number
+from bot.verbs.values import container_refs, duration, whole_number
 from dockbolt.core.args import StatsArgs
-from dockbolt.core.units import duration_seconds
 
 SORT_KEYS = ("cpu", "mem")
-
-
-def parse_duration(raw: str) -> int:
-    """Parse `--since`: a duration back from now (`30m`, `6h`, `7d`, `1h30m`)."""
-    seconds = duration_seconds(raw)
-    if seconds is None or seconds <= 0:
-        raise ValueError("must be a duration longer than 0s, like `30m`, `6h` or `7d`")
-    return seconds
 
 
 def parse_sort(raw: str) -> str:
@@ -61,7 +52,7 @@ SPECS = (
         usage="stats [NAME…] [--sort cpu|mem [-n N]] | stats NAME --since DURATION",
         default_role="viewer",
         flags=(
-            Flag(("--since",), "since", "value", "DURATION", parse_duration),
+            Flag(("--since",), "since", "value", "DURATION", duration),
             Flag(("--sort",), "sort", "value", "cpu|mem", parse_sort),
             Flag(("-n", "--limit"), "limit", "value", "N", parse_limit),
         ),

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from dockbolt.core.mrkdwn import code
+from dockbolt.core.units import duration_seconds
 
 # Docker's pattern for names it creates (containers, volumes): at least two characters.
 NEW_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
@@ -42,6 +43,14 @@ def whole_number(raw: str) -> int:
     if not re.fullmatch(r"[0-9]+", raw):
         raise ValueError("must be a whole number ≥ 0")
     return int(raw)
+
+
+def duration(raw: str) -> int:
+    """Parse a duration back from now (`90s`, `30m`, `6h`, `1d`, `1h30m`) into seconds > 0."""
+    seconds = duration_seconds(raw)
+    if seconds is None or seconds <= 0:
+        raise ValueError("must be a duration longer than 0s, like `30m`, `6h`, `1d` or `1h30m`")
+    return seconds
 
 
 def nano_cpus(raw: str) -> int:

@@ -45,25 +45,30 @@ def _worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+# The metrics flags of the worker and of the watcher.
+ChildFlags = tuple[list[str], list[str]]
+
+
 def _start_worker(settings: Settings, log_path: Path, args: list[str]) -> subprocess.Popen[bytes]:
     return start_worker_process(_worker_env(settings), log_path, args)
 
 
 def _start_watcher(settings: Settings, log_path: Path, args: list[str]) -> subprocess.Popen[bytes]:
-    """The watcher beside the worker: alerts and stats history of the same engine (same environment);
-    ``args``: the worker's, whose metrics port + 1 is the watcher's (0 stays 0: any free port)."""
-    watcher_args = list(args)
-    if "--metrics-port" in watcher_args:
-        i = watcher_args.index("--metrics-port") + 1
-        watcher_args[i] = str(int(watcher_args[i]) + 1 if int(watcher_args[i]) else 0)
-    return start_worker_process(_worker_env(settings), log_path, watcher_args, command="watch")
+    """The watcher beside the worker: alerts and stats history of the same engine (same environment)."""
+    return start_worker_process(_worker_env(settings), log_path, args, command="watch")
 
 
-def _metrics(stack: ExitStack, metrics_host: str, metrics_port: int | None) -> list[str] | None:
+def _start_children(settings: Settings, stack: ExitStack, logdir: Path, flags: ChildFlags) -> None:
+    """The worker and the watcher, stopped when ``stack`` closes (the watcher first)."""
+    stack.callback(stop_process, _start_worker(settings, logdir / "worker.log", flags[0]))
+    stack.callback(stop_process, _start_watcher(settings, logdir / "watch.log", flags[1]))
+
+
+def _metrics(stack: ExitStack, metrics_host: str, metrics_port: int | None) -> ChildFlags | None:
     """Serve the bot's /metrics on ``metrics_port`` (port+1 is the worker's, port+2 the watcher's; 0: any
-    free ports, logged); the worker's flags. None when the bot's port cannot be bound (said)."""
+    free ports, logged); the children's flags. None when the bot's port cannot be bound (said)."""
     if metrics_port is None:
-        return []
+        return [], []
     try:
         port, close = metrics.serve(metrics_host, metrics_port, metrics.BOT)
     except OSError as exc:
@@ -71,8 +76,12 @@ def _metrics(stack: ExitStack, metrics_host: str, metrics_port: int | None) -> l
         return None
     stack.callback(close)
     _say(f"bot metrics on http://{metrics_host}:{port}/metrics")
-    worker_port = metrics_port + 1 if metrics_port else 0
-    return ["--metrics-port", str(worker_port), "--metrics-host", metrics_host]
+
+    def flags(offset: int) -> list[str]:
+        return ["--metrics-port", str(metrics_port + offset if metrics_port else 0), "--metrics-host",
+                metrics_host]
+
+    return flags(1), flags(2)
 
 
 def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port: int,
@@ -80,7 +89,8 @@ def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port
     """Run the embedded default until the console ends (or the bot is interrupted).
 
     ``host``/``port``: where the bot serves HTTP mode when Slack tokens are set (as `dockbolt bot`).
-    ``metrics_port``: the bot's /metrics there, the worker's on the next port (None: not served).
+    ``metrics_port``: the bot's /metrics there, the worker's and the watcher's on the next two ports (None:
+    not served).
     """
     if not settings.job_secret:
         settings = dataclasses.replace(settings, job_secret=Secret(secrets.token_hex(32)))
@@ -99,24 +109,21 @@ def run_up(settings: Settings, *, user_id: str, channel_id: str, host: str, port
             for line in problems:
                 _say(line)
             return 2
-        worker_args = _metrics(stack, metrics_host, metrics_port)
-        if worker_args is None:
+        flags = _metrics(stack, metrics_host, metrics_port)
+        if flags is None:
             return 2
         logdir = Path(tempfile.mkdtemp(prefix="dockbolt-up-"))
         if settings.has_slack:
-            worker = _start_worker(settings, logdir / "worker.log", worker_args)
-            stack.callback(stop_process, worker)
-            stack.callback(stop_process, _start_watcher(settings, logdir / "watch.log", worker_args))
+            _start_children(settings, stack, logdir, flags)
             _say(f"worker and watcher started (logs: {logdir}); starting the bot")
             from dockbolt.cli.run_bot import run_bot
 
             return run_bot(settings, host=host, port=port)
-        return _console(settings, stack, logdir, user_id=user_id, channel_id=channel_id,
-                        worker_args=worker_args)
+        return _console(settings, stack, logdir, user_id=user_id, channel_id=channel_id, flags=flags)
 
 
 def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str, channel_id: str,
-             worker_args: list[str]) -> int:
+             flags: ChildFlags) -> int:
     from dockbolt.console.repl import run_console
     from dockbolt.console.slack_standin import SlackStandIn
 
@@ -142,9 +149,7 @@ def _console(settings: Settings, stack: ExitStack, logdir: Path, *, user_id: str
                                    slack_signing_secret=Secret(secrets.token_hex(16)),
                                    slack_app_token=Secret(""))
     config = load_bot_config(settings)
-    worker = _start_worker(settings, logdir / "worker.log", worker_args)
-    stack.callback(stop_process, worker)
-    stack.callback(stop_process, _start_watcher(settings, logdir / "watch.log", worker_args))
+    _start_children(settings, stack, logdir, flags)
     bot = start_http_bot(settings, config)
     stack.callback(bot.close)
     _say(f"local console: you are {user_id} in {channel_id}; logs in {logdir}. "
