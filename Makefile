@@ -37,3 +37,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+
+# The container image for bot, worker and watcher (deploy/Dockerfile): wheelhouse built here, no index
+# needed in the build; a debootstrap-made local base when python:3.11-slim cannot be pulled.
+.PHONY: image
+image: $(STAMP)
+	deploy/build-image.sh

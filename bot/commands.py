@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot import messages, metrics
 from bot.enqueue import Dispatcher
 from bot.parsing import parse
+from bot.routing import route
 from bot.usergroups import UserGroupCache
 from bot.verbs import VERBS, deploy
 from bot.verbs.audit import AuditArgs, export_to_slack
@@ -29,14 +30,14 @@ from dockbolt.core.args import BuildArgs, DeployArgs, RunArgs
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.buildsrc import source_of
 from dockbolt.core.config import Config
-from dockbolt.core.contract import JobRequest, JobStatus, new_job_id
+from dockbolt.core.contract import ALL_HOSTS, JobRequest, JobStatus, new_job_id
 from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import UsageError
 from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.incidents import MuteStore
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.metrics import Outcome, count_command
-from dockbolt.core.rbac import allowed_verbs, authorize, decision_log_line, referenced_groups
+from dockbolt.core.rbac import Decision, allowed_verbs, authorize, decision_log_line, referenced_groups
 from dockbolt.core.redact import Redactor
 from dockbolt.core.scopes import run_requirements
 
@@ -98,8 +99,22 @@ class CommandListener:
         # `run`'s flags and the container it creates are checked here already; the containers a verb
         # names are resolved and checked by the worker, which sees the engine.
         needs, new = run_requirements(cmd.args, policy.guardrails)
-        decision = authorize(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id,
-                             verb=cmd.verb, needs=needs, targets=new)
+
+        def decide(host: str = "") -> Decision:
+            return authorize(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id,
+                             verb=cmd.verb, needs=needs, targets=new, host=host)
+
+        decision, hosts = decide(), tuple[str, ...]()
+        if decision.allowed and spec.queued:  # which host: asked only of callers who may run the verb
+            where = route(cmd.host, channel_id, cmd.verb, spec.fans_out, self.config.hosts, self.hosts)
+            if where.refusal:
+                authz_log.info(decision_log_line(decision))
+                context[AUDIT_KEY] = AuditEvent.for_decision(decision, shown).to_json()
+                return _counted(messages.Answer(where.refusal), cmd.verb, "refused")
+            # Each host within the caller's `hosts` scope (`@all`: the ones it covers; none: denied).
+            decided = [(h, decide(h)) for h in where.hosts]
+            hosts = tuple(h for h, d in decided if d.allowed)
+            decision = decided[0][1] if not hosts else next(d for h, d in decided if d.allowed)
         job_id = new_job_id() if decision.allowed and spec.queued else None
         authz_log.info(decision_log_line(decision))
         # Written after the ack, by the lazy listener (one Redis write less while Slack waits); as JSON text,
@@ -129,14 +144,17 @@ class CommandListener:
                 note=lambda where, said: self._note(cmd.verb, user_id, where, said)))),
                 cmd.verb, "answered")
         assert job_id is not None
+        fan_out = len(hosts) > 1 or cmd.host == ALL_HOSTS
         job = JobRequest(
             job_id=job_id, verb=cmd.verb, args=cmd.args.to_dict(), user_id=user_id,
             channel_id=channel_id, command_text=shown, command=command,
             response_url=str(body.get("response_url") or "") or None, team_id=str(body.get("team_id", "")),
             queued_at=self.clock(), user_groups=tuple(sorted(user_groups)),
-            announce_in=cmd.args.channel if isinstance(cmd.args, DeployArgs) else "")
+            announce_in=cmd.args.channel if isinstance(cmd.args, DeployArgs) else "",
+            host="" if fan_out else hosts[0])
+        parts = [replace(job, job_id=new_job_id(), host=h, parent=job_id) for h in hosts] if fan_out else []
         try:
-            self.dispatcher.accept(job, spec.timeout)  # recorded and queued before we say "accepted"
+            self.dispatcher.accept(job, spec.timeout, parts)  # recorded and queued before we say "accepted"
         except RedisError:
             return _counted(messages.Answer(messages.queue_unavailable(job.job_id)), cmd.verb, "error")
         # Bolt deep-copies the context into the lazy listener's request: this is how the job gets there.

@@ -14,16 +14,18 @@ secrets, e.g. `run -e PASSWORD=…`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.serializers import JSONSerializer
 from slack_sdk import WebClient
 
 from bot import messages
-from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, JobStatus
+from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
+from dockbolt.core.fanout import FanOut
 from dockbolt.core.incidents import note
 from dockbolt.core.jobsign import sign
 from dockbolt.core.jobstore import JobStore
@@ -40,29 +42,37 @@ FAILURE_TTL = 7 * 24 * 3600
 class Dispatcher:
     """Accepts jobs (in the ack) and hands their cards to a deliverer (after it)."""
 
-    def __init__(self, client: WebClient, redis: Redis, job_secret: Secret, queue_name: str = DEFAULT_QUEUE,
+    def __init__(self, client: WebClient, redis: Redis, job_secret: Secret,
                  deliver: Callable[[str], object] | None = None) -> None:
         if not job_secret:
             raise ValueError("the dispatcher needs DOCKBOLT_JOB_SECRET to sign jobs")
         self.client = client
+        self.redis = redis
         self.job_secret = job_secret
         self.store = JobStore(redis)
         self.outbox = Outbox(redis)
         self.lanes = Lanes(redis)
-        self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
+        self.fanout = FanOut(redis)
         self._deliver = deliver
 
-    def accept(self, job: JobRequest, timeout: int) -> None:
-        """Record the job, queue it and its card (raises RedisError: then nothing was promised)."""
+    def accept(self, job: JobRequest, timeout: int, parts: Sequence[JobRequest] = ()) -> None:
+        """Record the job, queue it on its host's queue and queue its card (raises RedisError: then nothing
+        was promised). With ``parts`` (a fan-out), ``job`` only has the card: each part is queued on its
+        own host's queue and the last one to finish posts the merged table (``dockbolt.core.fanout``)."""
         try:
-            # One round trip (MULTI/EXEC): record, queued job, lane place and card exist together or not at
-            # all.
-            pipe = self.queue.connection.pipeline()
-            self.queue.enqueue_call(JOB_FUNC, args=(sign(job.to_dict(), self.job_secret),), job_id=job.job_id,
-                                    timeout=timeout, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                                    description=f"{job.command} {job.verb} (job {job.job_id})", pipeline=pipe)
+            # One round trip (MULTI/EXEC): record, queued job(s), lane place and card exist together or not
+            # at all.
+            pipe = self.redis.pipeline()
+            pipe.multi()  # explicit, so that RQ's enqueue joins it (it only calls multi() on a fresh one)
             self.store.record_queued(job, pipe)
-            self.lanes.join(job, pipe)
+            if parts:
+                self.fanout.open(job.job_id, [p.host for p in parts], pipe)
+                for part in parts:
+                    self._enqueue(part, timeout, pipe)
+                    self.store.record_queued(part, pipe)
+            else:
+                self._enqueue(job, timeout, pipe)
+                self.lanes.join(job, pipe)
             self.outbox.card(job.job_id, JobStatus.QUEUED, closed_text=messages.not_in_channel(job.command),
                              pipe=pipe)
             pipe.execute()
@@ -70,10 +80,16 @@ class Dispatcher:
             log.exception("could not queue job %s", job.job_id)
             raise
 
+    def _enqueue(self, job: JobRequest, timeout: int, pipe: Pipeline) -> None:
+        Queue(job.queue, connection=self.redis, serializer=JSONSerializer).enqueue_call(
+            JOB_FUNC, args=(sign(job.to_dict(), self.job_secret),), job_id=job.job_id, timeout=timeout,
+            result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+            description=f"{job.command} {job.verb} (job {job.job_id})", pipeline=pipe)
+
     def note(self, job: JobRequest, text: str, status: JobStatus) -> None:
         """Post ``text`` in ``job.announce_in`` as the one message of a job that is over already (a lock, a
         deploy CI announced, a webhook refused): recorded for a deliverer to send it, never queued."""
-        note(self.queue.connection, job, text, status)
+        note(self.redis, job, text, status)
 
     def deliver(self, job: JobRequest) -> None:
         """After the ack: send the job's card now if Slack takes it (otherwise a deliverer retries)."""

@@ -31,12 +31,15 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from bot.enqueue import Dispatcher
+from bot.routing import route
 from bot.verbs.deploy import DEPLOY_TIMEOUT
 from bot.verbs.run import image_ref
 from dockbolt.core.apps import AppConfig
 from dockbolt.core.args import GIT_REF_RE
+from dockbolt.core.config import HostsConfig
 from dockbolt.core.contract import JobRequest, JobStatus, new_job_id
 from dockbolt.core.deploys import WEBHOOK_USER, Deploy, DeployStore, announcement, busy_text, locked_text
+from dockbolt.core.hosts import HostRegistry
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -68,9 +71,11 @@ class DeployHook:
     """The WSGI endpoint. ``environ`` holds the apps' secrets (the process environment)."""
 
     def __init__(self, apps: Mapping[str, AppConfig], dispatcher: Dispatcher, *,
-                 environ: Mapping[str, str] = os.environ, clock: Callable[[], float] = time.time) -> None:
+                 environ: Mapping[str, str] = os.environ, clock: Callable[[], float] = time.time,
+                 hosts: HostsConfig | None = None) -> None:
         self.apps = apps
         self.dispatcher = dispatcher
+        self.hosts = hosts or HostsConfig()
         self.deploys = DeployStore(dispatcher.store.redis)
         self.environ = environ
         self.clock = clock
@@ -119,8 +124,8 @@ class DeployHook:
         held = self.deploys.deploying(app.name)
         if held is not None:
             raise Refused(409, busy_text(app.name, held).replace("`", ""))
-        job = replace(self._job(app, f"deploy {app.name} " + (f"--ref {ref}" if ref else f"--image {image}")),
-                      args=app.deploy_args(by=BY, ref=ref, image=image).to_dict())
+        job = replace(self._job(app, f"deploy {app.name} " + (f"--ref {ref}" if ref else f"--image {image}"),
+                                self._host(app)), args=app.deploy_args(by=BY, ref=ref, image=image).to_dict())
         self.dispatcher.accept(job, DEPLOY_TIMEOUT)
         self.dispatcher.outbox.announce(job.job_id, app.channel, announcement(
             app=app.name, verb="deploy", word="started", by=BY, ref=ref, image=image, now="queued"))
@@ -140,12 +145,20 @@ class DeployHook:
         if not self.deploys.first_use(given):
             raise Refused(401, "this signed request was already used (replay)")
 
-    def _job(self, app: AppConfig, text: str) -> JobRequest:
+    def _job(self, app: AppConfig, text: str, host: str = "") -> JobRequest:
         if not app.channel:
             raise Refused(400, f"{app.name} has no channel to announce in ([apps.{app.name}] channel)")
         return JobRequest(job_id=new_job_id(), verb="deploy", args={}, user_id=WEBHOOK_USER,
                           channel_id=app.channel, command_text=f"{text} (webhook)", announce_in=app.channel,
-                          queued_at=self.clock())
+                          queued_at=self.clock(), host=host)
+
+    def _host(self, app: AppConfig) -> str:
+        """The host the app's channel deploys to (its default host, or the one live host)."""
+        where = route("", app.channel, "deploy", False, self.hosts, HostRegistry(self.dispatcher.redis))
+        if where.refusal:
+            raise Refused(503, where.refusal.replace("`", "").replace(":no_entry: ", "").replace(
+                ":question: ", ""))
+        return where.hosts[0]
 
     def _announce_only(self, app: AppConfig, announce: object) -> str:
         if not isinstance(announce, dict) or announce.get("status") not in STATUSES:

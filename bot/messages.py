@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,9 @@ def usage_error(err: UsageError, command: str) -> str:
 
 def accepted(job: JobRequest) -> Answer:
     """The private ack for a queued command; its block_id names the job (see ``accepted_job_id``)."""
-    text = (f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}` — follow it "
-            "in the thread.")
+    where = f" on `{escape(job.host)}`" if job.host else ""
+    text = (f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}`{where} — follow "
+            "it in the thread.")
     block = {"type": "section", "block_id": f"{ACCEPTED_BLOCK}:{job.job_id}",
              "text": {"type": "mrkdwn", "text": text}}
     return Answer(text, [block])
@@ -189,7 +191,56 @@ def audit_export_failed(problem: str) -> str:
     return f":x: The audit export failed: {escape(problem)}"
 
 
-def no_worker(job_id: str, queue: str) -> str:
-    """Told in a job's thread when it waits and no live worker serves its queue."""
-    return (f":hourglass: No worker is serving the queue `{escape(queue)}` right now, so job `{job_id}` "
-            "waits. It will run when a worker starts (`dockbolt worker`); nothing needs to be sent again.")
+def no_worker(job_id: str, host: str, fail_after: float) -> str:
+    """Told in a job's thread when it waits and no live worker serves its host's queue."""
+    return (f":hourglass: No worker is serving `{escape(host)}` right now, so job `{job_id}` waits. It runs "
+            f"if one starts within {fail_after / 60:.0f} min (`dockbolt worker` on that host); otherwise it "
+            "fails here.")
+
+
+def unserved_failed(job_id: str, host: str, waited: float) -> str:
+    """A queued job failed because its host's workers stayed away."""
+    return (f":x: Job `{job_id}` did not run: no worker served `{escape(host)}` for {waited / 60:.0f} min. "
+            "It was taken off the queue; send the command again once `hosts` shows a worker there.")
+
+
+def ago(seconds: float) -> str:
+    """"12 s ago", "3 min ago", "2.5 h ago"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def host_unserved(host: str, last_seen: float | None) -> str:
+    """A command for a host no worker serves now: refused at once, nothing queued."""
+    seen = f" (last seen {ago(last_seen)})" if last_seen is not None else ""
+    return (f":no_entry: No worker is serving `{escape(host)}`{seen}, so nothing was queued. Start "
+            "`dockbolt worker` there, or pick another host (`hosts` lists them).")
+
+
+def unknown_host(host: str, known: Sequence[str]) -> str:
+    """``@NAME`` for a host no worker ever registered."""
+    close = difflib.get_close_matches(host, list(known), n=1, cutoff=0.6)
+    hint = f" Did you mean `@{close[0]}`?" if close else ""
+    listed = ", ".join(f"`{escape(k)}`" for k in known) or "none has registered yet"
+    return f":no_entry: Unknown Docker host `{escape(host)}`.{hint} Hosts: {listed}. Nothing was queued."
+
+
+def no_hosts(known: Sequence[str]) -> str:
+    """No host has a live worker (and none was named)."""
+    if not known:
+        return (":no_entry: No Docker host is served: no worker has registered yet. Start `dockbolt worker` "
+                "with access to a Docker engine; nothing was queued.")
+    return (f":no_entry: No worker is serving any Docker host ({', '.join(f'`{escape(k)}`' for k in known)} "
+            "registered before); nothing was queued. Start `dockbolt worker` on one of them.")
+
+
+def which_host(live: Sequence[str], verb: str, fans_out: bool) -> str:
+    """Several live hosts and no `@NAME` (and no default for this channel)."""
+    listed = ", ".join(f"`{escape(h)}`" for h in live)
+    every = f", or `@all {verb}` for every host" if fans_out else ""
+    return (f":question: Which host? {len(live)} Docker hosts are live: {listed}. Say it first, e.g. "
+            f"`@{escape(live[0])} {verb}`{every}. Nothing was queued (an admin can give this channel a "
+            "default host: `[[hosts.channels]]`).")

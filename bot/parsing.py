@@ -11,13 +11,15 @@ ends flags, flags before or after positionals, except for verbs that stop at the
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from typing import Any
 
 from bot.suggest import unknown_verb_message
 from bot.verbs import VERBS
 from bot.verbs.base import Flag, ParsedCommand, VerbSpec
 from bot.verbs.help import HelpArgs
-from dockbolt.core.args import NoArgs, RunArgs
+from dockbolt.core.args import NoArgs, RunArgs, StatsArgs
+from dockbolt.core.contract import ALL_HOSTS, check_host_name
 from dockbolt.core.errors import UsageError
 from dockbolt.core.mrkdwn import code
 
@@ -44,9 +46,35 @@ def split_words(text: str) -> list[str]:
 
 
 def parse(text: str) -> ParsedCommand:
-    """Parse slash-command text (as Slack sends it) into a verb and its args; UsageError on any problem."""
+    """Parse slash-command text (as Slack sends it) into a verb and its args; UsageError on any problem.
+
+    A first word ``@NAME`` names the Docker host the command runs on (``@all``: every live host, for the
+    verbs that fan out)."""
     text = slack_unescape(text).strip()
-    return parse_words(split_words(text), text)
+    words = split_words(text)
+    if not words or not words[0].startswith("@"):
+        return parse_words(words, text)
+    host = words[0][1:]
+    if host.lower() == ALL_HOSTS:
+        host = ALL_HOSTS
+    else:
+        try:
+            check_host_name(host)
+        except ValueError as exc:
+            raise UsageError(f"{code(words[0])}: {exc}") from None
+    cmd = parse_words(words[1:], text)
+    if cmd.verb == "help":  # `@db1 stop --help` asks about stop, wherever
+        return cmd
+    cmd = replace(cmd, host=host)
+    spec = VERBS[cmd.verb]
+    if not spec.queued:
+        raise UsageError(f"`{cmd.verb}` is answered by the bot, not run on a host: drop {code(words[0])}")
+    if host == ALL_HOSTS and not spec.fans_out:
+        fanned = ", ".join(f"`{v.name}`" for v in VERBS.values() if v.fans_out)
+        raise UsageError(f"`@all` works with {fanned}; `{cmd.verb}` runs on one host (`@NAME {cmd.verb} …`)")
+    if host == ALL_HOSTS and isinstance(cmd.args, StatsArgs) and cmd.args.since is not None:
+        raise UsageError("`--since` charts one container on one host: use `@NAME stats NAME --since …`")
+    return cmd
 
 
 def parse_words(words: list[str], text: str = "") -> ParsedCommand:

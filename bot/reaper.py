@@ -1,5 +1,8 @@
 """Notices jobs whose worker died (no heartbeat), and jobs no worker serves, and says so in their thread.
 
+Each Docker host has its own queue; a job still queued after its host's workers vanished is told so, and
+failed on its card after ``UNSERVED_FAIL_AFTER`` (the bot refuses new commands for such a host at once).
+
 RQ alone would leave such a job "started" until another worker's maintenance pass (every 10 minutes),
 and never tell anyone if no other worker serves the queue. The reaper runs in the bot process, which is
 always up, and claims each lost job atomically so several bots never report it twice. Its notices go
@@ -16,8 +19,10 @@ from rq import Queue
 from bot import messages
 from bot.liveness import live_workers
 from dockbolt.core.audit import AuditEvent, AuditLog
-from dockbolt.core.contract import DEFAULT_QUEUE, JobStatus
-from dockbolt.core.jobstore import JobStore, redis_time
+from dockbolt.core.contract import DEFAULT_QUEUE, JobStatus, host_queue
+from dockbolt.core.fanout import FanOut, Part
+from dockbolt.core.hosts import HostRegistry
+from dockbolt.core.jobstore import JobRecord, JobStore, redis_time
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.periodic import Periodic
 
@@ -26,17 +31,18 @@ log = logging.getLogger(__name__)
 STALE_AFTER = 20.0  # 4 missed heartbeats (workers beat every 5 s)
 CHECK_EVERY = 5.0
 UNSERVED_AFTER = 5.0  # seconds a job may wait with no live worker before its thread is told
+UNSERVED_FAIL_AFTER = 300.0  # ... and before it is taken off the queue and failed
 
 
 class Reaper:
-    """Periodically reports running jobs whose heartbeat stopped."""
+    """Periodically reports running jobs whose heartbeat stopped, and queued jobs no worker serves."""
 
     def __init__(self, store: JobStore, outbox: Outbox, *, audit: AuditLog | None = None,
                  stale_after: float = STALE_AFTER, every: float = CHECK_EVERY,
-                 queue: str = DEFAULT_QUEUE) -> None:
-        self.store, self.outbox, self.audit, self.queue = store, outbox, audit, queue
-        self.stale_after = stale_after
-        self._told: set[str] = set()  # queued jobs already told (or too old to tell): not looked up again
+                 fail_after: float = UNSERVED_FAIL_AFTER) -> None:
+        self.store, self.outbox, self.audit = store, outbox, audit
+        self.stale_after, self.fail_after = stale_after, fail_after
+        self.hosts = HostRegistry(store.redis)
         self._loop = Periodic(self.run_once, every, "dockbolt-reaper")
 
     def run_once(self) -> list[str]:
@@ -44,27 +50,48 @@ class Reaper:
         return self._lost() + self._unserved()
 
     def _unserved(self) -> list[str]:
-        """Tell each job waiting with no live worker on its queue, once (it still runs when one starts)."""
-        if live_workers(self.store.redis, self.queue) > 0:
-            return []
+        """Each job waiting on a queue no live worker serves: told once after ``UNSERVED_AFTER`` s (it
+        still runs if a worker starts), failed and taken off the queue after ``fail_after`` s."""
         told = []
         now = time.time()
-        queued = Queue(self.queue, connection=self.store.redis).get_job_ids()
-        self._told &= set(queued)  # forget jobs that left the queue
-        for raw in queued:
-            if raw in self._told:
+        redis = self.store.redis
+        queues = [(h.info.name, host_queue(h.info.name)) for h in self.hosts.all()] + [("", DEFAULT_QUEUE)]
+        for host, name in queues:
+            queue = Queue(name, connection=redis)
+            if not queue.count or live_workers(redis, name) > 0:
                 continue
-            rec = self.store.get(raw)
-            waiting = rec is not None and rec.status is JobStatus.QUEUED
-            if rec is not None and waiting and now - rec.request.queued_at < UNSERVED_AFTER:
-                continue  # not yet: looked at again next time
-            self._told.add(raw)
-            if rec is None or not waiting or not self.store.first_time(rec.request.job_id, "unserved"):
-                continue
-            self.outbox.post(rec.request.job_id, messages.no_worker(rec.request.job_id, self.queue))
-            log.warning("job %s waits: no worker serves queue %s", rec.request.job_id, self.queue)
-            told.append(rec.request.job_id)
+            for job_id in queue.get_job_ids():
+                rec = self.store.get(job_id)
+                if rec is None or rec.status is not JobStatus.QUEUED:
+                    continue
+                waited = now - rec.request.queued_at
+                if waited >= self.fail_after:
+                    if self._fail(rec, queue, host or name, waited):
+                        told.append(job_id)
+                elif (waited >= UNSERVED_AFTER and not rec.request.parent
+                      and self.store.first_time(job_id, "unserved")):
+                    self.outbox.post(job_id, messages.no_worker(job_id, host or name, self.fail_after))
+                    log.warning("job %s waits: no worker serves %s", job_id, name)
+                    told.append(job_id)
         return told
+
+    def _fail(self, rec: JobRecord, queue: Queue, host: str, waited: float) -> bool:
+        """Take a job no worker took off its queue and fail it in its thread (once, whichever bot)."""
+        job = rec.request
+        if not self.store.first_time(job.job_id, "unserved-failed"):
+            return False
+        queue.remove(job.job_id)
+        detail = f"no worker served {host}"
+        self.store.set_status(job.job_id, JobStatus.FAILED, detail)
+        if job.parent:
+            FanOut(self.store.redis).finish(job, Part(host=host, ok=False, text=detail))
+        else:
+            self.outbox.post(job.job_id, messages.unserved_failed(job.job_id, host, waited))
+            self.outbox.card(job.job_id, JobStatus.FAILED, detail=detail)
+        log.warning("job %s failed: %s for %.0f s", job.job_id, detail, waited)
+        if self.audit is not None:
+            self.audit.record(AuditEvent.for_job(job, JobStatus.FAILED, None, detail))
+        return True
 
     def _lost(self) -> list[str]:
         reported = []
@@ -77,8 +104,12 @@ class Reaper:
             self.store.set_status(job_id, JobStatus.LOST, "worker died")
             elapsed = (None if rec.started_at is None
                        else max(0.0, redis_time(self.store.redis) - rec.started_at))
-            self.outbox.post(job_id, messages.worker_lost(job_id, self.stale_after))
-            self.outbox.card(job_id, JobStatus.LOST, elapsed=elapsed, detail="worker died")
+            if rec.request.parent:  # one host's part of a fan-out: the merged reply says it
+                FanOut(self.store.redis).finish(rec.request, Part(host=rec.request.host, ok=False,
+                                                                  text="its worker died"))
+            else:
+                self.outbox.post(job_id, messages.worker_lost(job_id, self.stale_after))
+                self.outbox.card(job_id, JobStatus.LOST, elapsed=elapsed, detail="worker died")
             if rec.request.announce_in:  # a deploy: its announcement must not keep saying "started"
                 self.outbox.announce(job_id, rec.request.announce_in, messages.deploy_lost(rec.request))
             log.warning("job %s lost: worker heartbeat stopped", job_id)

@@ -1,8 +1,8 @@
 """HTTP mode: the Bolt app behind waitress (a production WSGI server), plus ``GET /healthz``.
 
-``/healthz`` answers 200 only when Redis answers and every queue has a live RQ worker (its record, which
-each heartbeat renews for WORKER_FRESH s, not expired: Redis's clock), 503 otherwise; the JSON body says which
-(``{"ok": …, "redis": …, "queues": {name: {"workers": n}}}``).
+``/healthz`` answers 200 only when Redis answers and some Docker host's queue has a live RQ worker (its
+record, which each heartbeat renews for WORKER_FRESH s, not expired: Redis's clock), 503 otherwise; the JSON
+body lists every registered host's queue (``{"ok": …, "redis": …, "queues": {name: {"workers": n}}}``).
 
 Before Bolt sees a request, ``refusal`` turns away what it would read whole or answer with a 500: a body
 over MAX_BODY (413; waitress refuses it too, before reading it), a timestamp or signature header that is
@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from redis import Redis
@@ -28,7 +28,6 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
 from bot.liveness import health
-from dockbolt.core.contract import DEFAULT_QUEUE
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -91,8 +90,7 @@ def _logging_refusals(environ: WSGIEnvironment, start_response: StartResponse) -
 Wsgi = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
 
 
-def make_wsgi(app: App | None, redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,),
-              hook: Wsgi | None = None) -> Wsgi:
+def make_wsgi(app: App | None, redis: Redis, hook: Wsgi | None = None) -> Wsgi:
     """Return the WSGI callable: Slack events to Bolt (``app`` None, in Socket Mode: 404), /healthz
     answered here (503 unless ``health``), POST /hooks/deploy to ``hook`` (404 without one)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
@@ -106,7 +104,7 @@ def make_wsgi(app: App | None, redis: Redis, queues: Sequence[str] = (DEFAULT_QU
                                         ("Content-Length", str(len(body)))])
             return [body]
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            ok, report = health(redis, queues)
+            ok, report = health(redis)
             body = json.dumps(report).encode()
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

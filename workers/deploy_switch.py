@@ -16,10 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dockbolt.core.args import HealthSpec, RunArgs
+from dockbolt.core.args import LABEL_MANAGED, HealthSpec, RunArgs, ServiceSpec, UpdatePolicy
 from dockbolt.core.errors import DockerError, TargetNotFound, UserError
+from dockbolt.core.scopes import LABEL_PROTECTED
 from workers import messages
 from workers.docker_port import DockerPort
+from workers.docker_swarm import SwarmEngine, task_template
 
 HEALTH_POLL = 1.0  # seconds between two health checks
 
@@ -193,3 +195,58 @@ class Switch:
 def _last_log(state: Mapping[str, Any]) -> str:
     log = (state.get("Health") or {}).get("Log") or []
     return str(log[-1].get("Output") or "").strip()[-500:] if log else ""
+
+
+class ServiceSwitch:
+    """A deploy of an app whose ``mode`` is "service": a rolling update of the Swarm service ``name`` to
+    ``spec`` (or its creation, the first time). Start-first, and Swarm's own health-gated rollback: the
+    app's health command is the tasks' HEALTHCHECK, the update's failure action is rollback, and Swarm
+    puts the previous spec back by itself when a new task fails — reported as "rolled back"."""
+
+    POLICY = UpdatePolicy(order="start-first", failure_action="rollback")
+
+    def __init__(self, docker: DockerPort, name: str, spec: RunArgs, labels: Mapping[str, str],
+                 health: HealthSpec, step: Callable[[str], None], wait: float = 600.0) -> None:
+        self.swarm = SwarmEngine.of(docker)
+        self.name, self.labels, self.step, self.wait = name, labels, step, wait
+        self.spec = ServiceSpec(run=replace(spec, name=name), update=self.POLICY)
+        self.template = task_template(self.spec, labels, health)
+        self.result = SwitchResult()
+
+    def run(self) -> SwitchResult:
+        """Create or update the service and follow Swarm to the end of it."""
+        started = time.monotonic()
+        try:
+            current = self.swarm.service(self.name)
+        except TargetNotFound:
+            current = None
+        if current is None:
+            self.step(f"creating the service {self.name}…")
+            self.swarm.create_service(self.spec, self.template, self.labels)
+            info = self.swarm.wait_converged(self.name, started + self.wait, self.step)
+            if info.running != info.desired:
+                self.result.outcome = "failed"
+                self.result.reason = messages.service_not_converged(self.name, self._errors())
+        else:
+            self._refuse_if_not_ours(current.labels)
+            before = self.swarm.update_started(self.name)
+            self.step(f"rolling {self.spec.run.image} out to {self.name} (start-first)…")
+            if self.swarm.update(self.name, template=self.template, policy=self.POLICY):
+                info = self.swarm.wait_rollout(self.name, before, started + self.wait, self.step)
+                if info.update_state != "completed":
+                    back = info.update_state == "rollback_completed"
+                    self.result.outcome = "rolled back" if back else "failed"
+                    self.result.reason = messages.service_rollout(self.name, "update", info.update_state,
+                                                                  info.update_message, info.image)
+        self.result.phases["rollout"] = time.monotonic() - started
+        return self.result
+
+    def _refuse_if_not_ours(self, labels: Mapping[str, str]) -> None:
+        if labels.get(LABEL_PROTECTED) == "true":
+            raise UserError(f"not allowed: `{self.name}` {messages.SERVICE_REFUSED['protected']}")
+        if labels.get(LABEL_MANAGED) != "true":
+            raise UserError(f"not allowed: `{self.name}` is a service dockbolt did not create: a deploy "
+                            "replaces only its own")
+
+    def _errors(self) -> str:
+        return "; ".join(dict.fromkeys(t.error for t in self.swarm.tasks(self.name) if t.error))

@@ -10,13 +10,18 @@ from __future__ import annotations
 import ipaddress
 import json
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from dockbolt.core.redact import Redactor
+from dockbolt.core.tables import Table
 from workers import stats_math
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping
+
+if TYPE_CHECKING:  # the Swarm shapes; their module is the SDK's edge
+    from workers.docker_swarm import NodeInfo, ServiceInfo, TaskInfo
 
 PS_HEADERS = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
 IMAGES_HEADERS = ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")
@@ -199,20 +204,10 @@ def familiar_image(image: str, image_id: str = "") -> str:
     return name
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Align columns like the CLI's tabwriter: each but the last padded to max(10, widest + 3)."""
-    lines = [list(headers), *(list(r) for r in rows)]
-    widths = [max(10, *(len(line[i]) + 3 for line in lines)) for i in range(len(headers) - 1)]
-    return "\n".join(
-        ("".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)) + line[-1]).rstrip()
-        for line in lines
-    )
-
-
 # --- tables --------------------------------------------------------------------------------------------
 
 
-def ps_table(containers: Iterable[ContainerSummary], now: float) -> str:
+def ps_table(containers: Iterable[ContainerSummary], now: float) -> Table:
     """The ``docker ps`` table."""
     rows = [
         (
@@ -226,7 +221,7 @@ def ps_table(containers: Iterable[ContainerSummary], now: float) -> str:
         )
         for c in containers
     ]
-    return table(PS_HEADERS, rows)
+    return Table.of(PS_HEADERS, rows)
 
 
 def _split_repo_tag(repo_tag: str) -> tuple[str, str]:
@@ -237,7 +232,7 @@ def _split_repo_tag(repo_tag: str) -> tuple[str, str]:
     return repo or "<none>", tag or "<none>"
 
 
-def images_table(images: Iterable[ImageSummary], now: float) -> str:
+def images_table(images: Iterable[ImageSummary], now: float) -> Table:
     """The ``docker images`` table: one row per tag, newest first."""
     rows: list[tuple[str, ...]] = []
     for img in sorted(images, key=lambda i: -i.created):
@@ -252,7 +247,7 @@ def images_table(images: Iterable[ImageSummary], now: float) -> str:
                     human_size(img.size),
                 )
             )
-    return table(IMAGES_HEADERS, rows)
+    return Table.of(IMAGES_HEADERS, rows)
 
 
 @dataclass(frozen=True)
@@ -287,16 +282,58 @@ def stats_row(sample: Mapping[str, Any]) -> StatsRow:
     )
 
 
-def stats_table(rows: Iterable[StatsRow]) -> str:
+def stats_table(rows: Iterable[StatsRow]) -> Table:
     """The ``docker stats --no-stream`` table."""
     cells = [
         (r.container_id, r.name, r.cpu, r.mem_usage, r.mem_percent, r.net_io, r.block_io, r.pids)
         for r in rows
     ]
-    return table(STATS_HEADERS, cells)
+    return Table.of(STATS_HEADERS, cells)
 
 
 def inspect_json(doc: Mapping[str, Any], redactor: Redactor | None = None) -> str:
     """``docker inspect`` output (a one-element JSON array, 4-space indent) with every ``Env`` value, secret
     ``Labels`` and ``Cmd``/``Entrypoint``/``Args`` items and any other secret masked (``mask_document``)."""
     return json.dumps([(redactor or Redactor()).mask_document(doc)], indent=4, ensure_ascii=False)
+
+
+# --- Swarm: `service ls`, `service ps`, `node ls` -------------------------------------------------------
+
+SERVICES_HEADERS = ("ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS")
+TASKS_HEADERS = ("ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR")
+NODES_HEADERS = ("ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS", "ENGINE VERSION")
+
+
+def services_table(services: Iterable[ServiceInfo]) -> Table:
+    """The ``docker service ls`` table (REPLICAS running/desired; a global service's desired is unknown)."""
+    rows = [(short_id(s.id), s.name, "global" if s.desired is None else "replicated",
+             f"{s.running}/{'-' if s.desired is None else s.desired}", familiar_image(s.image),
+             ", ".join(s.ports))
+            for s in services]
+    return Table.of(SERVICES_HEADERS, rows)
+
+
+def swarm_time(stamp: str) -> float | None:
+    """Unix seconds of an engine timestamp (RFC 3339 with nanoseconds); None if it is not one."""
+    head, dot, frac = stamp.rstrip("Z").partition(".")
+    try:
+        return datetime.fromisoformat(f"{head}.{frac[:6]}" if dot else head).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def tasks_table(tasks: Iterable[TaskInfo], now: float) -> Table:
+    """The ``docker service ps`` table (CURRENT STATE with how long ago, like the CLI)."""
+    rows = []
+    for t in tasks:
+        when = swarm_time(t.since)
+        ago = f" {human_duration(now - when)} ago" if when is not None else ""
+        rows.append((short_id(t.id), t.name, familiar_image(t.image), t.node, t.desired_state.capitalize(),
+                     t.state.capitalize() + ago, go_quote(ellipsis(t.error, 40)) if t.error else ""))
+    return Table.of(TASKS_HEADERS, rows)
+
+
+def nodes_table(nodes: Iterable[NodeInfo]) -> Table:
+    """The ``docker node ls`` table."""
+    return Table.of(NODES_HEADERS, [(n.id[:25], n.hostname, n.status, n.availability, n.manager_status,
+                                     n.engine_version) for n in nodes])

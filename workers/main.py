@@ -36,7 +36,7 @@ from rq.serializers import JSONSerializer
 from dockbolt.core.apps import AppConfig
 from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.codec import prepare
-from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_TTL, JobRequest
+from dockbolt.core.contract import WORKER_TTL, JobRequest, host_queue
 from dockbolt.core.delivery import Deliverer
 from dockbolt.core.errors import DockerUnavailable
 from dockbolt.core.metrics import QUEUE_DEPTH
@@ -214,53 +214,53 @@ def preflight(settings: Settings) -> list[str]:
 
 
 def engine_host_name(docker_host: str | None, tls: DockerTLS | None = None) -> str:
-    """The engine's ``docker info`` Name (the key of its stats history), or "" when it cannot be read."""
+    """The engine's ``docker info`` Name (the default host name), or "" when it cannot be read."""
+    engine = None
     try:
         engine = docker_monitor.connect_monitor(docker_host, tls=tls)
-    except DockerUnavailable as exc:
-        log.warning("no host name from the engine (%s): `stats` samples live, without history", exc)
-        return ""
-    try:
         return engine.host_name()
     except DockerUnavailable as exc:
-        log.warning("no host name from the engine (%s): `stats` samples live, without history", exc)
+        log.warning("no host name from the engine: %s", exc)
         return ""
     finally:
-        engine.close()
+        if engine is not None:
+            engine.close()
 
 
-def run_worker(settings: Settings, policy: Policy, queue: str = DEFAULT_QUEUE, *, burst: bool = False,
+def run_worker(settings: Settings, policy: Policy, *, burst: bool = False,
                deliverer: Deliverer | None = None, build: BuildConfig | None = None,
                apps: Mapping[str, AppConfig] | None = None, monitor: MonitorConfig | None = None) -> int:
-    """Serve the queue until stopped (and deliver the Slack outbox meanwhile, from this parent process:
-    work horses only write to it); returns a process exit code."""
+    """Serve this host's queue until stopped (and deliver the Slack outbox meanwhile, from this parent
+    process: work horses only write to it); returns a process exit code."""
     problems = preflight(settings)
     if problems:
         for line in problems:
             print(f"dockbolt worker: {line}")
         return 2
-    # Resolved once here, inherited by every work horse: `stats` reads the history the watcher keeps
-    # under the same name (``EngineMonitor.host_name``).
-    host_name = engine_host_name(settings.docker_host, settings.docker_tls)
+    # Resolved once here, inherited by every work horse: the host's queue, and the key of the stats
+    # history the watcher keeps under the same name (``EngineMonitor.host_name``).
+    host_name = settings.host_name or engine_host_name(settings.docker_host, settings.docker_tls)
+    if not host_name:
+        print("dockbolt worker: the engine did not say its name: set DOCKBOLT_HOST_NAME (or --host-name)")
+        return 2
     install(WorkerContext(settings=settings, policy=policy, build=build or BuildConfig(), apps=apps or {},
                           monitor=monitor or MonitorConfig(), host_name=host_name))
     install_log_redaction(Redactor(policy.guardrails.redact))
     redis = Redis.from_url(settings.redis_location)
-    q = Queue(queue, connection=redis, serializer=JSONSerializer, job_class=TrustedJob)
+    q = Queue(host_queue(host_name), connection=redis, serializer=JSONSerializer, job_class=TrustedJob)
     name = f"dockbolt-{socket.gethostname()}-{os.getpid()}"
     # Descriptions come from Redis like everything else in a job: RQ logs job ids instead.
     worker = DockboltWorker([q], connection=redis, serializer=JSONSerializer, name=name, job_class=TrustedJob,
                             log_job_description=False, worker_ttl=WORKER_TTL)
-    log.info("worker %s serving queue %s", name, queue)
+    log.info("worker %s serving host %s (queue %s)", name, host_name, q.name)
     QUEUE_DEPTH.watch(lambda: {q.name: q.count})  # read when /metrics is scraped (if it is served)
     if deliverer is not None:
         deliverer.start()
-    beat = HostBeat(settings, redis, host_name, name).start() if host_name else None
+    beat = HostBeat(settings, redis, host_name, name).start()
     try:
         serve(worker, burst=burst)
     finally:
-        if beat is not None:
-            beat.stop()
+        beat.stop()
         if deliverer is not None:
             deliverer.stop()
     return 0

@@ -359,3 +359,42 @@ def _span(seconds: int) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+
+# --- Swarm services (`service …`, `node ls`) -------------------------------------------------------------
+SERVICE_REFUSED = {
+    "reach": "is not managed by dockbolt or is outside your scope",
+    "prefix": "is only an id prefix: give the service's name or at least 12 characters of its id",
+    "protected": "is protected (`dockbolt.protected=true`): it cannot be changed from chat",
+    "unmanaged": "is not managed by dockbolt: chat only reads such services (`[policy] read_unmanaged`)",
+}
+ROLLOUT_WORDS = {"completed": "rolled out", "rollback_completed": "rolled back by Swarm",
+                 "": "not started yet", "unchanged": "nothing to roll out (its tasks did not change)"}
+
+
+def listed(n: int, noun: str, hidden: int = 0) -> str:
+    """The line above a Swarm table (``hidden``: rows the caller may not see)."""
+    text = f"{count_noun(n, noun)}." if n else f"No {noun}s."
+    return text + (f" ({count_noun(hidden, 'other')} not shown: not managed by dockbolt or outside your "
+                   "scope; see `whoami`.)" if hidden else "")
+
+
+def replicas(name: str, running: int, desired: int | None, done: str = "") -> str:
+    """`NAME`: running/desired (and whether Swarm converged), after create, scale and ps."""
+    converged = desired is None or running == desired
+    return f"{done}{code(name)}: {running}/{running if desired is None else desired} running" + (
+        " (converged)." if converged else " (not converged yet: see its tasks).")
+
+
+def service_not_converged(name: str, errors: str) -> str:
+    """A new service whose tasks did not all start (Swarm's task errors quoted)."""
+    return f"the service {code(name)} did not converge" + (f": {errors}" if errors else "")
+
+
+def service_rollout(name: str, verb: str, state: str, message: str, image: str) -> str:
+    """How an update or a rollback of a service ended, Swarm's own message quoted."""
+    word = "rolled back" if (verb, state) == ("rollback", "rollback_completed") else ROLLOUT_WORDS.get(
+        state, state.replace("_", " "))
+    return f"{verb.capitalize()} of {code(name)}: {word}; it runs {code(image)}." + (
+        f"\n> {message}" if message else "")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockbolt.core.tables import Table
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -23,3 +25,5 @@ class Reply:
     detail: str = ""
     # Bytes uploaded as they are (a PNG chart): never masked, never previewed.
     attachment: bytes | None = None
+    # The cells behind ``body`` when it is a table (`ps @all` merges hosts' tables under a HOST column).
+    table: Table | None = None

@@ -1,10 +1,8 @@
 """Reports a job into Slack through the outbox: card states, thread replies, long output as files.
 
 Nothing here waits on Slack: each report is written to the job's outbox in Redis (``dockbolt.core.outbox``)
-and delivered, in order, by a deliverer (the worker process's own, or the bot's). Slack limits drive the
-shape: a section text holds 3,000 characters and a message ≈ 13k of blocks, so anything longer goes into
-the thread as a file (``files_upload_v2``) with a short preview; a job without a thread (the bot is not
-in the channel) gets only the preview, by response_url (at most 5 posts in 30 minutes).
+and delivered, in order, by a deliverer (the worker process's own, or the bot's). Long output goes into
+the thread as a file with a short preview (``dockbolt.core.output``).
 
 Secrets are masked first, on the whole reply, before it is escaped, measured, cut into a preview or
 written to Redis: a preview never starts inside a private key whose head was masked, and an escaped ``&``
@@ -21,16 +19,16 @@ import time
 from redis.exceptions import RedisError
 
 from dockbolt.core.contract import JobRequest, JobStatus
-from dockbolt.core.mrkdwn import code_block, escape
+from dockbolt.core.fanout import Part
+from dockbolt.core.mrkdwn import escape
 from dockbolt.core.outbox import Outbox
+from dockbolt.core.output import write_output
 from dockbolt.core.redact import Redactor
+from dockbolt.core.tables import Table
 from workers.reply import Reply
 
 log = logging.getLogger(__name__)
 
-INLINE_MAX_CHARS = 2_800  # below Slack's 3,000-character section limit, leaving room for the fences
-INLINE_MAX_LINES = 40
-PREVIEW_LINES = 8
 PROGRESS_EVERY = 3.0  # seconds between card edits: chat.update is Tier 3 (≈ 50/min per workspace)
 
 
@@ -80,18 +78,43 @@ class ThreadReporter:
             self.outbox.file(self.job.job_id, data=reply.attachment, filename=reply.filename,
                              comment=reply.text[:3_900], fallback=reply.text, to=to)
             return
-        if not body:
-            self.post(reply.text, to=to)
-            return
-        lines = body.splitlines()
-        if len(body) <= INLINE_MAX_CHARS and len(lines) <= INLINE_MAX_LINES:
-            self.post(f"{reply.text}\n{code_block(body)}", to=to)
-            return
-        head = "\n".join(lines[:PREVIEW_LINES])
-        fallback = (f"{reply.text}\n{code_block(head)}\n_{len(lines)} lines; the full output needs the bot "
-                    "in this channel (invite it to get files)._")
-        preview = "\n".join(lines[-PREVIEW_LINES:]) if lines else ""
-        comment = (f"{reply.text}\n_{len(lines):,} lines, {len(body.encode()):,} bytes — full output in "
-                   f"the file; last {min(PREVIEW_LINES, len(lines))} lines:_\n{code_block(preview)}")
-        self.outbox.file(self.job.job_id, content=body, filename=reply.filename, comment=comment[:3_900],
-                         fallback=fallback, to=to)
+        write_output(self.outbox, self.job.job_id, reply.text, body, reply.filename, to=to)
+
+
+class PartReporter(ThreadReporter):
+    """Reports of one host's part of a fan-out (``dockbolt.core.fanout``): nothing goes to Slack; what it
+    would have said is kept, masked, and becomes the host's part of the merged reply."""
+
+    def __init__(self, outbox: Outbox, job: JobRequest, redactor: Redactor) -> None:
+        super().__init__(outbox, job, redactor)
+        self.said: list[str] = []
+        self.result: Reply | None = None
+
+    def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "") -> None:
+        """The parent's card shows the fan-out as running while any part runs."""
+        if status is JobStatus.RUNNING and not detail:
+            self.outbox.card(self.job.parent, JobStatus.RUNNING)
+
+    def progress(self, text: str) -> None:
+        """Not shown (several hosts would fight over one card)."""
+
+    def post(self, text: str, *, to: str = "") -> None:
+        """Kept for the part (an error in Docker's words)."""
+        self.said.append(escape(self.redactor.redact_command(text)))
+
+    def announce(self, channel: str, text: str) -> None:
+        """Fan-outs announce nothing."""
+
+    def reply(self, reply: Reply, *, to: str = "") -> None:
+        """Kept for the part."""
+        self.result = reply
+
+    def part(self, host: str, status: JobStatus, detail: str) -> Part:
+        """This host's part: its summary and table cells (masked), or what went wrong."""
+        r, mask = self.result, self.redactor.redact_command
+        if r is None or status is not JobStatus.DONE:
+            why = " ".join(self.said) or escape(mask(detail)) or status.value
+            return Part(host=host, ok=False, text=why)
+        grid = None if r.table is None else Table.of(r.table.headers,
+                                                     ([mask(c) for c in row] for row in r.table.rows))
+        return Part(host=host, ok=r.ok, text=escape(mask(r.text)), table=grid)

@@ -25,6 +25,7 @@ from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
+from dockbolt.core.fanout import FanOut
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.lanes import Lanes
 from dockbolt.core.outbox import Outbox
@@ -36,7 +37,7 @@ from dockbolt.core.stathistory import StatsHistory
 from workers import authz, docker_engine, messages, trust
 from workers.handlers import HANDLERS
 from workers.handlers.base import HandlerContext
-from workers.reporter import ThreadReporter
+from workers.reporter import PartReporter, ThreadReporter
 
 log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")
@@ -92,7 +93,9 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     store.set_status(job.job_id, JobStatus.RUNNING, request=job)
     beat = start_heartbeat(store, job.job_id)
-    reporter = ThreadReporter(Outbox(redis), job, Redactor(ctx.policy.guardrails.redact))
+    redactor = Redactor(ctx.policy.guardrails.redact)
+    reporter = (PartReporter(Outbox(redis), job, redactor) if job.parent
+                else ThreadReporter(Outbox(redis), job, redactor))
     lanes = Lanes(redis)
     status, detail = JobStatus.FAILED, ""
     waited_for = ""
@@ -122,10 +125,13 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
         beat.stop()
         elapsed = time.monotonic() - started
 
-        def outcome() -> None:  # each step may be repeated: leave, status and card are idempotent
+        def outcome() -> None:  # each step may be repeated: leave, status, card and part are idempotent
             lanes.leave(job)
             store.set_status(job.job_id, status, detail)
-            reporter.card(status, elapsed=elapsed, detail=detail)
+            if isinstance(reporter, PartReporter):
+                FanOut(redis).finish(job, reporter.part(job.host, status, detail))
+            else:
+                reporter.card(status, elapsed=elapsed, detail=detail)
 
         _settle(f"job {job.job_id} ended {status.value}", outcome)
         _settle(f"audit of job {job.job_id}",

@@ -184,6 +184,8 @@ def accept(envelope: object, *, rq_job_id: str, ctx: WorkerContext, redis: Redis
         raise refuse(rq_job_id, f"signed, but not a valid job: {str(exc)[:200]}") from None
     if job.job_id != rq_job_id:
         raise refuse(rq_job_id, f"queued under another id than its own ({_shown(job.job_id)})")
+    if job.host != ctx.host_name:  # a signed job meant for another host (or for no host) runs nowhere else
+        raise refuse(rq_job_id, f"meant for host {_shown(job.host or '(none)')}, this is {ctx.host_name}")
     if job.response_url is not None and not response_url_allowed(job.response_url,
                                                                  ctx.settings.slack_api_url):
         raise refuse(rq_job_id, "its response_url is not Slack's (hooks.slack.com or SLACK_API_URL's host)")
@@ -200,7 +202,6 @@ def accept(envelope: object, *, rq_job_id: str, ctx: WorkerContext, redis: Redis
     if not redis.set(seen_key(job.job_id), "1", nx=True, ex=max(1, math.ceil(ttl - age) + 1)):
         raise refuse(rq_job_id, "replayed: a job with this id was already run")
     return job
-
 
 
 def _close_expired(redis: Redis, job: JobRequest) -> None:

@@ -37,7 +37,7 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
     """
     try:
         engine = connect_monitor(settings.docker_host, tls=settings.docker_tls)
-        host = engine.host_name()
+        host = settings.host_name or engine.host_name()
     except DockerUnavailable as exc:
         print(f"dockbolt watch: Docker unreachable ({exc}): start Docker (dockerd) or set DOCKER_HOST")
         return 2

@@ -75,6 +75,8 @@ class VerbSpec:
     timeout: int = 60
     # Verbs answered by the bot itself (help, whoami, jobs): never queued, answered privately.
     answer: Callable[[LocalContext], str] | None = field(default=None)
+    # Whether `@all` may fan it out to every live host (one merged table with a HOST column).
+    fans_out: bool = False
 
     @property
     def queued(self) -> bool:
@@ -89,3 +91,5 @@ class ParsedCommand:
     verb: str
     args: Args
     text: str
+    # `@NAME` typed before the verb ("" none; "all" the fan-out).
+    host: str = ""

@@ -6,6 +6,7 @@ engine says; a host none of whose workers beat for a minute is listed as having 
 
 from __future__ import annotations
 
+from bot.messages import ago
 from bot.verbs.base import LocalContext, VerbSpec
 from dockbolt.core.hosts import HostState
 from dockbolt.core.mrkdwn import code_block
@@ -14,18 +15,10 @@ GIB = 1024**3
 HEADER = ["HOST", "WORKERS", "RUNNING", "CPUS", "MEMORY", "ENGINE", "LAST SEEN"]
 
 
-def _ago(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
-
-
 def _row(h: HostState) -> list[str]:
     i = h.info
     return [i.name, str(h.workers) if h.workers else "none", f"{i.running}/{i.containers}", str(i.cpus),
-            f"{i.memory / GIB:.1f}GiB", i.engine, _ago(h.age)]
+            f"{i.memory / GIB:.1f}GiB", i.engine, ago(h.age)]
 
 
 def answer(ctx: LocalContext) -> str:
@@ -40,7 +33,8 @@ def answer(ctx: LocalContext) -> str:
     table = "\n".join("   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
                       for r in rows)
     dead = [h.info.name for h in hosts if not h.workers]
-    note = (f"\nNo live worker: {', '.join(dead)} — commands for it wait until one starts." if dead else "")
+    note = (f"\nNo live worker: {', '.join(dead)} — commands for it are refused until one starts." if dead
+            else "")
     return f"*{len(hosts)} host{'s' if len(hosts) != 1 else ''}:*\n{code_block(table)}{note}"
 
 

@@ -14,5 +14,6 @@ def build(flags: dict[str, Any], positionals: list[str]) -> NoArgs:
 
 
 SPECS = (
-    VerbSpec(name="images", summary="List images", usage="images", default_role="viewer", build=build),
+    VerbSpec(name="images", summary="List images", usage="images", default_role="viewer", build=build,
+             fans_out=True),
 )

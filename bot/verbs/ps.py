@@ -45,5 +45,6 @@ SPECS = (
         ),
         build=build,
         timeout=60,
+        fans_out=True,
     ),
 )

@@ -59,5 +59,6 @@ SPECS = (
         max_positionals=None,
         build=build,
         timeout=60,
+        fans_out=True,
     ),
 )

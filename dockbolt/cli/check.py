@@ -2,24 +2,22 @@
 
 Besides problems (which make it exit 1) it warns about settings that work but are unsafe: a default role
 that may change anything or holds grants, missing or short secrets, plain-HTTP Slack, Redis without a
-password reachable off this host; about a queue no live worker serves (jobs wait until one starts), a
-registered host whose workers stopped beating, container alerts with nowhere to go, no watcher running.
+password reachable off this host; about no Docker host registered, a registered host whose workers
+stopped beating (its commands are refused), container alerts with nowhere to go, no watcher running.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from redis import Redis
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
-from bot.liveness import live_workers
 from dockbolt.cli.wiring import load_bot_config
 from dockbolt.core.apps import AppConfig
-from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.incidents import live_watchers
@@ -88,16 +86,6 @@ def settings_warnings(settings: Settings) -> list[str]:
     return out
 
 
-def worker_warnings(redis: Redis, queues: Sequence[str] = (DEFAULT_QUEUE,)) -> list[str]:
-    """One line per queue that no live worker serves (nothing when Redis cannot be asked)."""
-    try:
-        idle = [name for name in queues if live_workers(redis, name) == 0]
-    except RedisError:
-        return []
-    return [f"no worker is serving queue {name}: commands are accepted but wait there until a "
-            "`dockbolt worker` starts" for name in idle]
-
-
 def delivery_warnings(redis: Redis) -> list[str]:
     """A line when reports wait for Slack or were given up (nothing when Redis cannot be asked)."""
     try:
@@ -129,14 +117,17 @@ def monitor_warnings(monitor: MonitorConfig, redis: Redis) -> list[str]:
 
 
 def host_warnings(redis: Redis) -> list[str]:
-    """One line per registered host none of whose workers beat lately (nothing when Redis cannot be
-    asked)."""
+    """One line per registered host none of whose workers beat lately, or one when no host registered
+    (nothing when Redis cannot be asked)."""
     try:
         hosts = HostRegistry(redis).all()
     except RedisError:
         return []
+    if not hosts:
+        return ["no worker has registered a Docker host yet: queued commands are refused until a "
+                "`dockbolt worker` starts"]
     return [f"host {h.info.name} has no live worker (last seen {h.age / 60:.0f} min ago): commands for it "
-            "wait until a `dockbolt worker` for it starts" for h in hosts if not h.workers]
+            "are refused until a `dockbolt worker` for it starts" for h in hosts if not h.workers]
 
 
 def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
@@ -151,7 +142,7 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
         problems.extend(exc.problems)
     problems.extend(preflight(settings))
     with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
-        warnings += worker_warnings(redis) + delivery_warnings(redis) + host_warnings(redis)
+        warnings += host_warnings(redis) + delivery_warnings(redis)
         if config is not None:
             warnings += monitor_warnings(config.monitor, redis)
     if not settings.slack_bot_token:

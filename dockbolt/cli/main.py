@@ -50,6 +50,11 @@ def _serve_metrics(args: argparse.Namespace, registry: CollectorRegistry,
     return close
 
 
+def _host_name_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host-name", metavar="NAME", help="the Docker host's name in chat (`@NAME`) and in "
+                   "alerts; default DOCKBOLT_HOST_NAME, else the engine's own Name (docker info)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dockbolt", description="Slack ChatOps for Docker.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -59,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run an RQ worker with access to the Docker engine")
     w.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     _metrics_args(w)
+    _host_name_arg(w)
     watch = sub.add_parser("watch", help="watch the Docker engine: container alerts, stats history, metrics")
     _metrics_args(watch)
+    _host_name_arg(watch)
     u = sub.add_parser("up", help="the embedded default: private Redis + worker + console (or Slack)")
     u.add_argument("--as", dest="as_user", default="ULOCALADMIN", help="console: your Slack user id")
     u.add_argument("--channel", default="CCONSOLE", help="console: the channel you type in")
@@ -117,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()  # every log line passes the built-in secret patterns (RQ's own lines too)
     settings = load_settings()
+    if getattr(args, "host_name", None):
+        settings = dataclasses.replace(settings, host_name=args.host_name)
     bad = settings.problems()
     if bad:
         for line in bad:

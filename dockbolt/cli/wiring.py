@@ -26,8 +26,9 @@ from bot.server import HttpServer, make_wsgi
 from bot.verbs import CATALOG
 from dockbolt.core.audit import AuditLog
 from dockbolt.core.config import Config, load_config
-from dockbolt.core.contract import DEFAULT_QUEUE
+from dockbolt.core.contract import host_queue
 from dockbolt.core.delivery import Deliverer
+from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.metrics import QUEUE_DEPTH
 from dockbolt.core.outbox import Outbox
@@ -73,10 +74,11 @@ def make_deliverer(settings: Settings, redactor: Redactor, ttl: float, threads: 
     return Deliverer(redis, client, ttl=ttl, threads=threads, name=name, listen=listen)
 
 
-def queue_depths(redis: Redis, queues: tuple[str, ...] = (DEFAULT_QUEUE,)) -> Callable[[], dict[str, int]]:
-    """What ``dockbolt_queue_depth`` reads at each scrape: the length of each RQ queue (one LLEN each)."""
-    rq_queues = [Queue(name, connection=redis) for name in queues]
-    return lambda: {q.name: q.count for q in rq_queues}
+def queue_depths(redis: Redis) -> Callable[[], dict[str, int]]:
+    """What ``dockbolt_queue_depth`` reads at each scrape: the length of each registered host's queue."""
+    registry = HostRegistry(redis)
+    return lambda: {q.name: q.count for q in (Queue(host_queue(h.info.name), connection=redis)
+                                              for h in registry.all())}
 
 
 @dataclass
@@ -114,7 +116,8 @@ def build_bot(settings: Settings, config: Config, *, reaper_every: float = 5.0) 
     deliverer = make_deliverer(settings, redactor, config.slack.delivery_ttl, listen=False)
     app = create_app(settings, config, redis, client, deliver=deliverer.deliver)
     reaper = Reaper(JobStore(redis), Outbox(redis), audit=AuditLog(redis), every=reaper_every)
-    hook = DeployHook(config.apps, Dispatcher(client, redis, settings.job_secret, deliver=deliverer.deliver))
+    hook = DeployHook(config.apps, Dispatcher(client, redis, settings.job_secret, deliver=deliverer.deliver),
+                      hosts=config.hosts)
     QUEUE_DEPTH.watch(queue_depths(redis))
     return BotRuntime(app=app, client=client, redis=redis, reaper=reaper, deliverer=deliverer, hook=hook)
 

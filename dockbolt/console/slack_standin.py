@@ -6,7 +6,8 @@ use it, enforces Slack's message limits and records everything (thread-safe quer
 failures on it: rate limits, refused channels, API errors).
 
 Implementation lives in ``dockbolt.console.standin``: ``models`` (records), ``limits`` (Slack's rules),
-``state`` (recording, waiting, events), ``api``/``chat``/``files`` (methods), ``response_urls``, ``http``.
+``state`` (recording, waiting, events), ``api``/``chat``/``files`` (methods), ``response_urls``, ``http``,
+``socket_mode`` (with an app-level token: apps.connections.open and the websocket Slack delivers over).
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from dockbolt.console.standin.models import (
     UploadedFile,
 )
 from dockbolt.console.standin.response_urls import ResponseUrls
+from dockbolt.console.standin.socket_messages import Ack, SocketLink
+from dockbolt.console.standin.socket_mode import SocketMode
 from dockbolt.console.standin.state import StandInState
 
 __all__ = [
+    "Ack",
     "ApiAnswer",
     "Call",
     "Ephemeral",
@@ -36,6 +40,8 @@ __all__ = [
     "Message",
     "ResponsePost",
     "SlackStandIn",
+    "SocketLink",
+    "SocketMode",
     "StandInEvent",
     "UploadedFile",
 ]
@@ -45,13 +51,17 @@ class SlackStandIn(StandInState):
     """The Slack Web API on 127.0.0.1 (port chosen by the OS), recording what it is asked to do.
 
     Only ``token`` authenticates; ``usergroups`` answers usergroups.users.list (group id → member ids).
+    With ``app_token`` (``xapp-…``) it also plays Socket Mode: ``socket_mode`` delivers over the websocket.
     """
 
-    def __init__(self, token: str, usergroups: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, token: str, usergroups: dict[str, list[str]] | None = None,
+                 app_token: str | None = None) -> None:
         super().__init__()
         self.token = token
         self.bot_user_id = BOT_USER_ID
         self._api = WebApi(self, token, usergroups)
+        self._socket = SocketMode(app_token) if app_token else None
+        self._api.socket = self._socket
         self._responses = ResponseUrls(self, BOT_USER_ID)
         self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
@@ -72,12 +82,16 @@ class SlackStandIn(StandInState):
                 target=self._server.serve_forever, args=(0.05,), name="slack-standin", daemon=True
             )
             self._thread.start()
+            if self._socket is not None:
+                self._socket.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        if self._socket is not None:
+            self._socket.stop()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -91,6 +105,13 @@ class SlackStandIn(StandInState):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    @property
+    def socket_mode(self) -> SocketMode:
+        """Socket Mode: deliver slash commands and clicks over the app's websocket, read the acks."""
+        if self._socket is None:
+            raise RuntimeError("SlackStandIn has no Socket Mode (give it an app_token)")
+        return self._socket
 
     @property
     def port(self) -> int:

@@ -12,11 +12,19 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from dockbolt.core.args import APP_NAME_RE, ENV_NAME_RE, IMAGE_TAG_RE, DeployArgs, HealthSpec, RunArgs
+from dockbolt.core.args import (
+    APP_NAME_RE,
+    ENV_NAME_RE,
+    IMAGE_TAG_RE,
+    SWARM_PUBLISH_ADDRESS,
+    DeployArgs,
+    HealthSpec,
+    RunArgs,
+)
 from dockbolt.core.buildsrc import BuildConfig, source_of
 from dockbolt.core.errors import UsageError
 from dockbolt.core.units import duration_seconds
@@ -28,7 +36,9 @@ if TYPE_CHECKING:
 RunWords = Callable[[list[str]], RunArgs]
 
 KEYS = ("context", "dockerfile", "image", "container", "channel", "run", "health", "build_args",
-        "webhook_secret_env")
+        "webhook_secret_env", "mode")
+# How an app runs: one container replaced by a deploy, or a Swarm service a deploy updates (rolling).
+MODES = ("container", "service")
 # The run table's keys and the `run` flag each stands for (arrays repeat the flag; "command" is the
 # container's command after the image).
 RUN_FLAGS: Mapping[str, str] = MappingProxyType({
@@ -56,6 +66,7 @@ class AppConfig:
     health: HealthSpec = field(default_factory=HealthSpec)
     build_args: Mapping[str, str] = field(default_factory=dict)
     webhook_secret_env: str = ""
+    mode: str = "container"  # or "service": ``container`` is then the name of a Swarm service
 
     def own_image(self, image: str) -> bool:
         """``image`` is a tag or digest of this app's repository (all a webhook may deploy)."""
@@ -66,7 +77,7 @@ class AppConfig:
         return DeployArgs(app=self.name, container=self.container, repository=self.image, run=self.run,
                           channel=self.channel, ref=ref, image=image, context=self.context,
                           dockerfile=self.dockerfile, build_args=dict(self.build_args), health=self.health,
-                          by=by)
+                          by=by, mode="service" if self.mode == "service" else "container")
 
 
 def run_words(run: Mapping[str, Any], image: str) -> tuple[list[str], list[str]]:
@@ -137,15 +148,27 @@ def _parse_app(c: _Checker, key: str, name: str, t: Mapping[str, Any], build: Bu
     build_args = _string_table(c, t.get("build_args", {}), f"{key}.build_args")
     health = _parse_health(c, t.get("health", {}), f"{key}.health")
     run = _parse_run(c, t.get("run", {}), f"{key}.run", image or "image", run_parser)
+    mode = c.string(t, key, "mode", "container") or "container"
+    if mode not in MODES:
+        c.add(f"{key}.mode", f'"{mode}" is not one of {", ".join(MODES)}')
+    elif mode == "service" and run is not None:
+        run = _swarm_ports(c, f"{key}.run.ports", run)
     if run is None or health is None:
         return None
     try:
         return AppConfig(name=name, context=context, image=image, container=container, run=run,
                          channel=channel, dockerfile=dockerfile, health=health, build_args=build_args,
-                         webhook_secret_env=secret_env)
+                         webhook_secret_env=secret_env, mode=mode)
     except ValueError as exc:
         c.add(key, str(exc))
         return None
+
+
+def _swarm_ports(c: _Checker, key: str, run: RunArgs) -> RunArgs:
+    """A service's ports as the guardrails must see them: Swarm publishes on every address of every node."""
+    if any(p.host_ip for p in run.ports):
+        c.add(key, "a service is published on every address (Swarm's routing mesh): give HOST:CTR, no IP")
+    return replace(run, ports=tuple(replace(p, host_ip=SWARM_PUBLISH_ADDRESS) for p in run.ports))
 
 
 def _string_table(c: _Checker, data: object, key: str) -> dict[str, str]:

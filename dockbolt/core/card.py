@@ -56,8 +56,9 @@ def build_card(
     status: JobStatus,
     elapsed: float | None = None,
     detail: str = "",
+    host: str = "",
 ) -> Card:
-    """Build the card for a job in ``status``."""
+    """Build the card for a job in ``status`` (on Docker host ``host``, when it has one)."""
     word = _WORDS.get(status, status.value)
     shown = escape(f"{command} {command_text}".strip())[:2800]
     status_line = f"{_ICONS[status]} *{word}*"
@@ -66,11 +67,12 @@ def build_card(
     if detail:
         status_line += f" — {escape(detail)[:500]}"
     text = f"<@{user_id}> ran `{shown}` — {word}"
+    where = f" · on `{escape(host)}`" if host else ""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"<@{user_id}> ran `{shown}`"}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"{status_line} · job `{job_id}`"}],
+            "elements": [{"type": "mrkdwn", "text": f"{status_line}{where} · job `{job_id}`"}],
         },
     ]
     metadata = {"event_type": CARD_EVENT_TYPE, "event_payload": {"job_id": job_id, "status": status.value}}

@@ -16,6 +16,7 @@ from typing import Any
 
 from dockbolt.core.apps import AppConfig, RunWords, parse_apps
 from dockbolt.core.buildsrc import BuildConfig
+from dockbolt.core.contract import check_host_name
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.guardrails import KEYS, parse_guardrails
 from dockbolt.core.monitor import MonitorConfig, parse_monitor
@@ -48,6 +49,13 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class HostsConfig:
+    """The ``[hosts]`` table: a default Docker host per channel (``[[hosts.channels]]``)."""
+
+    channels: Mapping[str, str] = field(default_factory=dict)  # channel id → host name
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated config file."""
 
@@ -57,6 +65,7 @@ class Config:
     build: BuildConfig = field(default_factory=BuildConfig)
     apps: Mapping[str, AppConfig] = field(default_factory=dict)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    hosts: HostsConfig = field(default_factory=HostsConfig)
 
 
 def _tname(value: object) -> str:
@@ -151,6 +160,31 @@ def _parse_slack(c: _Checker, data: object) -> SlackConfig:
 _HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
 
 
+def _parse_hosts(c: _Checker, data: object) -> HostsConfig:
+    t = c.table(data, "hosts", ("channels",))
+    entries = t.get("channels", [])
+    if not isinstance(entries, list):
+        c.add("hosts.channels", f"must be an array of tables ([[hosts.channels]]), got {_tname(entries)}")
+        return HostsConfig()
+    channels: dict[str, str] = {}
+    for i, body in enumerate(entries):
+        key = f"hosts.channels[{i}]"
+        e = c.table(body, key, ("channel", "host"))
+        channel, host = c.string(e, key, "channel", None), c.string(e, key, "host", None)
+        if channel is not None and not CHANNEL_ID_RE.match(channel):
+            c.add(f"{key}.channel", f'"{channel}" is not {_ID_SHAPES["channels"][1]}')
+        elif channel in channels:
+            c.add(f"{key}.channel", f'"{channel}" already has the default host "{channels[channel]}"')
+        if host is not None:
+            try:
+                check_host_name(host)
+            except ValueError as exc:
+                c.add(f"{key}.host", str(exc))
+        if channel and host:
+            channels.setdefault(channel, host)
+    return HostsConfig(channels=MappingProxyType(channels))
+
+
 def _parse_build(c: _Checker, data: object) -> BuildConfig:
     t = c.table(data, "build", ("context_roots", "allow_git_hosts"))
     roots = c.strings(t, "build", "context_roots", lambda r: None if r.startswith("/") and r != "/"
@@ -210,7 +244,7 @@ def _parse_binding(c: _Checker, key: str, body: object, roles: Collection[str]) 
     if not isinstance(body, dict):
         c.add(key, f"must be a table, got {_tname(body)}")
         return None
-    t = c.table(body, key, ("role", *_ID_SHAPES, "containers", "images"))
+    t = c.table(body, key, ("role", *_ID_SHAPES, "containers", "images", "hosts"))
     role = c.string(t, key, "role", None)
     if role is not None:
         c.role_ref(f"{key}.role", role, roles)
@@ -225,7 +259,8 @@ def _parse_binding(c: _Checker, key: str, body: object, roles: Collection[str]) 
         c.add(key, "binding names nobody: give users and/or groups")
     return Binding(role=role or "", users=ids["users"], groups=ids["groups"], channels=ids["channels"],
                    containers=c.strings(t, key, "containers", _check_glob),
-                   images=c.strings(t, key, "images", _check_glob))
+                   images=c.strings(t, key, "images", _check_glob),
+                   hosts=c.strings(t, key, "hosts", _check_glob))
 
 
 def _check_glob(glob: str) -> str | None:
@@ -266,11 +301,12 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
     """
     c = _Checker(source)
     known_verbs = tuple(catalog)
-    top = c.table(dict(data), "", ("slack", "rbac", "policy", "build", "apps", "monitor"))
+    top = c.table(dict(data), "", ("slack", "rbac", "policy", "build", "apps", "monitor", "hosts"))
     slack = _parse_slack(c, top.get("slack", {}))
     build = _parse_build(c, top.get("build", {}))
     apps = parse_apps(c, top.get("apps", {}), build, slack.notify_channel, run_parser)
     monitor = parse_monitor(c, top.get("monitor", {}), slack.notify_channel)
+    hosts = _parse_hosts(c, top.get("hosts", {}))
     rbac = c.table(top.get("rbac", {}), "rbac", ("default_role", "roles", "bindings"))
     defined = _parse_roles(c, rbac.get("roles"), known_verbs)
     roles = {name: role for name, role in built_in_roles(catalog).items() if name not in defined} | defined
@@ -295,7 +331,7 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
         known_verbs=tuple(sorted(known_verbs)),
     )
     return Config(source=source, slack=slack, policy=policy, build=build, apps=MappingProxyType(apps),
-                  monitor=monitor)
+                  monitor=monitor, hosts=hosts)
 
 
 def load_config(path: str, catalog: Catalog, run_parser: RunWords | None = None) -> Config:

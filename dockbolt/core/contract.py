@@ -22,6 +22,24 @@ from dockbolt.core.codec import decode, encode
 SCHEMA_VERSION = 1
 JOB_FUNC = "workers.runner.run_job"
 DEFAULT_QUEUE = "dockbolt-default"
+HOST_QUEUE_PREFIX = "dockbolt-host-"
+# What a host may be called (an engine's Name is a hostname; `all` is the fan-out word, never a host).
+HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+ALL_HOSTS = "all"
+
+
+def host_queue(host: str) -> str:
+    """The RQ queue that ``host``'s workers serve."""
+    return HOST_QUEUE_PREFIX + host
+
+
+def check_host_name(name: str) -> str:
+    """``name`` if it can name a host, else ValueError saying why."""
+    if not HOST_NAME_RE.match(name) or name.lower() == ALL_HOSTS:
+        raise ValueError(f"{name!r} cannot name a host (letters, digits, '.', '_', '-'; not 'all')")
+    return name
+
+
 # RQ's heartbeat lease for dockbolt workers: an idle worker beats every WORKER_TTL - 15 s, a busy one every
 # 30 s, and each beat sets its record to expire at most WORKER_FRESH s later (Redis's clock); a worker
 # whose record has not expired counts as serving its queues.
@@ -75,6 +93,11 @@ class JobRequest:
     # A deploy's announcement channel; when it is ``channel_id`` (a webhook deploy), the announcement is
     # the job's only message and its thread the job's thread (no card).
     announce_in: str = ""
+    # The Docker host it runs on ("" only for jobs queued before hosts had queues: any worker of the
+    # default queue). A worker runs only jobs for its own host.
+    host: str = ""
+    # A part of a fan-out (`ps @all`): the job whose thread shows the merged table; this one has no card.
+    parent: str = ""
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -85,6 +108,13 @@ class JobRequest:
                 raise ValueError(f"job field {key!r} must be a non-empty string")
         if not JOB_ID_RE.match(self.job_id):
             raise ValueError(f"job id {self.job_id!r} is not valid for RQ")
+        if self.host:
+            check_host_name(self.host)
+
+    @property
+    def queue(self) -> str:
+        """The RQ queue it goes on: its host's."""
+        return host_queue(self.host) if self.host else DEFAULT_QUEUE
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the exact payload put on the queue)."""

@@ -4,6 +4,9 @@
   its last beat (a host that went away is listed as such, not forgotten at once)
 - ``dockbolt:hosts:workers:<host>`` sorted set worker name → when its beat expires (Redis clock)
 
+Each host has its own queue (``host_queue``), served only by that host's workers: a command for `db1`
+runs on db1 and nowhere else.
+
 A worker beats every ``BEAT_EVERY`` seconds with what ``docker info`` says (engine version, OS, CPUs,
 memory, running containers); a worker whose beats stop drops out of its host's count ``BEAT_TTL`` later.
 """
@@ -22,10 +25,6 @@ WORKERS = "dockbolt:hosts:workers:"
 BEAT_EVERY = 15.0
 BEAT_TTL = 4 * BEAT_EVERY
 KEEP_SECONDS = 7 * 86400
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True)
@@ -73,35 +72,39 @@ class HostRegistry:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    def beat(self, info: HostInfo, worker: str) -> None:
-        """Record ``info`` for its host, and ``worker`` as serving it for ``BEAT_TTL`` seconds."""
+    def beat(self, info: HostInfo, worker: str, ttl: float = BEAT_TTL) -> None:
+        """Record ``info`` for its host, and ``worker`` as serving it for ``ttl`` seconds."""
         now = redis_time(self.redis)
         stamped = json.dumps(asdict(HostInfo(**{**asdict(info), "seen": now})))
         key = WORKERS + info.name
         pipe = self.redis.pipeline()
         pipe.hset(HOSTS, info.name, stamped)
         pipe.expire(HOSTS, KEEP_SECONDS)
-        pipe.zadd(key, {worker: now + BEAT_TTL})
+        pipe.zadd(key, {worker: now + ttl})
         pipe.zremrangebyscore(key, "-inf", now)
-        pipe.expire(key, int(BEAT_TTL) + 1)
+        pipe.expire(key, int(ttl) + 1)
         pipe.execute()
 
     def leave(self, host: str, worker: str) -> None:
         """A worker stopping: it no longer counts for its host."""
         self.redis.zrem(WORKERS + host, worker)
 
+    def state(self, name: str) -> HostState | None:
+        """One host as listed (None: never seen, or not for a week)."""
+        return next((h for h in self.all() if h.info.name == name), None)
+
     def all(self) -> list[HostState]:
-        """Every host seen in the last week, by name, with its live workers."""
-        now = redis_time(self.redis)
-        raw = self.redis.hgetall(HOSTS)
-        names = sorted(_text(k) for k in raw)
-        pipe = self.redis.pipeline()
-        for name in names:
-            pipe.zcount(WORKERS + name, now, "+inf")
-        counts = pipe.execute()
-        out = []
-        for name, workers in zip(names, counts, strict=True):
-            info = HostInfo(**json.loads(raw[name.encode()] if name.encode() in raw else raw[name]))
-            if now - info.seen <= KEEP_SECONDS:
-                out.append(HostState(info=info, workers=int(workers), now=now))
-        return out
+        """Every host seen in the last week, by name, with its live workers (two round trips: this is
+        read in the ack of every queued command)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.time()
+        pipe.hgetall(HOSTS)
+        (secs, micros), raw = pipe.execute()
+        now = secs + micros / 1e6
+        infos = sorted((HostInfo(**json.loads(v)) for v in raw.values()), key=lambda i: i.name)
+        infos = [i for i in infos if now - i.seen <= KEEP_SECONDS]
+        pipe = self.redis.pipeline(transaction=False)
+        for info in infos:
+            pipe.zcount(WORKERS + info.name, now, "+inf")
+        counts = pipe.execute() if infos else []
+        return [HostState(info=i, workers=int(n), now=now) for i, n in zip(infos, counts, strict=True)]

@@ -44,7 +44,7 @@ def post_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapsed:
     redactor = redactor_of(client)
     c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
                    command_text=redactor.redact_command(job.command_text), status=status, elapsed=elapsed,
-                   detail=redactor.redact_command(detail))
+                   detail=redactor.redact_command(detail), host=job.host)
     try:
         resp = client.chat_postMessage(channel=job.channel_id, text=c.text, blocks=c.blocks,
                                        metadata=c.metadata, unfurl_links=False)
@@ -66,7 +66,7 @@ def update_card(client: WebClient, job: JobRequest, status: JobStatus, *, elapse
     redactor = redactor_of(client)
     c = build_card(job_id=job.job_id, user_id=job.user_id, command=job.command,
                    command_text=redactor.redact_command(job.command_text), status=status, elapsed=elapsed,
-                   detail=redactor.redact_command(detail))
+                   detail=redactor.redact_command(detail), host=job.host)
     client.chat_update(channel=job.channel_id, ts=job.thread_ts, text=c.text, blocks=c.blocks,
                        metadata=c.metadata)
 

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from dockbolt.core.guardrails import Guardrails
-from dockbolt.core.scopes import Requirement, Target, uncovered
+from dockbolt.core.scopes import Requirement, Subcommand, Target, host_uncovered, uncovered
 
 WILDCARD = "*"
 # The built-in roles, least to most powerful; operator inherits viewer, admin allows "*". Every verb
@@ -53,7 +53,7 @@ class Binding:
     """Grants ``role`` to these users and user groups; only in ``channels`` when that is non-empty.
 
     ``containers`` and ``images`` (globs) narrow it further: when set, it covers only targets whose name
-    (resp. image) matches one of them.
+    (resp. image) matches one of them; ``hosts`` (globs): only commands for a Docker host matching one.
     """
 
     role: str
@@ -62,6 +62,7 @@ class Binding:
     channels: frozenset[str] = frozenset()
     containers: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Held:
     how: str
     containers: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
 
 def held_roles(policy: Policy, *, user_id: str, user_groups: Collection[str], channel_id: str) -> list[Held]:
@@ -113,9 +115,9 @@ def held_roles(policy: Policy, *, user_id: str, user_groups: Collection[str], ch
         if b.channels and channel_id not in b.channels:
             continue
         if user_id in b.users:
-            out.append(Held(b.role, f"binding #{n} (users)", b.containers, b.images))
+            out.append(Held(b.role, f"binding #{n} (users)", b.containers, b.images, b.hosts))
         elif b.groups & groups:
-            out.append(Held(b.role, f"binding #{n} (groups)", b.containers, b.images))
+            out.append(Held(b.role, f"binding #{n} (groups)", b.containers, b.images, b.hosts))
     if policy.default_role:
         out.append(Held(policy.default_role, "default_role"))
     # A role name the policy does not define grants nothing; parse_config rejects it, this is belt and braces.
@@ -184,14 +186,14 @@ def referenced_groups(policy: Policy) -> frozenset[str]:
 
 def authorize(
     policy: Policy, *, user_id: str, user_groups: Collection[str], channel_id: str, verb: str,
-    needs: Sequence[Requirement] = (), targets: Sequence[Target] = (),
+    needs: Sequence[Requirement] = (), targets: Sequence[Target] = (), host: str = "",
 ) -> Decision:
     """Decide whether this user may run ``verb`` here, with these requirements, on these targets.
 
     Allowed when one binding's role allows the verb, holds every grant the requirements need and covers
     every target (scope globs; ``unmanaged`` for containers dockbolt did not create, unless the verb only
-    reads and ``read_unmanaged`` is on). Some things no grant allows: a requirement without a grant,
-    changing a protected container. Deny by default.
+    reads and ``read_unmanaged`` is on) and ``host`` (when given: its ``hosts`` globs). Some things no
+    grant allows: a requirement without a grant, changing a protected container. Deny by default.
     """
     held = held_roles(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id)
     roles = tuple(dict.fromkeys(h.role for h in held))
@@ -201,7 +203,10 @@ def authorize(
 
     if verb in policy.open_verbs:
         return decide(True, "open to everyone", f"allowed: anyone may run `{verb}`")
-    reads = verb in policy.read_verbs
+    # A subcommand (`service scale`) needs a role that allows the verb and the subcommand (service-scale).
+    sub = next((n.flag for n in needs if isinstance(n, Subcommand)), verb)
+    needs = [n for n in needs if not isinstance(n, Subcommand)]
+    reads = sub in policy.read_verbs
     for need in needs:
         if need.grant is None:
             return decide(False, f"guardrail: {need.flag}", f"not allowed: `{need.flag}`: {need.reason}")
@@ -210,18 +215,22 @@ def authorize(
             return decide(False, f"protected: {t.shown}",
                           f"not allowed: `{t.shown}` is protected (`dockbolt.protected=true`): "
                           f"it cannot be changed from chat")
-    allowing = [(h, path) for h in held if (path := _allows(policy, h.role, verb)) is not None]
+    allowing = [(h, path) for h in held if (path := _allows(policy, h.role, verb)) is not None
+                and _allows(policy, h.role, sub) is not None]
     if not allowing:
-        return _deny_verb(policy, verb, roles, decide)
+        verb_held = any(_allows(policy, h.role, verb) for h in held)
+        return _deny_verb(policy, sub if verb_held else verb, roles, decide)
     misses: list[str] = []
     for h, path in allowing:
         grants = grants_of(policy, h.role)
         miss = _shortfalls(policy, h, grants, needs, targets, reads)
+        if (why := host_uncovered(h.hosts, host)) is not None:
+            miss.insert(0, why)
         if not miss:
             used = sorted({n.grant for n in needs if n.grant} | (
                 {"unmanaged"} if "unmanaged" in grants and any(_unmanaged(t) for t in targets) else set()))
             rule = " → ".join((h.how, *path)) + (f" + grants {', '.join(used)}" if used else "")
-            return decide(True, rule, f"allowed: {h.role} allows `{verb}`")
+            return decide(True, rule, f"allowed: {h.role} allows `{sub}`")
         misses.append(f"{h.role} ({h.how}): " + "; ".join(dict.fromkeys(miss)))
     first = misses[0].split(": ", 1)[1] if len(misses) == 1 else "\n".join(f"• {m}" for m in misses)
     return decide(False, "deny: " + " | ".join(misses), f"not allowed: {first}")

@@ -4,7 +4,9 @@ A *target* is a container a verb acts on (resolved by the worker to its full nam
 an image (`inspect IMAGE`), or, for `run`, the container about to be created (its name and image). A
 binding's ``containers``/``images`` globs (``fnmatch``, case-sensitive) narrow where its role applies;
 an empty list means "any". A *requirement* is something in the command that needs a grant (or that
-nothing may allow): `run`'s guardrail flags (``dockbolt.core.run_policy``) are the ones there are today.
+nothing may allow): `run`'s guardrail flags (``dockbolt.core.run_policy``), and a ``Subcommand``: a verb
+whose subcommands differ in power (`service ls` reads, `service rm` removes) names the one typed, which
+a role must allow by its name (``service-rm``, ``dockbolt.core.rbac``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dockbolt.core.args import (
     NameArgs,
     NamesArgs,
     RunArgs,
+    ServiceArgs,
     StatsArgs,
 )
 from dockbolt.core.guardrails import Guardrails
@@ -30,7 +33,7 @@ LABEL_PROTECTED = "dockbolt.protected"
 # Docker accepts any unique id prefix; a short one picks a container nobody meant (1 character did).
 MIN_ID_PREFIX = 12
 
-TargetKind = Literal["container", "image", "new"]
+TargetKind = Literal["container", "image", "new", "service"]
 
 
 class Requirement(Protocol):
@@ -42,6 +45,32 @@ class Requirement(Protocol):
     def grant(self) -> str | None: ...
     @property
     def reason(self) -> str: ...
+
+
+def subverb(verb: str, sub: str) -> str:
+    """A subcommand's name in the registry and in roles' ``allow`` (`service scale`: service-scale)."""
+    return f"{verb}-{sub}"
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """The subcommand a command runs (``service-scale``): roles allow it by this name, as they allow verbs.
+
+    A Requirement so that it travels with the others; ``grant`` is its name, never None (it is not a
+    guardrail), and ``authorize`` takes it out before grants are looked at.
+    """
+
+    flag: str
+
+    @property
+    def grant(self) -> str:
+        """The subcommand's name (what a role's ``allow`` must list)."""
+        return self.flag
+
+    @property
+    def reason(self) -> str:
+        """What it is, for a denial."""
+        return f"`{self.flag}` is a subcommand a role must allow"
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,13 @@ class Target:
 
 def _matches(value: str, globs: tuple[str, ...]) -> bool:
     return not globs or any(fnmatchcase(value, g) for g in globs)
+
+
+def host_uncovered(hosts: tuple[str, ...], host: str) -> str | None:
+    """Why the ``hosts`` scope globs do not cover ``host`` (None when they do, or no host is named)."""
+    if not host or _matches(host, hosts):
+        return None
+    return f"host `{host}` is outside your hosts scope ({', '.join(hosts)})"
 
 
 def uncovered(containers: tuple[str, ...], images: tuple[str, ...], target: Target) -> str | None:
@@ -127,4 +163,26 @@ def run_requirements(
         image = args.image or args.repository
         creates = Target(name=args.container, image=image, kind="new")
         return check_run(replace(args.run, image=image), guardrails), (creates,)
+    if isinstance(args, ServiceArgs):
+        return service_requirements(args, guardrails)
     return (), ()
+
+
+def service_targets(args: ServiceArgs) -> tuple[str, ...]:
+    """The existing services a `service` command names (scale's NAME=N names, or its NAMEs)."""
+    return tuple(args.replicas) if args.action == "scale" else args.names
+
+
+def service_requirements(
+    args: ServiceArgs, guardrails: Guardrails
+) -> tuple[tuple[Requirement, ...], tuple[Target, ...]]:
+    """For `service ACTION`: the subcommand, what `run` would need for the replicas it creates (image,
+    ports, resources) or for the image an update rolls out, and the services it names (their names against
+    the containers scope; the worker checks the rest on the engine: managed, protected, image)."""
+    sub = Subcommand(subverb("service", args.action))
+    if args.spec is not None:
+        new = Target(name=args.spec.run.name or "", image=args.spec.run.image, kind="new")
+        return (sub, *check_run(args.spec.run, guardrails)), (new,)
+    image = args.image or None
+    needs = check_run(RunArgs(image=args.image), guardrails) if args.image else ()
+    return (sub, *needs), tuple(Target(name=n, image=image, kind="service") for n in service_targets(args))

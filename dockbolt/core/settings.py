@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from dockbolt.core.contract import check_host_name
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_CONFIG_PATH = "./dockbolt.toml"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
@@ -61,6 +63,8 @@ class Settings:
     # Shared by the bot (signs every job) and the workers (run only jobs it verifies); see core.jobsign.
     job_secret: Secret
     docker_tls: DockerTLS = DockerTLS()
+    # The Docker host this worker/watcher serves (DOCKBOLT_HOST_NAME or --host-name; "" = the engine's Name).
+    host_name: str = ""
 
     @property
     def redis_location(self) -> str:
@@ -102,6 +106,11 @@ class Settings:
             out.append(f"SLACK_API_URL must be an http(s) URL, got {self.slack_api_url!r}")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             out.append(f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}")
+        if self.host_name:
+            try:
+                check_host_name(self.host_name)
+            except ValueError as exc:
+                out.append(f"DOCKBOLT_HOST_NAME: {exc}")
         return out
 
 
@@ -126,4 +135,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         job_secret=Secret(get("DOCKBOLT_JOB_SECRET")),
         docker_tls=DockerTLS(verify=bool(get("DOCKER_TLS_VERIFY")), cert_path=get("DOCKER_CERT_PATH") or (
             os.path.join(os.path.expanduser("~"), ".docker") if get("DOCKER_TLS_VERIFY") else "")),
+        host_name=get("DOCKBOLT_HOST_NAME"),
     )

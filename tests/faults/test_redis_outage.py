@@ -27,9 +27,8 @@ from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
-from dockbolt.core.contract import DEFAULT_QUEUE
 from tests.faults.conftest import KillableRedis
-from tests.support.pipeline import Pipeline, poll_until, start_pipeline
+from tests.support.pipeline import QUEUE, Pipeline, poll_until, start_pipeline
 from workers.main import DockboltWorker
 
 pytestmark = pytest.mark.integration
@@ -88,12 +87,12 @@ def healthz(p: Pipeline) -> tuple[int, dict[str, object]]:
 def serving(p: Pipeline) -> bool:
     """/healthz says 200 with one live worker on the default queue."""
     status, body = healthz(p)
-    return status == 200 and body.get("queues") == {DEFAULT_QUEUE: {"workers": 1}}
+    return status == 200 and body.get("queues") == {QUEUE: {"workers": 1}}
 
 
 def dequeued(p: Pipeline, job_id: str) -> int:
     """How many times a worker took ``job_id`` off the queue (RQ logs each take)."""
-    return len(re.findall(rf"{DEFAULT_QUEUE}: {job_id}\b", p.worker_log()))
+    return len(re.findall(rf"{QUEUE}: {job_id}\b", p.worker_log()))
 
 
 def noticed(p: Pipeline, worker: subprocess.Popen[bytes]) -> bool:
@@ -104,7 +103,7 @@ def noticed(p: Pipeline, worker: subprocess.Popen[bytes]) -> bool:
 def test_worker_outlives_redis_between_jobs(pipe: tuple[Pipeline, KillableRedis]) -> None:
     p, server = pipe
     status, body = healthz(p)
-    assert status == 503 and body["queues"] == {DEFAULT_QUEUE: {"workers": 0}}, body
+    assert status == 503 and body["queues"] == {QUEUE: {"workers": 0}}, body
     worker = p.start_worker()
     assert finished(p, job_of(p, "ps")) == "done"
     poll_until(lambda: serving(p), timeout=JOB_WAIT, what="/healthz 200 with one worker")
@@ -149,7 +148,7 @@ def test_worker_outlives_redis_during_a_job(own_persistent_redis: KillableRedis,
     assert container.status == "running"  # the stop was not run again after the start
     assert worker.poll() is None, p.worker_log()
     assert dequeued(p, stop_job) == 1 and dequeued(p, start_job) == 1, p.worker_log()
-    assert stop_job not in Queue(DEFAULT_QUEUE, connection=p.redis).job_ids
+    assert stop_job not in Queue(QUEUE, connection=p.redis).job_ids
     poll_until(lambda: serving(p), timeout=JOB_WAIT, what="/healthz seeing the worker again")
 
 
@@ -169,7 +168,7 @@ def test_a_worker_record_redis_lost_is_registered_again_on_the_next_heartbeat(
     # redis-py retries a command once on a fresh connection, so a quick restart can go unnoticed by the
     # worker; its record (and registrations) are gone all the same. FLUSHALL loses them the same way.
     redis = Redis.from_url(own_redis.url)
-    queue = Queue(DEFAULT_QUEUE, connection=redis, serializer=JSONSerializer)
+    queue = Queue(QUEUE, connection=redis, serializer=JSONSerializer)
     worker = DockboltWorker([queue], connection=redis, serializer=JSONSerializer, name="probe-heartbeat")
     worker.register_birth()  # type: ignore[no-untyped-call]
     assert [w.name for w in Worker.all(queue=queue)] == ["probe-heartbeat"]

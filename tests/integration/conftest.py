@@ -21,6 +21,7 @@ import requests.exceptions
 
 from tests.conftest import unavailable
 from tests.support.pipeline import TEST_CONFIG, Pipeline, start_pipeline
+from tests.support.second_engine import SecondEngine
 from workers.docker_engine import DEFAULT_DOCKER_HOST, connect
 from workers.docker_port import DockerPort
 
@@ -150,3 +151,18 @@ def pipelines(redis_url: str, tmp_path: Path, docker_client: docker.DockerClient
     for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
         with contextlib.suppress(docker.errors.NotFound):
             c.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def second_engine(docker_client: docker.DockerClient, docker_host: str,
+                  test_image: str) -> Iterator[SecondEngine]:
+    """A second real engine (``tests.support.second_engine``), named ``engine-b``, with the test image,
+    for the whole session; stopped and its state removed at the end. Its ``docker info`` Name differs from
+    the first engine's. Missing dockerd/unshare/root: skip locally, fail under CI."""
+    missing = SecondEngine.missing_prerequisites()
+    if missing:
+        unavailable("no second Docker engine: " + "; ".join(missing))
+    first_name = str(docker_client.info()["Name"])
+    with SecondEngine(name="engine-b" if first_name != "engine-b" else "engine-b2") as engine:
+        engine.load_images([test_image], source=docker_host)
+        yield engine

@@ -37,7 +37,7 @@ from rq.webhook import Webhook
 from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.core.args import RunArgs
-from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, new_job_id
+from dockbolt.core.contract import JOB_FUNC, JobRequest, new_job_id
 from dockbolt.core.contract import JobStatus as DockboltStatus
 from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.jobsign import BadSignature, open_envelope, sign
@@ -45,7 +45,7 @@ from dockbolt.core.jobstore import JobStore
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Secret, load_settings
 from tests.support.harness import JOB_SECRET
-from tests.support.pipeline import CHANNEL, Pipeline, poll_until, start_pipeline
+from tests.support.pipeline import CHANNEL, QUEUE, Pipeline, poll_until, start_pipeline
 from workers import trust
 from workers.trust import JobRefused, TrustedJob, WorkerContext, response_url_allowed, seen_key
 
@@ -187,7 +187,7 @@ class World:
 
     @property
     def queue(self) -> Queue:
-        return Queue(DEFAULT_QUEUE, connection=self.p.redis, serializer=JSONSerializer)
+        return Queue(QUEUE, connection=self.p.redis, serializer=JSONSerializer)
 
     def run_job(self, name: str, channel: str = FORGED_CHANNEL, **over: Any) -> JobRequest:
         """A `run -d --name NAME` job that reports to a fresh response_url of the pipeline's stand-in."""
@@ -272,9 +272,9 @@ def world(redis_server: str, tmp_path_factory: pytest.TempPathFactory, docker_cl
 def _raw(w: World, rq_id: str, func: str, args: list[Any], **fields: str) -> None:
     """Write a job hash and push its id the way RQ would, without RQ."""
     data = zlib.compress(json.dumps([func, None, args, {}]).encode())
-    w.p.redis.hset(f"rq:job:{rq_id}", mapping={"data": data, "origin": DEFAULT_QUEUE, "status": "queued",
+    w.p.redis.hset(f"rq:job:{rq_id}", mapping={"data": data, "origin": QUEUE, "status": "queued",
                                                "description": "hand-made", **fields})
-    w.p.redis.rpush(f"rq:queue:{DEFAULT_QUEUE}", rq_id)
+    w.p.redis.rpush(f"rq:queue:{QUEUE}", rq_id)
 
 
 # Each case pushes one job and returns (its RQ id, the reason word expected in the refusal line, the job).

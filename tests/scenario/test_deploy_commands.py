@@ -11,8 +11,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
-from dockbolt.core.contract import DEFAULT_QUEUE
-from tests.support.pipeline import TEST_CONFIG, Pipeline, poll_until, start_pipeline
+from tests.support.pipeline import QUEUE, TEST_CONFIG, Pipeline, poll_until, start_pipeline
 
 APPS = TEST_CONFIG + """
 [[rbac.bindings]]
@@ -44,7 +43,7 @@ def ack(p: Pipeline, text: str, user: str) -> str:
 
 
 def queued(p: Pipeline) -> int:
-    return len(Queue(DEFAULT_QUEUE, connection=p.redis, serializer=JSONSerializer).job_ids)
+    return len(Queue(QUEUE, connection=p.redis, serializer=JSONSerializer).job_ids)
 
 
 def test_a_deploy_whose_run_options_need_a_grant_is_refused_and_why_says_so(bot: Pipeline) -> None:

@@ -27,13 +27,15 @@ from bot.parsing import parse_run_words
 from bot.verbs import CATALOG
 from dockbolt.core.apps import AppConfig
 from dockbolt.core.config import parse_config
-from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest, JobStatus
+from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.deploys import WEBHOOK_USER, Deploy, Deploying, DeployStore
+from dockbolt.core.hosts import HostInfo, HostRegistry
 from dockbolt.core.jobsign import open_envelope
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.outbox import PREFIX, Entry, Outbox
 from dockbolt.core.settings import Secret
-from tests.support.pipeline import poll_until
+from tests.support.harness import PLACEHOLDER
+from tests.support.pipeline import HOST, QUEUE, poll_until
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIEnvironment
@@ -175,6 +177,7 @@ def test_a_webhook_signature_is_used_once(store: DeployStore) -> None:
 def make_hook(redis: Redis, apps: Mapping[str, AppConfig], clock: Callable[[], float] = lambda: NOW,
               environ: Mapping[str, str] | None = None) -> DeployHook:
     dispatcher = Dispatcher(WebClient(base_url="http://127.0.0.1:9/api/"), redis, JOB_SECRET, deliver=None)
+    HostRegistry(redis).beat(HostInfo(name=HOST), PLACEHOLDER, ttl=3600)  # the one host deploys go to
     return DeployHook(apps, dispatcher, environ={"WEB_HOOK_SECRET": SECRET} if environ is None else environ,
                       clock=clock)
 
@@ -198,16 +201,16 @@ def request(body: object, *, secret: str = SECRET, stamp: float | None = NOW, si
 
 
 def queued(redis: Redis) -> list[JobRequest]:
-    queue = Queue(DEFAULT_QUEUE, connection=redis, serializer=JSONSerializer)
+    queue = Queue(QUEUE, connection=redis, serializer=JSONSerializer)
     jobs = [queue.fetch_job(job_id) for job_id in queue.job_ids]
     assert all(j is not None and j.func_name == JOB_FUNC for j in jobs)
     return [JobRequest.from_dict(open_envelope(j.args[0], JOB_SECRET)) for j in jobs if j is not None]
 
 
 def written(redis: Redis) -> list[str]:
-    """Every key in Redis but the webhook's replay marks."""
+    """Every key in Redis but the webhook's replay marks and the host registry."""
     keys = (k.decode() if isinstance(k, bytes) else str(k) for k in redis.keys("*"))
-    return sorted(k for k in keys if not k.startswith("dockbolt:hook:seen:"))
+    return sorted(k for k in keys if not k.startswith(("dockbolt:hook:seen:", "dockbolt:hosts")))
 
 
 def outbox(redis: Redis, job_id: str) -> list[Entry]:

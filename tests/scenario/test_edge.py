@@ -20,10 +20,10 @@ from bot.edge import MAX_TEXT, RateLimiter
 from bot.messages import accepted_job_id
 from bot.server import MAX_BODY
 from dockbolt.console.slash_client import SlashResponse, signature, slash_body
-from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest, JobStatus
+from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.guardrails import RateLimit
 from dockbolt.core.jobstore import INFLIGHT_STALE_SECONDS, JobStore
-from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, poll_until, start_pipeline
+from tests.support.pipeline import CHANNEL, QUEUE, TEST_CONFIG, Pipeline, poll_until, start_pipeline
 
 pytestmark = pytest.mark.scenario
 
@@ -31,7 +31,7 @@ TEN_MB = 10 * 1024 * 1024
 
 
 def queue_length(p: Pipeline) -> int:
-    return Queue(DEFAULT_QUEUE, connection=p.redis, serializer=JSONSerializer).count
+    return Queue(QUEUE, connection=p.redis, serializer=JSONSerializer).count
 
 
 def settle(p: Pipeline) -> None:

@@ -8,12 +8,10 @@ import socket
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
-from rq.serializers import JSONSerializer
 
 from bot.enqueue import Dispatcher
 from bot.messages import accepted_job_id
-from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest, new_job_id
+from dockbolt.core.contract import JobRequest, new_job_id
 from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
 
@@ -26,7 +24,7 @@ def _dead_redis() -> Redis:
 
 def test_a_job_the_queue_refused_leaves_nothing_behind(pipeline: Pipeline) -> None:
     dispatcher = Dispatcher(pipeline.bot.client, pipeline.redis, pipeline.settings.job_secret)
-    dispatcher.queue = Queue(DEFAULT_QUEUE, connection=_dead_redis(), serializer=JSONSerializer)
+    dispatcher.redis = _dead_redis()
     job = JobRequest(job_id=new_job_id(), verb="ps", args={}, user_id="UOPERATOR", channel_id=CHANNEL,
                      command_text="ps")
     with pytest.raises(RedisError):

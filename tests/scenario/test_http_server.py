@@ -23,8 +23,8 @@ from redis import Redis
 from rq import Queue, Worker
 
 from bot.server import HttpServer, make_wsgi
-from dockbolt.core.contract import DEFAULT_QUEUE, WORKER_FRESH
-from tests.support.pipeline import Pipeline
+from dockbolt.core.contract import WORKER_FRESH
+from tests.support.pipeline import QUEUE, Pipeline
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -215,12 +215,12 @@ def healthz(port: int) -> tuple[int, object]:
 def test_healthz_needs_a_live_worker_on_the_queue(pipeline: Pipeline) -> None:
     assert pipeline.bot.server is not None
     port, redis = pipeline.bot.server.port, pipeline.redis
-    idle = {"ok": False, "redis": True, "queues": {DEFAULT_QUEUE: {"workers": 0}}}
+    idle = {"ok": False, "redis": True, "queues": {QUEUE: {"workers": 0}}}
     assert healthz(port) == (503, idle)
     elsewhere = registered_worker(redis, "another-queue", "probe-elsewhere")
     assert healthz(port) == (503, idle)
-    worker = registered_worker(redis, DEFAULT_QUEUE, "probe-serving")
-    assert healthz(port) == (200, {"ok": True, "redis": True, "queues": {DEFAULT_QUEUE: {"workers": 1}}})
+    worker = registered_worker(redis, QUEUE, "probe-serving")
+    assert healthz(port) == (200, {"ok": True, "redis": True, "queues": {QUEUE: {"workers": 1}}})
     assert redis.ttl(worker.key) > 0  # the lease each beat renews
     redis.delete(worker.key)  # a worker that stopped beating: Redis expired its record
     assert healthz(port) == (503, idle)

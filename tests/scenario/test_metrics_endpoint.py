@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dockbolt.core import metrics
-from tests.support.pipeline import Pipeline, poll_until
+from tests.support.pipeline import QUEUE, Pipeline, poll_until
 
 pytestmark = pytest.mark.scenario
 
@@ -66,12 +66,12 @@ def test_a_replayed_command_counts_as_a_duplicate(pipeline: Pipeline, bot_metric
 
 
 def test_queue_depth_is_read_from_redis_at_scrape_time(pipeline: Pipeline, bot_metrics: str) -> None:
-    assert value(read_metrics(bot_metrics), "dockbolt_queue_depth", queue="dockbolt-default") == 0
+    assert value(read_metrics(bot_metrics), "dockbolt_queue_depth", queue=QUEUE) == 0
     pipeline.send("ps")
     pipeline.send("images")
-    assert value(read_metrics(bot_metrics), "dockbolt_queue_depth", queue="dockbolt-default") == 2
+    assert value(read_metrics(bot_metrics), "dockbolt_queue_depth", queue=QUEUE) == 2
     pipeline.redis.flushall()
-    assert value(read_metrics(bot_metrics), "dockbolt_queue_depth", queue="dockbolt-default") == 0
+    assert value(read_metrics(bot_metrics), "dockbolt_queue_depth", queue=QUEUE) == 0
 
 
 def test_a_slack_429_is_counted_as_rate_limited_and_as_an_error(pipeline: Pipeline, bot_metrics: str) -> None:

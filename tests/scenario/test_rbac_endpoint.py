@@ -18,9 +18,9 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
-from dockbolt.core.contract import DEFAULT_QUEUE, JobRequest
+from dockbolt.core.contract import JobRequest
 from dockbolt.core.jobsign import open_envelope
-from tests.support.pipeline import CHANNEL, Pipeline, poll_until, start_pipeline
+from tests.support.pipeline import CHANNEL, QUEUE, Pipeline, poll_until, start_pipeline
 
 pytestmark = pytest.mark.scenario
 
@@ -78,7 +78,7 @@ def answer(p: Pipeline, text: str, user: str, channel: str = CHANNEL) -> str:
 
 def queued(p: Pipeline) -> list[JobRequest]:
     """The job contracts on the queue (each signed with the job secret)."""
-    jobs = Queue(DEFAULT_QUEUE, connection=p.redis, serializer=JSONSerializer).jobs
+    jobs = Queue(QUEUE, connection=p.redis, serializer=JSONSerializer).jobs
     return [JobRequest.from_dict(open_envelope(job.args[0], p.settings.job_secret)) for job in jobs]
 
 

@@ -10,8 +10,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
-from dockbolt.core.contract import DEFAULT_QUEUE
-from tests.support.pipeline import CHANNEL, Pipeline, poll_until
+from tests.support.pipeline import CHANNEL, QUEUE, Pipeline, poll_until
 
 VALUE = "hunter2-s3cr3t-9f8e7d"
 
@@ -53,7 +52,7 @@ def test_env_values_are_kept_only_in_the_signed_job(pipeline: Pipeline,
     jobs = pipeline.send("jobs", user_id="UOPERATOR")
     assert "DB_PASSWORD=***" in str(jobs.json) and VALUE not in str(jobs.json)
 
-    [job] = Queue(DEFAULT_QUEUE, connection=pipeline.redis, serializer=JSONSerializer).jobs
+    [job] = Queue(QUEUE, connection=pipeline.redis, serializer=JSONSerializer).jobs
     assert VALUE in str(job.args)  # the signed payload is where it travels (the control)
     assert VALUE not in str(job.description)
     everything_else = _redis_dump(pipeline, skip={b"data"})

@@ -12,17 +12,17 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
-from dockbolt.core.contract import DEFAULT_QUEUE, JOB_FUNC, JobRequest
+from dockbolt.core.contract import JOB_FUNC, JobRequest
 from dockbolt.core.jobsign import open_envelope
 from dockbolt.core.jobstore import JobStore
-from tests.support.pipeline import CHANNEL, Pipeline, poll_until
+from tests.support.pipeline import CHANNEL, QUEUE, Pipeline, poll_until
 
 pytestmark = pytest.mark.scenario
 
 
 def queued_jobs(p: Pipeline) -> list[JobRequest]:
     """The job contracts currently waiting on the queue (each one signed with the job secret)."""
-    q = Queue(DEFAULT_QUEUE, connection=p.redis, serializer=JSONSerializer)
+    q = Queue(QUEUE, connection=p.redis, serializer=JSONSerializer)
     out = []
     for job in q.jobs:
         assert job.func_name == JOB_FUNC
@@ -173,4 +173,4 @@ def test_healthz_says_no_worker_serves_the_queue(pipeline: Pipeline) -> None:
         urllib.request.urlopen(url, timeout=5)
     assert err.value.code == 503
     assert json.loads(err.value.read()) == {"ok": False, "redis": True,
-                                            "queues": {"dockbolt-default": {"workers": 0}}}
+                                            "queues": {QUEUE: {"workers": 0}}}

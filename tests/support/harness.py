@@ -9,6 +9,7 @@ workers never get the Slack signing secret.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -21,9 +22,17 @@ from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import BotRuntime, load_bot_config, start_http_bot
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
+from dockbolt.core.contract import host_queue
+from dockbolt.core.hosts import WORKERS, HostInfo, HostRegistry
 from dockbolt.core.settings import Settings, load_settings
 from tests.support.slack_faults import SlackFaults
 
+# The Docker host the harness's workers serve (DOCKBOLT_HOST_NAME unless a test gives another). Before
+# the first worker starts, a placeholder registration stands for it, so the bot routes commands to this
+# host's queue as tests of the bot alone always had it: accepted and queued, run once a worker starts.
+HOST = "local"
+PLACEHOLDER = "no-worker-yet"
+QUEUE = host_queue(HOST)
 TOKEN = "xoxb-harness-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 JOB_SECRET = "harness-job-secret-5b1c0e9d7a3f42e8b6d0c4a1f9e7d3b2"
@@ -54,7 +63,7 @@ class Pipeline:
         env = dict(os.environ)
         env.update(SLACK_API_URL=self.settings.slack_api_url, SLACK_BOT_TOKEN=TOKEN,
                    REDIS_URL=self.settings.redis_url or "", DOCKBOLT_CONFIG=self.settings.config_path,
-                   DOCKBOLT_JOB_SECRET=JOB_SECRET, **(extra_env or {}))
+                   DOCKBOLT_JOB_SECRET=JOB_SECRET, DOCKBOLT_HOST_NAME=HOST, **(extra_env or {}))
         return env
 
     def start_watcher(self, extra_env: dict[str, str] | None = None,
@@ -88,9 +97,13 @@ class Pipeline:
         assert self.logdir is not None
         proc = start_worker_process(env, self.logdir / f"worker-{len(self.workers)}.log", args)
         self.workers.append(proc)
+        host = env["DOCKBOLT_HOST_NAME"]
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # wait until RQ registered the worker
-            if self.redis.scard("rq:workers") >= len([w for w in self.workers if w.poll() is None]):
+        while time.monotonic() < deadline:  # wait until RQ registered the worker, and it its host
+            running = len([w for w in self.workers if w.poll() is None])
+            if (self.redis.scard("rq:workers") >= running
+                    and self.redis.zscore(WORKERS + host, f"dockbolt-{socket.gethostname()}-{proc.pid}")):
+                HostRegistry(self.redis).leave(HOST, PLACEHOLDER)
                 return proc
             if proc.poll() is not None:
                 raise RuntimeError(f"worker exited early: {self.worker_log()}")
@@ -111,7 +124,8 @@ class Pipeline:
 
 
 def start_pipeline(redis_url: str, logdir: Path, config_text: str,
-                   usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0) -> Pipeline:
+                   usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0,
+                   placeholder: bool = True) -> Pipeline:
     """Write ``config_text`` to ``logdir``/dockbolt.toml; start the stand-in and the bot (HTTP, port 0)."""
     config_path = logdir / "dockbolt.toml"
     config_path.write_text(config_text)
@@ -126,5 +140,7 @@ def start_pipeline(redis_url: str, logdir: Path, config_text: str,
         standin.stop()
         raise
     assert bot.server is not None
+    if placeholder:
+        HostRegistry(Redis.from_url(redis_url)).beat(HostInfo(name=HOST), PLACEHOLDER, ttl=3600)
     return Pipeline(standin=standin, faults=SlackFaults(standin), bot=bot, settings=settings,
                     redis=Redis.from_url(redis_url), slash=SlashClient(bot.server.url, SECRET), logdir=logdir)

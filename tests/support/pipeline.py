@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from tests.support.harness import CHANNEL, Pipeline
+from tests.support.harness import CHANNEL, HOST, QUEUE, Pipeline
 from tests.support.harness import start_pipeline as _start
 
-__all__ = ["CHANNEL", "TEST_CONFIG", "Pipeline", "children", "gone", "kill_worker", "poll_until",
-           "start_pipeline"]
+__all__ = ["CHANNEL", "HOST", "QUEUE", "TEST_CONFIG", "Pipeline", "children", "gone", "kill_worker",
+           "poll_until", "start_pipeline"]
 TEST_CONFIG = """
 [slack]
 command = "/docker"

@@ -6,7 +6,6 @@ import socket
 import tomllib
 
 from redis import Redis
-from rq import Queue, Worker
 
 from bot.parsing import parse_run_words
 from bot.verbs import CATALOG
@@ -17,10 +16,8 @@ from dockbolt.cli.check import (
     monitor_warnings,
     policy_warnings,
     settings_warnings,
-    worker_warnings,
 )
 from dockbolt.core.config import parse_config
-from dockbolt.core.contract import DEFAULT_QUEUE
 from dockbolt.core.hosts import HostInfo, HostRegistry
 from dockbolt.core.incidents import IncidentStore, live_watchers
 from dockbolt.core.monitor import MonitorConfig, Route
@@ -76,15 +73,12 @@ def test_default_role_beyond_read_and_with_grants() -> None:
     assert granted == ['rbac.default_role = "looker" gives every user the grants unmanaged']
 
 
-def test_a_queue_without_a_live_worker_is_a_warning(redis_url: str) -> None:
+def test_no_registered_host_is_a_warning(redis_url: str) -> None:
     redis = Redis.from_url(redis_url)
-    warned = worker_warnings(redis)
-    assert len(warned) == 1 and warned[0].startswith(f"no worker is serving queue {DEFAULT_QUEUE}:")
-    worker = Worker([Queue(DEFAULT_QUEUE, connection=redis)], connection=redis, name="probe-check")
-    worker.register_birth()  # type: ignore[no-untyped-call]
-    assert worker_warnings(redis) == []
-    worker.register_death()  # type: ignore[no-untyped-call]
-    assert len(worker_warnings(redis)) == 1
+    (line,) = host_warnings(redis)
+    assert line.startswith("no worker has registered a Docker host yet")
+    HostRegistry(redis).beat(HostInfo(name="db1"), "w1")
+    assert host_warnings(redis) == []
     redis.close()
 
 
@@ -93,7 +87,7 @@ def test_no_worker_line_when_redis_cannot_be_asked() -> None:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     with Redis(host="127.0.0.1", port=closed) as unreachable:
-        assert worker_warnings(unreachable) == []
+        assert host_warnings(unreachable) == []
 
 
 def test_reports_waiting_for_slack_or_given_up_are_warnings(redis_url: str) -> None:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from dockbolt.core.redact import Redactor
+from dockbolt.core.tables import table
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping, RunResult
 from workers.formatting import (
     StatsRow,
@@ -20,7 +21,6 @@ from workers.formatting import (
     inspect_json,
     ps_table,
     stats_table,
-    table,
 )
 from workers.messages import logs_summary, per_name_result, run_done, safe_filename
 
@@ -130,17 +130,18 @@ def test_ps_table_matches_the_cli_byte_for_byte() -> None:
         + CLI_PORTS
         + "   t1"
     )
-    assert ps_table([container], now=created + 4) == expected
+    assert ps_table([container], now=created + 4).render() == expected
 
 
 def test_ps_table_without_containers_is_the_header() -> None:
-    assert ps_table([], now=0) == ("CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES")
+    assert ps_table([], now=0).render() == (
+        "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES")
 
 
 def test_stats_table_matches_the_cli_byte_for_byte() -> None:
     row = StatsRow("986d1e087ac2", "t1", "0.00%", "612KiB / 64MiB", "0.93%", "736B / 0B", "0B / 0B", "1")
     # Copied from `docker stats --no-stream t1`.
-    assert stats_table([row]) == (
+    assert stats_table([row]).render() == (
         "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O     BLOCK I/O   PIDS\n"
         "986d1e087ac2   t1        0.00%     612KiB / 64MiB      0.93%     736B / 0B   0B / 0B     1"
     )
@@ -163,7 +164,7 @@ def test_images_table_matches_the_cli() -> None:
         ),
     ]
     # Copied from `docker images -a`.
-    assert images_table(images, now) == (
+    assert images_table(images, now).render() == (
         "REPOSITORY              TAG       IMAGE ID       CREATED         SIZE\n"
         "dockbolt-test/busybox   latest    8fe6e0346895   6 minutes ago   1.99MB\n"
         "<none>                  <none>    8d06ba2a9637   6 minutes ago   1.98MB"
@@ -172,7 +173,7 @@ def test_images_table_matches_the_cli() -> None:
 
 def test_images_table_one_row_per_tag_and_registry_ports_are_not_tags() -> None:
     image = ImageSummary("sha256:" + "ab" * 32, ("localhost:5000/app", "app:1.0"), 0, 10)
-    body = images_table([image], now=0).splitlines()
+    body = images_table([image], now=0).render().splitlines()
     assert body[1].split()[:2] == ["localhost:5000/app", "<none>"]
     assert body[2].split()[:2] == ["app", "1.0"]
 

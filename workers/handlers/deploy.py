@@ -19,7 +19,8 @@ from dockbolt.core.buildsrc import source_of
 from dockbolt.core.deploys import Deploy, DeployStore, announcement, busy_text, locked_text
 from dockbolt.core.errors import DockerError, TargetNotFound, UserError
 from workers import build_context, messages, run_guard
-from workers.deploy_switch import Switch
+from workers.deploy_switch import ServiceSwitch, Switch
+from workers.docker_swarm import SwarmEngine
 from workers.handlers.base import Handler, HandlerContext
 from workers.handlers.build import BuildLog
 from workers.reply import Reply
@@ -83,13 +84,14 @@ class Deployment:
         labels = {**ownership_labels(self.ctx.job.user_id, self.ctx.job.job_id), LABEL_APP: args.app,
                   LABEL_REF: self.ref or self.image}
         spec = run_guard.ready(replace(args.run, image=self.image), self.ctx.guardrails, self.ctx.docker_host)
-        result = Switch(docker, args.container, spec, labels, args.health, self._step).run()
+        switch = ServiceSwitch if args.mode == "service" else Switch
+        result = switch(docker, args.container, spec, labels, args.health, self._step).run()
         self.phases.update(result.phases)
         return result.outcome, result.reason
 
     def _pick_previous(self) -> None:
         try:
-            current = str(self.ctx.docker.inspect(self.args.container).get("Image") or "")
+            current = str(self.ctx.docker.inspect(self._running_image()).get("Id") or "")
         except TargetNotFound:
             current = ""
         previous = self.deploys.previous_good(self.args.app, current)
@@ -101,6 +103,12 @@ class Deployment:
         except TargetNotFound:
             same = False
         self.image = previous.image if same else previous.image_id
+
+    def _running_image(self) -> str:
+        """What the app runs now: its container's image, or its service's (raises TargetNotFound)."""
+        if self.args.mode == "service":
+            return SwarmEngine.of(self.ctx.docker).service(self.args.container).image
+        return str(self.ctx.docker.inspect(self.args.container).get("Image") or "")
 
     def _build(self) -> str:
         args = self.args

@@ -13,11 +13,9 @@ from workers.reply import Reply
 def handle(ctx: HandlerContext, args: NoArgs) -> Reply:
     """List local images like ``docker images``."""
     images = ctx.docker.list_images()
-    return Reply(
-        text=messages.images_summary(len(images)),
-        body=formatting.images_table(images, now=time.time()),
-        filename="images.txt",
-    )
+    grid = formatting.images_table(images, now=time.time())
+    return Reply(text=messages.images_summary(len(images)), body=grid.render(), filename="images.txt",
+                 table=grid)
 
 
 HANDLERS = (Handler("images", NoArgs, handle),)

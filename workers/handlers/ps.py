@@ -14,11 +14,9 @@ def handle(ctx: HandlerContext, args: PsArgs) -> Reply:
     """List containers like ``docker ps`` (running only unless ``all``), those the caller may see."""
     rows = ctx.docker.list_containers(show_all=args.all, filters=args.filters or None)
     containers = [c for c in rows if ctx.visible(c)]
-    return Reply(
-        text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers)),
-        body=formatting.ps_table(containers, now=time.time()),
-        filename="ps.txt",
-    )
+    grid = formatting.ps_table(containers, now=time.time())
+    return Reply(text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers)),
+                 body=grid.render(), filename="ps.txt", table=grid)
 
 
 HANDLERS = (Handler("ps", PsArgs, handle),)

@@ -49,9 +49,9 @@ def handle(ctx: HandlerContext, args: StatsArgs) -> Reply:
             text += "\n" + messages.stats_order_note(args.sort, args.limit)
     if args.sort:
         usages = stats_view.rank(usages, args.sort, args.limit)
-    rows = [stats_view.row(u) for u in usages]
-    return Reply(text=text, body=formatting.stats_table(rows) if rows else None, filename="stats.txt",
-                 ok=not failed)
+    grid = formatting.stats_table([stats_view.row(u) for u in usages])
+    return Reply(text=text, body=grid.render() if grid.rows else None, filename="stats.txt", ok=not failed,
+                 table=grid)
 
 
 def _wanted(ctx: HandlerContext, running: list[ContainerSummary],

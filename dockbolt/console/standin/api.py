@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockbolt.console.standin import chat, files
 from dockbolt.console.standin.limits import ApiError
 from dockbolt.console.standin.models import Call
 from dockbolt.console.standin.state import StandInState
+
+if TYPE_CHECKING:
+    from dockbolt.console.standin.socket_mode import SocketMode
 
 Method = Callable[["WebApi", dict[str, Any]], dict[str, Any]]
 
@@ -46,6 +49,8 @@ class WebApi:
         self.origin = ""
         self.usergroups = {k: list(v) for k, v in (usergroups or {}).items()}
         self.hooks: list[Hook] = []
+        # Socket Mode (set when the stand-in has an app-level token): apps.connections.open takes only that.
+        self.socket: SocketMode | None = None
         self.uploads: dict[str, files.PendingUpload] = {}
         self._lock = state.lock
         self.methods: dict[str, Method] = {
@@ -56,6 +61,7 @@ class WebApi:
             "files.getUploadURLExternal": files.get_upload_url,
             "files.completeUploadExternal": files.complete_upload,
             "usergroups.users.list": _usergroups_users_list,
+            "apps.connections.open": _apps_connections_open,
         }
 
     def call(self, method: str, params: dict[str, Any], token: str | None) -> ApiAnswer:
@@ -74,7 +80,9 @@ class WebApi:
     def _call(self, method: str, params: dict[str, Any], token: str | None) -> ApiAnswer:
         if not token:
             raise ApiError("not_authed")
-        if token != self.token:
+        if method == "apps.connections.open":
+            self._check_app_token(token)
+        elif token != self.token:
             raise ApiError("invalid_auth")
         with self._lock:
             hooks = list(self.hooks)
@@ -86,6 +94,13 @@ class WebApi:
         if impl is None:
             raise ApiError("unknown_method")
         return ApiAnswer(200, {"ok": True, **impl(self, params)})
+
+    def _check_app_token(self, token: str) -> None:
+        # As Slack: a bot token is the wrong kind of token here; anything else unknown is invalid_auth.
+        if token == self.token:
+            raise ApiError("not_allowed_token_type")
+        if self.socket is None or token != self.socket.app_token:
+            raise ApiError("invalid_auth")
 
     def check_channel(self, channel: Any) -> str:
         """Return the channel id, or raise channel_not_found."""
@@ -104,6 +119,11 @@ def _auth_test(api: WebApi, params: dict[str, Any]) -> dict[str, Any]:
         "bot_id": BOT_ID,
         "is_enterprise_install": False,
     }
+
+
+def _apps_connections_open(api: WebApi, params: dict[str, Any]) -> dict[str, Any]:
+    assert api.socket is not None  # _check_app_token refused the call otherwise
+    return {"url": api.socket.new_url()}
 
 
 def _usergroups_users_list(api: WebApi, params: dict[str, Any]) -> dict[str, Any]:
