@@ -17,6 +17,8 @@ from rq.serializers import JSONSerializer
 from bench.deploybench import deploy_figures, report
 from bench.faults import BURST, SLOW_SLACK, fault_figures
 from bench.floor import start_floor_server
+from bench.imagebench import image_figures
+from bench.imagebench import report as image_report
 from bench.redaction import bench_redaction
 from bench.starvation import FLOODER, measure_starvation
 from bench.statsbench import report as stats_report
@@ -191,6 +193,7 @@ def main() -> int:
     print(report(deploy_figures(bench_config(), USER)))
     print(stats_report(stats_figures(bench_config())))
     print("\n".join(watch_report(watch_figures())))
+    print(image_report(image_figures()))
     return 0
 
 

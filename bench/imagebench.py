@@ -1,9 +1,10 @@
 """The container image's size: dockbolt:latest as deploy/build-image.sh (`make image`) builds it.
 
-Reports the image's size in MB (10^6 bytes, as `docker images` shows it), its base image's, and what
-dockbolt adds on top (the venv with every dependency, git, the user). When the image is not there it says
-so and how to build it — unless ``DOCKBOLT_BENCH_BUILD_IMAGE=1``, which builds it first (about a minute
-with a cached base and pip cache; the first time also a debootstrap of the local base).
+Reports the image's size in MB (10^6 bytes, as `docker images` shows it), its base image's (the
+``dockbolt.base`` label names it) and what dockbolt adds on top (the venv with every dependency, git,
+the user). When the image is not there it says so and how to build it — unless
+``DOCKBOLT_BENCH_BUILD_IMAGE=1``, which builds it first (about a minute with a cached base and pip
+cache; the first time also a debootstrap of the local base).
 
 Run alone: ``python -m bench.imagebench``.
 """
@@ -26,59 +27,48 @@ MB = 1_000_000
 
 
 def image_figures(image: str = IMAGE, build: bool | None = None) -> dict[str, float | str] | None:
-    """{"size", "base", "added" (MB), "base_image", "build_s" (when built here)}; None without the image."""
+    """{"size", "base", "added" (MB), "base_image", "build_s" (when built here)}; None without the image
+    (or without a Docker engine)."""
     if build is None:
         build = os.environ.get("DOCKBOLT_BENCH_BUILD_IMAGE") == "1"
     try:
         client = docker.from_env()
     except (docker.errors.DockerException, requests.exceptions.RequestException):
         return None
-    with client:
-        figures: dict[str, float | str] = {}
-        if build:
-            start = time.monotonic()
-            subprocess.run([str(ROOT / "deploy" / "build-image.sh")], check=True,  # noqa: S603
-                           env={**os.environ, "IMAGE": image})
-            figures["build_s"] = time.monotonic() - start
-        try:
-            found = client.images.get(image)
-        except docker.errors.ImageNotFound:
-            return None
-        # The base is the bottom layers the image shares with its base image (the FROM of the final stage).
-        base_name = next((line.split(": ", 1)[1] for line in _build_log(found) if line.startswith("base: ")), "")
-        figures["size"] = found.attrs["Size"] / MB
-        figures["base_image"] = base_name or "?"
-        base_size = _base_size(client, found)
-        figures["base"] = base_size / MB
-        figures["added"] = (found.attrs["Size"] - base_size) / MB
-        return figures
+    try:
+        return _figures(client, image, build)
+    finally:
+        client.close()
 
 
-def _build_log(image: docker.models.images.Image) -> list[str]:
-    labels = image.attrs.get("Config", {}).get("Labels") or {}
-    return [f"base: {labels['dockbolt.base']}"] if "dockbolt.base" in labels else []
-
-
-def _base_size(client: docker.DockerClient, image: docker.models.images.Image) -> int:
-    """Size of the image's first layer group: the history entries before the first dockbolt step."""
-    layers = image.history()  # newest first; each entry's Size is what that step added
-    oldest_first = list(reversed(layers))
-    base = 0
-    for entry in oldest_first:
-        created_by = entry.get("CreatedBy") or ""
-        if "WITH_GIT" in created_by or "ARG WITH_GIT" in created_by:
-            break
-        base += int(entry.get("Size") or 0)
-    return base
+def _figures(client: docker.DockerClient, image: str, build: bool) -> dict[str, float | str] | None:
+    figures: dict[str, float | str] = {}
+    if build:
+        start = time.monotonic()
+        subprocess.run([str(ROOT / "deploy" / "build-image.sh")], check=True,
+                       env={**os.environ, "IMAGE": image})
+        figures["build_s"] = time.monotonic() - start
+    try:
+        found = client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return None
+    size = int(found.attrs["Size"])
+    base_name = (found.attrs.get("Config", {}).get("Labels") or {}).get("dockbolt.base", "")
+    try:
+        base = int(client.images.get(base_name).attrs["Size"]) if base_name else 0
+    except docker.errors.ImageNotFound:
+        base = 0
+    figures.update(size=size / MB, base=base / MB, added=(size - base) / MB, base_image=base_name or "?")
+    return figures
 
 
 def report(f: dict[str, float | str] | None) -> str:
-    """The figures as one table line."""
+    """The figures as one line."""
     if f is None:
-        return (f"image {IMAGE}: not built (`make image`, or DOCKBOLT_BENCH_BUILD_IMAGE=1 to build it here)")
-    built = f" (built in {f['build_s']:.0f} s)" if "build_s" in f else ""
-    return (f"image {IMAGE}: {f['size']:.0f} MB = base {f['base']:.0f} MB + dockbolt {f['added']:.0f} MB "
-            f"(venv with every dependency, git){built}")
+        return f"image {IMAGE}: not built (`make image`, or DOCKBOLT_BENCH_BUILD_IMAGE=1 to build it here)"
+    built = f", built in {f['build_s']:.0f} s" if "build_s" in f else ""
+    return (f"image {IMAGE}: {f['size']:.0f} MB = base {f['base_image']} {f['base']:.0f} MB + dockbolt "
+            f"{f['added']:.0f} MB (venv with every dependency, git{built})")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ want_redis=false
 for arg in "$@"; do
   case "$arg" in
     --redis) want_redis=true ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "build-image: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -27,7 +27,8 @@ def hosts_row(p: Pipeline, host: str) -> list[str] | None:
 
 def test_a_worker_registers_its_host_and_leaves_it_when_it_stops(
         pipelines: StartPipeline, docker_client: docker.DockerClient) -> None:
-    p = pipelines()
+    p = pipelines(worker=False)
+    p.start_worker({"DOCKBOLT_HOST_NAME": ""})  # named as its engine calls itself
     info = docker_client.info()
     row = poll_until(lambda: hosts_row(p, info["Name"]), timeout=30, what="the host listed")
     assert row[1] == "1" and row[3] == str(info["NCPU"]) and row[5] == info["ServerVersion"]

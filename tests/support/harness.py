@@ -23,7 +23,7 @@ from dockbolt.cli.wiring import BotRuntime, load_bot_config, start_http_bot
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
 from dockbolt.core.contract import host_queue
-from dockbolt.core.hosts import WORKERS, HostInfo, HostRegistry
+from dockbolt.core.hosts import HOSTS, WORKERS, HostInfo, HostRegistry
 from dockbolt.core.settings import Settings, load_settings
 from tests.support.slack_faults import SlackFaults
 
@@ -63,7 +63,8 @@ class Pipeline:
         env = dict(os.environ)
         env.update(SLACK_API_URL=self.settings.slack_api_url, SLACK_BOT_TOKEN=TOKEN,
                    REDIS_URL=self.settings.redis_url or "", DOCKBOLT_CONFIG=self.settings.config_path,
-                   DOCKBOLT_JOB_SECRET=JOB_SECRET, DOCKBOLT_HOST_NAME=HOST, **(extra_env or {}))
+                   DOCKBOLT_JOB_SECRET=JOB_SECRET)
+        env.update({"DOCKBOLT_HOST_NAME": HOST, **(extra_env or {})})
         return env
 
     def start_watcher(self, extra_env: dict[str, str] | None = None,
@@ -97,13 +98,16 @@ class Pipeline:
         assert self.logdir is not None
         proc = start_worker_process(env, self.logdir / f"worker-{len(self.workers)}.log", args)
         self.workers.append(proc)
-        host = env["DOCKBOLT_HOST_NAME"]
+        name, registry = f"dockbolt-{socket.gethostname()}-{proc.pid}", HostRegistry(self.redis)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # wait until RQ registered the worker, and it its host
             running = len([w for w in self.workers if w.poll() is None])
-            if (self.redis.scard("rq:workers") >= running
-                    and self.redis.zscore(WORKERS + host, f"dockbolt-{socket.gethostname()}-{proc.pid}")):
-                HostRegistry(self.redis).leave(HOST, PLACEHOLDER)
+            host = next((h.info.name for h in registry.all()
+                         if self.redis.zscore(WORKERS + h.info.name, name)), None)
+            if self.redis.scard("rq:workers") >= running and host is not None:
+                registry.leave(HOST, PLACEHOLDER)  # a real worker now: the placeholder goes
+                if host != HOST and not self.redis.zcard(WORKERS + HOST):
+                    self.redis.hdel(HOSTS, HOST)
                 return proc
             if proc.poll() is not None:
                 raise RuntimeError(f"worker exited early: {self.worker_log()}")
