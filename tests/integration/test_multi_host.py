@@ -78,7 +78,7 @@ def test_all_merges_every_host_under_a_host_column(two: tuple[Pipeline, str, str
     status, text = run(p, "@all ps")
     assert status == "done", text
     assert text.startswith("2 hosts:\n") and f"• `{a}`: " in text and f"• `{b}`: " in text
-    rows = [line.split() for line in text.splitlines()]
+    rows = [line.split() for line in text.replace("```", "\n").splitlines()]
     assert any(r[:1] == ["HOST"] for r in rows)
     assert any(r[0] == a and r[-1] == "mh-a" for r in rows if r)
     assert any(r[0] == b and r[-1] == "mh-b" for r in rows if r)
