@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from dockbolt.cli.wiring import load_bot_config
 from dockbolt.core.apps import AppConfig
+from dockbolt.core.contract import host_queue
 from dockbolt.core.errors import ConfigError
 from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.incidents import live_watchers
@@ -159,9 +160,23 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
+def host_lines(settings: Settings) -> list[str]:
+    """What each registered Docker host's workers last reached (nothing when Redis cannot be asked)."""
+    try:
+        with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
+            hosts = HostRegistry(redis).all()
+    except RedisError:
+        return []
+    return [f"host {h.info.name}: {h.workers} live worker(s); Docker {h.info.engine or '?'} on "
+            f"{h.info.os or '?'}, {h.info.cpus} CPUs, {h.info.running} running container(s), last beat "
+            f"{h.age:.0f} s ago (queue {host_queue(h.info.name)})" for h in hosts]
+
+
 def run_check(settings: Settings) -> int:
     """Print the problems and warnings (or a one-line OK) and return the exit code (1: problems)."""
     problems, warnings = find_problems(settings)
+    for line in host_lines(settings):
+        print(f"· {line}")
     for line in problems:
         print(f"✗ {line}")
     for line in warnings:

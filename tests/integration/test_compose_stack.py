@@ -243,10 +243,10 @@ def stack(stack_images: tuple[str, str], docker_client: docker.DockerClient,
     env_file = tmp_path / "stack.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     # The only differences from deploy/compose.yaml: Slack's address, and health checks every 2 s.
-    override = {"services": {s: {"healthcheck": {"interval": "2s"}} for s in SERVICES}}
+    services: dict[str, dict[str, object]] = {s: {"healthcheck": {"interval": "2s"}} for s in SERVICES}
     for s in ("bot", "worker", "watch"):
-        override["services"][s]["extra_hosts"] = ["host.docker.internal:host-gateway"]  # type: ignore[index]
-    (tmp_path / "override.yaml").write_text(json.dumps(override))  # JSON is YAML
+        services[s]["extra_hosts"] = ["host.docker.internal:host-gateway"]
+    (tmp_path / "override.yaml").write_text(json.dumps({"services": services}))  # JSON is YAML
     compose = ["docker-compose", "--project-name", project, "--env-file", str(env_file),
                "--file", str(DEPLOY / "compose.yaml"), "--file", str(tmp_path / "override.yaml")]
     slash = SlashClient(f"http://127.0.0.1:{port}/slack/events", signing_secret)

@@ -12,6 +12,7 @@ from bot.verbs import CATALOG
 from dockbolt.cli.check import (
     app_warnings,
     delivery_warnings,
+    host_lines,
     host_warnings,
     monitor_warnings,
     policy_warnings,
@@ -134,3 +135,14 @@ def test_a_registered_host_without_a_live_worker_is_a_warning(redis_url: str) ->
     registry.leave("db1", "w1")
     (line,) = host_warnings(redis)
     assert line.startswith("host db1 has no live worker")
+
+
+def test_check_says_what_each_hosts_workers_reached(redis_url: str) -> None:
+    settings = load_settings({**GOOD, "REDIS_URL": redis_url})
+    assert host_lines(settings) == []
+    HostRegistry(Redis.from_url(redis_url)).beat(
+        HostInfo(name="db1", engine="27.1", os="Debian", cpus=4, running=3), "w1")
+    (line,) = host_lines(settings)
+    assert line.startswith("host db1: 1 live worker(s); Docker 27.1 on Debian, 4 CPUs, 3 running "
+                           "container(s)")
+    assert line.endswith("(queue dockbolt-host-db1)")
