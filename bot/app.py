@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from typing import Any
 
 from redis import Redis
-from slack_bolt import App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.commands import CommandListener
@@ -56,4 +58,13 @@ def create_app(settings: Settings, config: Config, redis: Redis, client: WebClie
             listener.lazy(context, respond)
 
     app.command(config.slack.command)(ack=listener.ack, lazy=[dispatch])
+
+    def unknown_action(ack: Ack, body: dict[str, Any]) -> None:
+        # The bot's messages carry no buttons yet; a click on anything else (an old message, another
+        # app's block) is acked so Slack shows no error, and changes nothing.
+        ack()
+        actions = body.get("actions") or [{}]
+        log.info("button %r clicked: this bot has no such action; nothing done", actions[0].get("action_id"))
+
+    app.action(re.compile(".*"))(unknown_action)
     return app

@@ -105,13 +105,14 @@ def card(bot: SocketBot, worker: None) -> Message:
     return done_card(bot, job_id)
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError, reason=(
-    "the bot has no buttons yet (README, Known gaps) and no action listener: Bolt answers a click 404 "
-    "('Unhandled request') and its Socket Mode adapter sends no ack, so Slack would show an error"))
-def test_a_button_click_over_the_socket_is_acked(bot: SocketBot, card: Message) -> None:
+def test_a_button_click_over_the_socket_is_acked_and_changes_nothing(bot: SocketBot, card: Message) -> None:
+    # The bot's messages have no buttons yet (README, Known gaps): a click on one it does not know is
+    # acked (or Slack would show the user an error) and does nothing.
+    before = bot.standin.messages()
     ack = bot.socket.button(action_id="cancel", value=str(card.job_id), user_id="UOPERATOR",
-                            channel_id=CHANNEL, message_ts=card.ts, timeout=2 * ACK_DEADLINE)
+                            channel_id=CHANNEL, message_ts=card.ts, timeout=ACK_DEADLINE)
     assert ack.kind == "interactive"
+    assert bot.standin.messages() == before
 
 
 def test_disconnect_makes_the_bot_reconnect_and_commands_still_work(bot: SocketBot) -> None:
