@@ -17,6 +17,8 @@ from rq.serializers import JSONSerializer
 from bench.deploybench import deploy_figures, report
 from bench.faults import BURST, SLOW_SLACK, fault_figures
 from bench.floor import start_floor_server
+from bench.hostsbench import hosts_figures
+from bench.hostsbench import report as hosts_report
 from bench.imagebench import image_figures
 from bench.imagebench import report as image_report
 from bench.redaction import bench_redaction
@@ -30,8 +32,7 @@ from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.console.slash_client import SlashClient
 from dockbolt.core.config_default import default_config_toml
-from dockbolt.core.contract import DEFAULT_QUEUE
-from tests.support.harness import CHANNEL, SECRET, Pipeline, start_pipeline
+from tests.support.harness import CHANNEL, QUEUE, SECRET, Pipeline, start_pipeline
 
 USER = "UBENCH"
 IMAGE = "dockbolt-test/busybox:latest"
@@ -145,7 +146,7 @@ def main() -> int:
         redis = Redis.from_url(local.url)
         try:
             floor_ack, bot_ack = bench_ack(p, redis)
-            Queue(DEFAULT_QUEUE, connection=redis, serializer=JSONSerializer).empty()
+            Queue(QUEUE, connection=redis, serializer=JSONSerializer).empty()
             p.start_worker()
 
             def replied(job_id: str) -> bool:
@@ -193,6 +194,7 @@ def main() -> int:
     print(report(deploy_figures(bench_config(), USER)))
     print(stats_report(stats_figures(bench_config())))
     print("\n".join(watch_report(watch_figures())))
+    print(hosts_report(hosts_figures(bench_config())))
     print(image_report(image_figures()))
     return 0
 
