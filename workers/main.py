@@ -21,7 +21,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis import Redis
@@ -76,6 +76,8 @@ class DockboltWorker(TrustingWorker):
         self.redis_lost: str | None = None  # why the last work() ended for Redis, until serve() recovers
         self.stop_asked = False
         self._beat_missed = False
+        # Called when the worker registers again after Redis lost it (its host beats at once then).
+        self.registered_again: Callable[[], None] = lambda: None
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.stop_asked = True
@@ -105,6 +107,7 @@ class DockboltWorker(TrustingWorker):
                     pipe.expire(self.key, timeout or self.worker_ttl + 60)
                     pipe.execute()
                 log.info("worker %s: registered again (Redis had lost its record)", self.name)
+                self.registered_again()
         except REDIS_DOWN as exc:
             raise self.lost(exc) from exc
 
@@ -196,6 +199,7 @@ def _serve(worker: DockboltWorker, burst: bool) -> None:
             continue
         log.info("worker %s: Redis is back; serving again", worker.name)
         worker.redis_lost = None
+        worker.registered_again()
 
 
 def preflight(settings: Settings) -> list[str]:
@@ -257,6 +261,7 @@ def run_worker(settings: Settings, policy: Policy, *, burst: bool = False,
     if deliverer is not None:
         deliverer.start()
     beat = HostBeat(settings, redis, host_name, name).start()
+    worker.registered_again = beat.nudge  # commands for this host are refused until it beats again
     try:
         serve(worker, burst=burst)
     finally:

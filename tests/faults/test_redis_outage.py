@@ -27,6 +27,7 @@ from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
 from bot.messages import accepted_job_id
+from dockbolt.core.hosts import HostRegistry
 from tests.faults.conftest import KillableRedis
 from tests.support.pipeline import QUEUE, Pipeline, poll_until, start_pipeline
 from workers.main import DockboltWorker
@@ -85,9 +86,15 @@ def healthz(p: Pipeline) -> tuple[int, dict[str, object]]:
 
 
 def serving(p: Pipeline) -> bool:
-    """/healthz says 200 with one live worker on the default queue."""
+    """/healthz says 200 with one live worker on the host's queue."""
     status, body = healthz(p)
     return status == 200 and body.get("queues") == {QUEUE: {"workers": 1}}
+
+
+def routed(p: Pipeline) -> bool:
+    """The bot would route a command now: a live worker beats for the host (commands are refused until
+    then — the worker beats as soon as it has registered again)."""
+    return any(h.workers for h in HostRegistry(p.redis).all())
 
 
 def dequeued(p: Pipeline, job_id: str) -> int:
@@ -113,6 +120,7 @@ def test_worker_outlives_redis_between_jobs(pipe: tuple[Pipeline, KillableRedis]
     assert healthz(p) == (503, {"ok": False, "redis": False})
     server.start()  # empty: the worker's record and registrations are gone with the old data
 
+    poll_until(lambda: routed(p), timeout=JOB_WAIT, what="the worker's host registered again")
     assert finished(p, job_of(p, "ps")) == "done", p.worker_log()
     poll_until(lambda: serving(p), timeout=JOB_WAIT, what="/healthz seeing the worker again")
     assert worker.poll() is None, p.worker_log()
@@ -141,6 +149,7 @@ def test_worker_outlives_redis_during_a_job(own_persistent_redis: KillableRedis,
     assert worker.poll() is None, p.worker_log()
     server.start()  # the AOF brings back the job records, the worker's old record and the queue
 
+    poll_until(lambda: routed(p), timeout=JOB_WAIT, what="the worker's host beating again")
     start_job = job_of(p, f"start {name}")
     assert finished(p, start_job) == "done", p.worker_log()
     assert finished(p, job_of(p, "ps")) == "done", p.worker_log()

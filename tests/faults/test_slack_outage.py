@@ -29,7 +29,7 @@ from dockbolt.console.slash_client import SlashClient
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.outbox import Outbox
 from tests.integration.conftest import StartPipeline
-from tests.support.harness import JOB_SECRET, SECRET, TOKEN
+from tests.support.harness import HOST, JOB_SECRET, SECRET, TOKEN, register_placeholder
 from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, poll_until
 from tests.support.recorded import final_card
 from tests.support.slack_faults import SlackFaults
@@ -149,7 +149,8 @@ def bot_process(redis_url: str, tmp_path: Path) -> Iterator[tuple[SlackStandIn, 
     with SlackStandIn(token=TOKEN) as standin:
         env = {**os.environ, "SLACK_API_URL": standin.base_url, "SLACK_BOT_TOKEN": TOKEN,
                "SLACK_SIGNING_SECRET": SECRET, "REDIS_URL": redis_url, "DOCKBOLT_CONFIG": str(config),
-               "DOCKBOLT_JOB_SECRET": JOB_SECRET}
+               "DOCKBOLT_JOB_SECRET": JOB_SECRET, "DOCKBOLT_HOST_NAME": HOST}
+        register_placeholder(Redis.from_url(redis_url))  # the worker starts after the burst
         yield standin, env
 
 

@@ -45,7 +45,7 @@ from dockbolt.core.jobstore import JobStore
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Secret, load_settings
 from tests.support.harness import JOB_SECRET
-from tests.support.pipeline import CHANNEL, QUEUE, Pipeline, poll_until, start_pipeline
+from tests.support.pipeline import CHANNEL, HOST, QUEUE, Pipeline, poll_until, start_pipeline
 from workers import trust
 from workers.trust import JobRefused, TrustedJob, WorkerContext, response_url_allowed, seen_key
 
@@ -159,6 +159,17 @@ def test_a_signed_job_must_still_fit_the_contract(ctx: WorkerContext, redis_serv
         trust.accept(envelope, rq_job_id=job.job_id, ctx=ctx, redis=Redis.from_url(redis_server))
 
 
+def test_a_job_signed_for_another_host_runs_nowhere_else(ctx: WorkerContext, redis_server: str) -> None:
+    here = dataclasses.replace(ctx, host_name="db1")
+    redis = Redis.from_url(redis_server)
+    for host, shown in (("db2", "'db2'"), ("", "'(none)'")):
+        job = _job(host=host)
+        with pytest.raises(JobRefused, match=f"meant for host {re.escape(shown)}, this is db1"):
+            trust.accept(_signed(job), rq_job_id=job.job_id, ctx=here, redis=redis, now=1_000_001.0)
+    job = _job(host="db1")
+    assert trust.accept(_signed(job), rq_job_id=job.job_id, ctx=here, redis=redis, now=1_000_001.0) == job
+
+
 def test_a_refusal_is_one_log_line_without_the_payload(ctx: WorkerContext, redis_server: str,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     job = _job(response_url="https://evil.example/x")
@@ -195,7 +206,7 @@ class World:
                        labels={"dhtest.run": self.run_id}).to_dict()
         fields: dict[str, Any] = dict(job_id=new_job_id(), verb="run", args=args, user_id="UOPERATOR",
                                       channel_id=channel, command_text=f"run -d --name {name} IMAGE",
-                                      response_url=self.p.standin.new_response_url())
+                                      response_url=self.p.standin.new_response_url(), host=HOST)
         return JobRequest(**(fields | over))
 
     def container(self, name: str) -> bool:
@@ -327,6 +338,12 @@ def foreign_response_url(w: World) -> tuple[str, str, JobRequest | None]:
     return job.job_id, "response_url", job
 
 
+def other_host(w: World) -> tuple[str, str, JobRequest | None]:
+    job = w.run_job(f"dhtrust-{w.run_id}-otherhost", host="db2")  # signed for db2, pushed on this queue
+    w.queue.enqueue(JOB_FUNC, _signed(job), job_id=job.job_id)
+    return job.job_id, "meant for host 'db2'", job
+
+
 def os_system(w: World) -> tuple[str, str, JobRequest | None]:
     rq_id = new_job_id()
     w.queue.enqueue("os.system", f"touch {w.probe_dir / 'called.marker'}", job_id=rq_id)
@@ -362,7 +379,8 @@ def webhooks(w: World) -> tuple[str, str, JobRequest | None]:
 
 
 CASES: list[Case] = [unsigned, bare_payload_raw, wrong_key, tampered, expired, other_rq_id,
-                     foreign_response_url, os_system, probe_function_raw, callbacks, dependency_raw, webhooks]
+                     foreign_response_url, other_host, os_system, probe_function_raw, callbacks,
+                     dependency_raw, webhooks]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__ for c in CASES])

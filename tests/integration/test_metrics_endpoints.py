@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import StartPipeline
 from tests.integration.test_pipeline import finished, job_of
-from tests.support.pipeline import TEST_CONFIG, Pipeline, poll_until
+from tests.support.pipeline import HOST, QUEUE, TEST_CONFIG, Pipeline, poll_until
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def test_the_worker_exposes_job_durations_by_verb_and_status(worker_metrics: tup
     p, url = worker_metrics
     before = read_metrics(url)
     assert value(before, "dockbolt_job_duration_seconds_count", verb="ps", status="done") is None
-    assert value(before, "dockbolt_queue_depth", queue="dockbolt-default") == 0
+    assert value(before, "dockbolt_queue_depth", queue=QUEUE) == 0
     card, _ = finished(p, job_of(p, "ps"))
     assert card.status == "done"
 
@@ -61,7 +61,7 @@ def test_the_worker_exposes_job_durations_by_verb_and_status(worker_metrics: tup
     assert value(after, "dockbolt_job_duration_seconds_bucket", verb="ps", status="done", le="+Inf") == 1
     total = value(after, "dockbolt_job_duration_seconds_sum", verb="ps", status="done")
     assert total is not None and total >= 0
-    assert value(after, "dockbolt_queue_depth", queue="dockbolt-default") == 0
+    assert value(after, "dockbolt_queue_depth", queue=QUEUE) == 0
     names = {name for name, _ in after}
     assert "process_resident_memory_bytes" in names
     assert "dockbolt_commands_total" not in names  # the bot's series, not the worker's
@@ -86,7 +86,7 @@ def test_the_watcher_exposes_per_container_usage_and_its_own_counters(
     name = f"metrics-{test_run_id}"
     docker_client.containers.run("dockbolt-test/busybox:latest", ["sleep", "600"], name=name, detach=True,
                                  labels=run_labels, mem_limit="64m")
-    labels = {"name": name, "image": "dockbolt-test/busybox:latest", "host": docker_client.info()["Name"]}
+    labels = {"name": name, "image": "dockbolt-test/busybox:latest", "host": HOST}  # as the watcher is named
 
     def sampled() -> Series | None:
         now = read_metrics(url)

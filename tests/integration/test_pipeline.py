@@ -23,7 +23,7 @@ from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from dockbolt.core.contract import JobRequest, new_job_id
 from tests.integration.conftest import StartPipeline
-from tests.support.pipeline import CHANNEL, Pipeline
+from tests.support.pipeline import CHANNEL, HOST, Pipeline
 
 pytestmark = pytest.mark.integration
 JOB_WAIT = 90.0
@@ -216,7 +216,7 @@ def test_a_job_that_times_out_says_so_in_its_thread(
                                      name=f"dhit-{test_run_id}-slow",
                                      labels={"dhtest.run": test_run_id, **MANAGED})
     job = JobRequest(job_id=new_job_id(), verb="stop", args={"names": [c.name], "timeout": 30},
-                     user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"stop -t 30 {c.name}")
+                     user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"stop -t 30 {c.name}", host=HOST)
     # A 3-second job timeout (instead of the verb's own) for a stop that needs 30 s.
     dispatcher(live).dispatch(job, timeout=3)
     card, replies = finished(live, job.job_id)
@@ -231,7 +231,7 @@ def test_a_job_whose_args_do_not_fit_is_refused_in_its_thread_and_touches_nothin
                                      labels={"dhtest.run": test_run_id, **MANAGED})
     # A payload the bot would never build (a newer bot, or a hand-made job): rm with a string for force.
     job = JobRequest(job_id=new_job_id(), verb="rm", args={"names": [c.name], "force": "yes"},
-                     user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"rm -f {c.name}")
+                     user_id="UOPERATOR", channel_id=CHANNEL, command_text=f"rm -f {c.name}", host=HOST)
     dispatcher(live).dispatch(job, timeout=30)
     card, replies = finished(live, job.job_id)
     assert card.status == "failed"

@@ -20,7 +20,7 @@ from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.stathistory import StatsHistory
 from tests.integration.conftest import StartPipeline
 from tests.integration.test_pipeline import finished, job_of, thread_text
-from tests.support.pipeline import poll_until
+from tests.support.pipeline import HOST, poll_until
 from workers.docker_monitor import EngineMonitor, connect_monitor
 from workers.sampler import Reading, Sampler
 
@@ -98,7 +98,7 @@ def test_sampler_agrees_with_docker_stats(monitor: EngineMonitor, redis_url: str
 def test_stats_answers_from_fresh_samples_and_charts_the_history(
         pipelines: StartPipeline, monitor: EngineMonitor, redis_url: str, started: dict[str, str]) -> None:
     live = pipelines()
-    history = StatsHistory(Redis.from_url(redis_url), monitor.host_name(), MonitorConfig())
+    history = StatsHistory(Redis.from_url(redis_url), HOST, MonitorConfig())  # as the worker's host is named
     tick_twice(Sampler(monitor, history))
     names = [started["mem"], started["busy"]]
     card, replies = finished(live, job_of(live, f"stats {' '.join(names)}", user="UVIEWER"))

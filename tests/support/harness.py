@@ -127,6 +127,12 @@ class Pipeline:
         self.standin.stop()
 
 
+def register_placeholder(redis: Redis) -> None:
+    """Register ``HOST`` as served (for an hour) before any real worker starts: the bot routes commands
+    to its queue, where they wait for a worker (tests of the bot alone, and of work accepted early)."""
+    HostRegistry(redis).beat(HostInfo(name=HOST), PLACEHOLDER, ttl=3600)
+
+
 def start_pipeline(redis_url: str, logdir: Path, config_text: str,
                    usergroups: dict[str, list[str]] | None = None, reaper_every: float = 1.0,
                    placeholder: bool = True) -> Pipeline:
@@ -145,6 +151,6 @@ def start_pipeline(redis_url: str, logdir: Path, config_text: str,
         raise
     assert bot.server is not None
     if placeholder:
-        HostRegistry(Redis.from_url(redis_url)).beat(HostInfo(name=HOST), PLACEHOLDER, ttl=3600)
+        register_placeholder(Redis.from_url(redis_url))
     return Pipeline(standin=standin, faults=SlackFaults(standin), bot=bot, settings=settings,
                     redis=Redis.from_url(redis_url), slash=SlashClient(bot.server.url, SECRET), logdir=logdir)
