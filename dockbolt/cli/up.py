@@ -17,8 +17,12 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import ExitStack
 from pathlib import Path
+
+from redis import Redis
+from redis.exceptions import RedisError
 
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis, LocalRedisError
@@ -26,6 +30,7 @@ from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import load_bot_config, start_http_bot
 from dockbolt.core import metrics
 from dockbolt.core.config_default import default_config_toml
+from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.redact import install_log_redaction
 from dockbolt.core.settings import Secret, Settings
 from workers.main import preflight
@@ -45,6 +50,7 @@ def _worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+WORKER_WAIT = 30.0  # seconds `up` waits for its worker to register its host
 # The metrics flags of the worker and of the watcher.
 ChildFlags = tuple[list[str], list[str]]
 
@@ -59,9 +65,28 @@ def _start_watcher(settings: Settings, log_path: Path, args: list[str]) -> subpr
 
 
 def _start_children(settings: Settings, stack: ExitStack, logdir: Path, flags: ChildFlags) -> None:
-    """The worker and the watcher, stopped when ``stack`` closes (the watcher first)."""
-    stack.callback(stop_process, _start_worker(settings, logdir / "worker.log", flags[0]))
+    """The worker and the watcher, stopped when ``stack`` closes (the watcher first); returns once the
+    worker's host is registered (the bot refuses commands for a host no worker serves)."""
+    worker = _start_worker(settings, logdir / "worker.log", flags[0])
+    stack.callback(stop_process, worker)
     stack.callback(stop_process, _start_watcher(settings, logdir / "watch.log", flags[1]))
+    _wait_for_host(settings, worker, logdir / "worker.log")
+
+
+def _wait_for_host(settings: Settings, worker: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Until the worker's host is registered, or the worker exits, or ``WORKER_WAIT`` s (then say so)."""
+    deadline = time.monotonic() + WORKER_WAIT
+    with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
+        registry = HostRegistry(redis)
+        while worker.poll() is None and time.monotonic() < deadline:
+            try:
+                if any(h.workers for h in registry.all()):
+                    return
+            except RedisError:
+                pass
+            time.sleep(0.1)
+    _say(f"the worker has not registered its Docker host (see {log_path}): commands are refused until it "
+         "does")
 
 
 def _metrics(stack: ExitStack, metrics_host: str, metrics_port: int | None) -> ChildFlags | None:

@@ -104,7 +104,7 @@ def test_a_hosts_scope_limits_where_a_binding_holds(two: tuple[Pipeline, str, st
     status, text = run(p, f"@{b} ps", "UBONLY")
     assert status == "done" and "mh-b" in text
     status, text = run(p, "@all ps", "UBONLY")  # only the hosts the scope covers
-    assert status == "done" and "1 hosts:" in text and "mh-a" not in text and "mh-b" in text
+    assert status == "done" and "1 host:\n" in text and "mh-a" not in text and "mh-b" in text
 
 
 def test_a_channel_default_host_needs_no_at(pipelines: StartPipeline, second_engine: SecondEngine,

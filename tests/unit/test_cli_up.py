@@ -55,6 +55,7 @@ def test_up_with_slack_tokens_runs_the_bot_on_host_and_port(
     monkeypatch.setattr(up, "_start_worker", lambda settings, log_path, args: "the worker")
     monkeypatch.setattr(up, "_start_watcher", lambda settings, log_path, args: "the watcher")
     monkeypatch.setattr(up, "stop_process", lambda proc: calls.setdefault("stopped", []).append(proc))
+    monkeypatch.setattr(up, "_wait_for_host", lambda settings, worker, log_path: None)
     monkeypatch.setattr(run_bot_module, "run_bot", fake_run_bot)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
                               "REDIS_URL": "redis://127.0.0.1:1/0"})
@@ -71,6 +72,7 @@ def test_up_makes_up_one_job_secret_for_its_bot_and_worker(
     monkeypatch.setattr(up, "_start_worker", lambda settings, log_path, args: seen.update(worker=settings))
     monkeypatch.setattr(up, "_start_watcher", lambda settings, log_path, args: seen.update(watcher=settings))
     monkeypatch.setattr(up, "stop_process", lambda proc: None)
+    monkeypatch.setattr(up, "_wait_for_host", lambda settings, worker, log_path: None)
     monkeypatch.setattr(run_bot_module, "run_bot", lambda settings, **kw: seen.update(bot=settings) or 0)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
                               "REDIS_URL": "redis://127.0.0.1:1/0"})

@@ -131,4 +131,4 @@ def test_merge_puts_every_host_under_a_host_column() -> None:
                                  "• `c`: 2 running containers."]
     assert grid is not None and grid.headers == ("HOST", "ID", "NAMES")
     assert grid.rows == (("a", "1", "web"), ("c", "2", "db"), ("c", "3", "q"))
-    assert merge([b])[1] is None
+    assert merge([b]) == ("1 host:\n• `b`: Docker unreachable", None)
