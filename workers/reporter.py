@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.fanout import Part
+from dockbolt.core.jobstore import JobStore
 from dockbolt.core.mrkdwn import escape
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.output import write_output
@@ -91,8 +92,9 @@ class PartReporter(ThreadReporter):
         self.result: Reply | None = None
 
     def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "") -> None:
-        """The parent's card shows the fan-out as running while any part runs."""
-        if status is JobStatus.RUNNING and not detail:
+        """The parent's card shows the fan-out as running once its first part runs (one card edit)."""
+        if (status is JobStatus.RUNNING and not detail
+                and JobStore(self.outbox.redis).first_time(self.job.parent, "fan-out running")):
             self.outbox.card(self.job.parent, JobStatus.RUNNING)
 
     def progress(self, text: str) -> None:
