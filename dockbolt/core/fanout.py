@@ -57,7 +57,8 @@ class Part:
 
 def merge(parts: list[Part]) -> tuple[str, Table | None]:
     """The merged reply: one summary line per host, and every host's rows under a HOST column."""
-    lines = [f"{len(parts)} host{'' if len(parts) == 1 else 's'}:"] + [f"• {code(p.host)}: {p.text}" for p in parts]
+    lines = [f"{len(parts)} host{'' if len(parts) == 1 else 's'}:"]
+    lines += [f"• {code(p.host)}: {p.text}" for p in parts]
     tables = [(p.host, p.table) for p in parts if p.table is not None]
     if not tables:
         return "\n".join(lines), None
