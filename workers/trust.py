@@ -37,6 +37,7 @@ from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.contract import JOB_FUNC, JobRequest, JobStatus
 from dockbolt.core.errors import ContractError, DockboltError
+from dockbolt.core.fanout import FanOut, Part
 from dockbolt.core.jobsign import BadSignature, open_envelope
 from dockbolt.core.jobstore import JobStore, redis_time
 from dockbolt.core.monitor import MonitorConfig
@@ -207,11 +208,14 @@ def accept(envelope: object, *, rq_job_id: str, ctx: WorkerContext, redis: Redis
 def _close_expired(redis: Redis, job: JobRequest) -> None:
     """An authentic job that waited too long: end its record (job list, queue share) and audit it.
 
-    Nothing is posted: the thread stays as it was, like for any refused job. A record already final (the
-    job ran, this is a replay of it) is left alone.
+    Nothing is posted: the thread stays as it was, like for any refused job — except a fan-out's part,
+    which the merged reply must not wait for. A record already final (the job ran, this is a replay of it)
+    is left alone.
     """
     store, detail = JobStore(redis), "expired before a worker took it"
     rec = store.get(job.job_id)
     if rec is not None and not rec.status.final:
         store.set_status(job.job_id, JobStatus.FAILED, detail)
         AuditLog(redis).record(AuditEvent.for_job(job, JobStatus.FAILED, None, detail))
+        if job.parent:
+            FanOut(redis).finish(job, Part(host=job.host, ok=False, text=detail))

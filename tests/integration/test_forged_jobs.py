@@ -39,9 +39,11 @@ from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.core.args import RunArgs
 from dockbolt.core.contract import JOB_FUNC, JobRequest, new_job_id
 from dockbolt.core.contract import JobStatus as DockboltStatus
+from dockbolt.core.fanout import FanOut
 from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.jobsign import BadSignature, open_envelope, sign
 from dockbolt.core.jobstore import JobStore
+from dockbolt.core.outbox import Entry
 from dockbolt.core.rbac import Policy
 from dockbolt.core.settings import Secret, load_settings
 from tests.support.harness import JOB_SECRET
@@ -150,6 +152,26 @@ def test_an_expired_real_job_is_closed_in_the_store_and_a_finished_one_is_left_a
                                                                      "expired before a worker took it")
     assert kept is not None and kept.status == DockboltStatus.DONE
     assert store.in_flight("UEXPIRED") == 0  # its owner's queue share is free again
+
+
+def test_an_expired_part_of_a_fan_out_closes_the_merged_reply(ctx: WorkerContext, redis_server: str) -> None:
+    redis = Redis.from_url(redis_server)
+    t0 = time.time()
+    parent = _job(queued_at=t0)
+    part = _job(queued_at=t0, parent=parent.job_id, host="db1")
+    pipe = redis.pipeline()
+    FanOut(redis).open(parent.job_id, ["db1"], pipe)
+    JobStore(redis).record_queued(parent, pipe)
+    JobStore(redis).record_queued(part, pipe)
+    pipe.execute()
+    here = dataclasses.replace(ctx, host_name="db1")
+    with pytest.raises(JobRefused, match="expired"):
+        trust.accept(_signed(part), rq_job_id=part.job_id, ctx=here, redis=redis, now=t0 + 61)
+    closed = JobStore(redis).get(parent.job_id)
+    assert closed is not None and (closed.status, closed.detail) == (DockboltStatus.FAILED,
+                                                                     "no answer from db1")
+    said = [Entry.from_json(e).text for e in redis.lrange(f"dockbolt:outbox:{parent.job_id}", 0, -1)]
+    assert any("`db1`: expired before a worker took it" in t for t in said), said
 
 
 def test_a_signed_job_must_still_fit_the_contract(ctx: WorkerContext, redis_server: str) -> None:
