@@ -289,10 +289,21 @@ def test_unknown_verb_suggests_the_closest() -> None:
         ("r", ["restart", "rm", "rollback", "run"]),
         ("LOG", ["logs"]),
         ("kubectl", []),
+        ("sp", ["ps"]),  # a swap, and `stop` (2 edits) changes things
+        ("stpo", ["stop"]),
+        ("lgos", ["logs"]),
+        ("imagse", ["images"]),
     ],
 )
 def test_closest_verbs(word: str, expected: list[str]) -> None:
-    assert closest_verbs(word, VERBS) == expected
+    harmless = {n for n, s in VERBS.items() if s.default_role in ("everyone", "viewer")}
+    assert closest_verbs(word, VERBS, harmless) == expected
+
+
+def test_at_equal_distance_a_reading_verb_is_suggested_over_one_that_changes() -> None:
+    assert closest_verbs("rn", ["rm", "ps", "run"]) == ["rm", "run"]
+    assert closest_verbs("rn", ["rm", "ps", "run"], harmless={"run"}) == ["run"]
+    assert unknown_verb_message("sp", VERBS) == "unknown command `sp`. Did you mean `ps`? Try `help`."
 
 
 def test_unknown_verb_with_several_candidates_lists_them() -> None:
