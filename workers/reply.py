@@ -25,5 +25,7 @@ class Reply:
     detail: str = ""
     # Bytes uploaded as they are (a PNG chart): never masked, never previewed.
     attachment: bytes | None = None
+    # ``body`` is a log: a long one is previewed by its newest lines (other bodies by their first).
+    log: bool = False
     # The cells behind ``body`` when it is a table (`ps @all` merges hosts' tables under a HOST column).
     table: Table | None = None

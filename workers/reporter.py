@@ -79,7 +79,7 @@ class ThreadReporter:
             self.outbox.file(self.job.job_id, data=reply.attachment, filename=reply.filename,
                              comment=reply.text[:3_900], fallback=reply.text, to=to)
             return
-        write_output(self.outbox, self.job.job_id, reply.text, body, reply.filename, to=to)
+        write_output(self.outbox, self.job.job_id, reply.text, body, reply.filename, to=to, log=reply.log)
 
 
 class PartReporter(ThreadReporter):

@@ -17,8 +17,10 @@ PREVIEW_LINES = 8
 
 
 def write_output(outbox: Outbox, job_id: str, text: str, body: str | None, filename: str,
-                 to: str = "") -> None:
-    """Queue ``text`` and ``body`` for the job's thread (``to="announce"``: its announcement's thread)."""
+                 to: str = "", log: bool = False) -> None:
+    """Queue ``text`` and ``body`` for the job's thread (``to="announce"``: its announcement's thread). A
+    long body's preview is its head (a table's header and first rows, a document's start), or its tail
+    when it is a ``log`` (the newest lines)."""
     if not body:
         outbox.post(job_id, text, to=to)
         return
@@ -29,7 +31,8 @@ def write_output(outbox: Outbox, job_id: str, text: str, body: str | None, filen
     head = "\n".join(lines[:PREVIEW_LINES])
     fallback = (f"{text}\n{code_block(head)}\n_{len(lines)} lines; the full output needs the bot "
                 "in this channel (invite it to get files)._")
-    preview = "\n".join(lines[-PREVIEW_LINES:]) if lines else ""
+    preview = "\n".join(lines[-PREVIEW_LINES:] if log else lines[:PREVIEW_LINES])
     comment = (f"{text}\n_{len(lines):,} lines, {len(body.encode()):,} bytes — full output in "
-               f"the file; last {min(PREVIEW_LINES, len(lines))} lines:_\n{code_block(preview)}")
+               f"the file; {'last' if log else 'first'} {min(PREVIEW_LINES, len(lines))} lines:_\n"
+               f"{code_block(preview)}")
     outbox.file(job_id, content=body, filename=filename, comment=comment[:3_900], fallback=fallback, to=to)

@@ -86,12 +86,22 @@ def test_short_output_goes_inline_in_the_thread(standin: SlackStandIn, redis: Re
 def test_long_output_becomes_a_file_with_a_preview(standin: SlackStandIn, redis: Redis) -> None:
     r, ts = reporter_for(standin, redis)
     body = "\n".join(f"line {i}" for i in range(1, 3001))
-    r.rep.reply(Reply(text="Logs of `web`", body=body, filename="web.log"))
+    r.rep.reply(Reply(text="Logs of `web`", body=body, filename="web.log", log=True))
     assert r.sent() == 1
     (f,) = standin.files
     assert f.thread_ts == ts and f.name == "web.log" and f.text == body
     assert f.initial_comment is not None and "line 3000" in f.initial_comment
     assert "3,000 lines" in f.initial_comment
+
+
+def test_a_long_table_or_document_is_previewed_by_its_head(standin: SlackStandIn, redis: Redis) -> None:
+    r, _ = reporter_for(standin, redis)
+    body = "\n".join(["CONTAINER ID   NAMES", *(f"c{i:03d}   web-{i}" for i in range(60))])
+    r.rep.reply(Reply(text="60 running containers.", body=body, filename="ps.txt"))
+    assert r.sent() == 1
+    (f,) = standin.files
+    assert f.initial_comment is not None and "first 8 lines" in f.initial_comment
+    assert "CONTAINER ID   NAMES\nc000   web-0" in f.initial_comment and "web-59" not in f.initial_comment
 
 
 def test_more_than_forty_lines_go_into_a_file_however_short(standin: SlackStandIn, redis: Redis) -> None:
@@ -157,7 +167,7 @@ def test_secrets_in_a_reply_are_masked_inline_and_in_files_and_previews(standin:
     r.rep.reply(Reply(text=f"Logs of `{SLACK_TOKEN}`", body=f"boot\nDB_PASSWORD=a&b<c\n{SLACK_TOKEN}"))
     # The preview (last 8 lines) starts inside the key: the key was masked on the whole body first.
     body = "\n".join([*(f"line {i}" for i in range(50)), PEM, "export API_KEY=k3y-value", "done"])
-    r.rep.reply(Reply(text="Logs of `web`", body=body, filename="web.log"))
+    r.rep.reply(Reply(text="Logs of `web`", body=body, filename="web.log", log=True))
     assert r.sent() == 2
     for raw in redis.scan_iter("dockbolt:*"):  # nor in Redis, on the way
         assert redis.type(raw) != b"list" or not any(b"SeCrEtToKeN" in e for e in redis.lrange(raw, 0, -1))

@@ -67,9 +67,9 @@ def handle(ctx: HandlerContext, args: BuildArgs) -> Reply:
                                         on_output=on_output)
         except DockerError as exc:
             return Reply(text=messages.build_failed(args.tag, log.step, str(exc)), body=log.text() or None,
-                         filename=filename, ok=False)
+                         filename=filename, ok=False, log=True)
     return Reply(text=messages.built(args.tag, image_id, log.steps, log.lines), body=log.text() or None,
-                 filename=filename)
+                 filename=filename, log=True)
 
 
 HANDLERS = (Handler("build", BuildArgs, handle),)

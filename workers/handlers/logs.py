@@ -64,6 +64,7 @@ def handle(ctx: HandlerContext, args: LogsArgs) -> Reply:
         body=text or None,
         filename=messages.safe_filename(args.name, ".log"),
         ok=cut is None,
+        log=True,
     )
 
 

@@ -101,7 +101,7 @@ def logs(ctx: HandlerContext, swarm: SwarmEngine, args: ServiceArgs) -> Reply:
     truncated = len(data) > MAX_LOG_BYTES
     text = data[-MAX_LOG_BYTES:].decode("utf-8", errors="replace")
     return Reply(text=messages.logs_summary(name, len(text.splitlines()), truncated), body=text or None,
-                 filename=messages.safe_filename(name, ".log"))
+                 filename=messages.safe_filename(name, ".log"), log=True)
 
 
 def handle(ctx: HandlerContext, args: ServiceArgs) -> Reply:
