@@ -14,6 +14,7 @@ import sys
 import threading
 
 from redis.exceptions import RedisError
+from slack_sdk.errors import SlackApiError
 
 from bot.server import HttpServer, make_wsgi
 from dockbolt.cli.wiring import build_bot, load_bot_config, redis_from
@@ -39,7 +40,10 @@ def run_bot(settings: Settings, *, host: str, port: int) -> int:
         print(f"dockbolt bot: Redis unreachable ({exc}): start redis-server or set REDIS_URL",
               file=sys.stderr)
         return 2
-    rt = build_bot(settings, config)
+    try:
+        rt = build_bot(settings, config)  # Bolt asks Slack who the bot token is (auth.test)
+    except SlackApiError as exc:
+        return _refused("SLACK_BOT_TOKEN", exc)
     rt.start_background()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -53,7 +57,10 @@ def run_bot(settings: Settings, *, host: str, port: int) -> int:
             # Slack comes over the socket; CI's webhook and /healthz still need an HTTP port.
             rt.server = HttpServer(make_wsgi(None, rt.redis, hook=rt.hook), host=host, port=port).start()
             log.info("serving /healthz and /hooks/deploy on http://%s:%d", host, rt.server.port)
-            handler.connect()  # type: ignore[no-untyped-call]
+            try:
+                handler.connect()  # type: ignore[no-untyped-call]
+            except SlackApiError as exc:
+                return _refused("SLACK_APP_TOKEN", exc)
             _wait(stop)
             handler.close()  # type: ignore[no-untyped-call]
         else:
@@ -64,6 +71,12 @@ def run_bot(settings: Settings, *, host: str, port: int) -> int:
         rt.close()
     log.info("stopped")
     return 0
+
+
+def _refused(variable: str, exc: SlackApiError) -> int:
+    print(f"dockbolt bot: Slack refused {variable}: {exc.response.get('error') or exc} (check the token; "
+          "`dockbolt check` tests them)", file=sys.stderr)
+    return 2
 
 
 def _wait(stop: threading.Event) -> None:

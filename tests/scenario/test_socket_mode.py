@@ -144,10 +144,10 @@ def test_a_wrong_app_token_is_refused(redis_url: str, tmp_path: Path) -> None:
         code = b.proc.wait(timeout=CONNECT_GUARD)
     finally:
         b.close()
-    assert code != 0
+    assert code == 2
     assert [c.error for c in b.standin.calls_to("apps.connections.open")] == ["invalid_auth"]
-    assert b.socket.links == [] and "invalid_auth" in b.log()
-
+    assert b.socket.links == [] and "Slack refused SLACK_APP_TOKEN: invalid_auth" in b.log()
+    assert "Traceback" not in b.log()  # one clear line, as `dockbolt check` would say it
 
 
 def test_dockbolt_up_with_slack_tokens_runs_the_bot_in_socket_mode(redis_url: str, tmp_path: Path) -> None:
