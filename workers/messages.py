@@ -24,12 +24,12 @@ def count_noun(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def ps_summary(n: int, show_all: bool, hidden: int = 0) -> str:
-    """The one-line summary above the ps table (``hidden``: containers the caller may not see)."""
-    if n == 0:
-        text = "No containers." if show_all else "No running containers."
-    else:
-        text = f"{count_noun(n, 'container') if show_all else count_noun(n, 'running container')}."
+def ps_summary(n: int, show_all: bool, hidden: int = 0, statuses: tuple[str, ...] = ()) -> str:
+    """The line above the ps table: what it holds (``statuses``: a status filter; ``hidden``: containers
+    the caller may not see)."""
+    noun = "container" if show_all or statuses else "running container"
+    shown = f" ({', '.join(statuses)})" if statuses else ""
+    text = f"{count_noun(n, noun) if n else f'No {noun}s'}{shown}."
     if hidden:
         text += (f" ({count_noun(hidden, 'other')} not shown: not managed by dockbolt or outside your scope; "
                  "see `whoami`.)")

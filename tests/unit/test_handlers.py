@@ -82,8 +82,15 @@ def test_ps_all_passes_the_filters_to_docker(docker: RecordingDocker, call: Call
     reply = call("ps", all=True, filters=filters)
     [(show_all, sent)] = docker.called("list_containers")
     assert show_all is True and {key: list(values) for key, values in sent.items()} == filters
-    assert reply.text == "2 containers."
+    assert reply.text == "2 containers (exited, running)."  # the summary says what the filter kept
     assert reply.body is not None and "Exited (0) 1 hour ago" in reply.body
+
+
+def test_a_status_filter_heads_the_table_with_its_status_not_running(docker: RecordingDocker,
+                                                                     call: Call) -> None:
+    docker.containers = [container("a", state="exited", status="Exited (1) 2 minutes ago"),
+                         container("b", state="exited", status="Exited (0) 1 hour ago")]
+    assert call("ps", all=False, filters={"status": ["exited"]}).text == "2 containers (exited)."
 
 
 @pytest.mark.parametrize(("show_all", "text"), [(False, "No running containers."), (True, "No containers.")])

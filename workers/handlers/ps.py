@@ -15,7 +15,8 @@ def handle(ctx: HandlerContext, args: PsArgs) -> Reply:
     rows = ctx.docker.list_containers(show_all=args.all, filters=args.filters or None)
     containers = [c for c in rows if ctx.visible(c)]
     grid = formatting.ps_table(containers, now=time.time())
-    return Reply(text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers)),
+    return Reply(text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers),
+                                          statuses=tuple(args.filters.get("status", ()))),
                  body=grid.render(), filename="ps.txt", table=grid)
 
 
