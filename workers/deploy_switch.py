@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dockbolt.core.args import LABEL_MANAGED, HealthSpec, RunArgs, ServiceSpec, UpdatePolicy
+from dockbolt.core.args import LABEL_MANAGED, HealthSpec, RunArgs
 from dockbolt.core.errors import DockerError, TargetNotFound, UserError
 from dockbolt.core.scopes import LABEL_PROTECTED
+from dockbolt.core.service_args import ServiceSpec, UpdatePolicy
 from workers import messages
 from workers.docker_port import DockerPort
 from workers.docker_swarm import SwarmEngine, task_template

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dockbolt.core.args import HealthSpec, ServiceSpec, UpdatePolicy
+from dockbolt.core.args import HealthSpec
 from dockbolt.core.errors import DockerError
+from dockbolt.core.service_args import ServiceSpec, UpdatePolicy
 from workers.docker_engine import DockerEngine
 from workers.docker_port import DockerPort
 

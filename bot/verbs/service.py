@@ -21,20 +21,19 @@ from bot.verbs.logs import DEFAULT_TAIL, parse_tail
 from bot.verbs.run import image_ref
 from bot.verbs.run_flags import parse_env, parse_port
 from bot.verbs.values import REF_RE, nano_cpus, whole_number
-from dockbolt.core.args import (
+from dockbolt.core.args import PortSpec, RunArgs
+from dockbolt.core.errors import UsageError
+from dockbolt.core.mrkdwn import code
+from dockbolt.core.rbac import DefaultRole
+from dockbolt.core.scopes import subverb
+from dockbolt.core.service_args import (
     SERVICE_ACTIONS,
     SWARM_PUBLISH_ADDRESS,
-    PortSpec,
-    RunArgs,
     ServiceAction,
     ServiceArgs,
     ServiceSpec,
     UpdatePolicy,
 )
-from dockbolt.core.errors import UsageError
-from dockbolt.core.mrkdwn import code
-from dockbolt.core.rbac import DefaultRole
-from dockbolt.core.scopes import subverb
 from dockbolt.core.units import duration_seconds, memory_bytes
 
 # swarmkit's rule for service names: a DNS label (letters, digits, "-"), at most 63 characters.

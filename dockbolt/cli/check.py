@@ -8,6 +8,7 @@ stopped beating (its commands are refused), container alerts with nowhere to go,
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -131,17 +132,25 @@ def host_warnings(redis: Redis) -> list[str]:
             "are refused until a `dockbolt worker` for it starts" for h in hosts if not h.workers]
 
 
-def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
-    """Return (problems, warnings), one line each (both empty when all is well)."""
+def find_problems(settings: Settings) -> tuple[list[str], list[str], list[str]]:
+    """Return (problems, warnings, what was reached), one line each."""
     problems: list[str] = []
+    reached: list[str] = []
     warnings = settings_warnings(settings)
     config = None
     try:
         config = load_bot_config(settings)
         warnings += policy_warnings(config.policy) + app_warnings(config.apps, os.environ)
+        reached.append(f"config {settings.config_path}: {len(config.policy.roles)} roles, "
+                       f"{len(config.policy.bindings)} bindings, {len(config.apps)} apps")
     except ConfigError as exc:
         problems.extend(exc.problems)
-    problems.extend(preflight(settings))
+    down = preflight(settings)
+    problems.extend(down)
+    if not any(line.startswith("Redis") for line in down):
+        reached.append(f"Redis at {settings.redis_shown}")
+    if not any(line.startswith("Docker") for line in down):
+        reached.append(f"Docker at {settings.docker_host or 'the local socket'}")
     with Redis.from_url(settings.redis_location, socket_timeout=3) as redis:
         warnings += host_warnings(redis) + delivery_warnings(redis)
         if config is not None:
@@ -150,14 +159,15 @@ def find_problems(settings: Settings) -> tuple[list[str], list[str]]:
         problems.append("SLACK_BOT_TOKEN is not set: Slack cannot be reached (the local console needs "
                         "none)")
     else:
-        try:
-            make_web_client(settings, timeout=10).auth_test()
+        try:  # no retry handlers: one clear line when Slack is away, not a retry log per attempt
+            me = make_web_client(settings, timeout=10, retries=False).auth_test()
+            reached.append(f"Slack at {settings.slack_api_url}: bot {me.get('user')} in {me.get('team')}")
         except SlackApiError as exc:
             error = exc.response.get("error")
             problems.append(f"Slack auth.test failed at {settings.slack_api_url}: {error}")
         except OSError as exc:
             problems.append(f"Slack unreachable at {settings.slack_api_url}: {exc}")
-    return problems, warnings
+    return problems, warnings, reached
 
 
 def host_lines(settings: Settings) -> list[str]:
@@ -173,8 +183,12 @@ def host_lines(settings: Settings) -> list[str]:
 
 
 def run_check(settings: Settings) -> int:
-    """Print the problems and warnings (or a one-line OK) and return the exit code (1: problems)."""
-    problems, warnings = find_problems(settings)
+    """Print what was reached, the problems and the warnings, and return the exit code (1: problems)."""
+    # slack-sdk logs each failed call at ERROR; the check says it once, in its own line.
+    logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
+    problems, warnings, reached = find_problems(settings)
+    for line in reached:
+        print(f"✓ {line}")
     for line in host_lines(settings):
         print(f"· {line}")
     for line in problems:

@@ -16,17 +16,10 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from dockbolt.core.args import (
-    APP_NAME_RE,
-    ENV_NAME_RE,
-    IMAGE_TAG_RE,
-    SWARM_PUBLISH_ADDRESS,
-    DeployArgs,
-    HealthSpec,
-    RunArgs,
-)
+from dockbolt.core.args import APP_NAME_RE, ENV_NAME_RE, IMAGE_TAG_RE, DeployArgs, HealthSpec, RunArgs
 from dockbolt.core.buildsrc import BuildConfig, source_of
 from dockbolt.core.errors import UsageError
+from dockbolt.core.service_args import SWARM_PUBLISH_ADDRESS
 from dockbolt.core.units import duration_seconds
 
 if TYPE_CHECKING:

@@ -27,9 +27,12 @@ LABEL_REF = "dockbolt.ref"  # and the ref (or image) it was deployed from
 PortProto = Literal["tcp", "udp", "sctp"]
 RestartPolicy = Literal["always", "unless-stopped", "on-failure"]
 MountType = Literal["bind", "volume", "tmpfs"]
+# `run --pull`: pull the image first when it is not here (docker's default), every time, or never.
+PullPolicy = Literal["missing", "always", "never"]
 PORT_PROTOS: tuple[PortProto, ...] = ("tcp", "udp", "sctp")
 RESTART_POLICIES: tuple[RestartPolicy, ...] = ("always", "unless-stopped", "on-failure")
 MOUNT_TYPES: tuple[MountType, ...] = ("bind", "volume", "tmpfs")
+PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "always", "never")
 # A bare `-e NAME` takes its value from the worker's variable SECRET_ENV_PREFIX + NAME.
 SECRET_ENV_PREFIX = "DOCKBOLT_SECRET_"  # noqa: S105 (a name prefix, not a secret)
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -238,6 +241,7 @@ class RunArgs(Args):
     security_opt: tuple[str, ...] = ()  # `--security-opt`; "no-new-privileges:true|false" spelled so
     pids_limit: int | None = None  # `--pids-limit` (> 0; None: the [policy] default)
     read_only: bool = False  # `--read-only`: the container's root filesystem is read-only
+    pull: PullPolicy = "missing"  # `--pull`: the worker pulls the image (after authorization) before creating
 
     def __post_init__(self) -> None:
         if not self.image:
@@ -250,6 +254,17 @@ class RunArgs(Args):
             raise ValueError(f"secret_env entries must be variable names: {', '.join(odd)}")
         if self.pids_limit is not None and self.pids_limit <= 0:
             raise ValueError("pids_limit must be > 0")
+
+
+@dataclass(frozen=True)
+class PullArgs(Args):
+    """`pull IMAGE[:TAG|@DIGEST]`: the reference as typed (docker's grammar, checked by the bot)."""
+
+    image: str
+
+    def __post_init__(self) -> None:
+        if not self.image or self.image.startswith("-"):
+            raise ValueError("image must be an image reference")
 
 
 # An image reference as `docker build -t` takes it: [registry[:port]/]path[:tag], lower-case path.
@@ -341,58 +356,3 @@ def ownership_labels(user_id: str, job_id: str) -> dict[str, str]:
     """The labels that mark a container as dockbolt's, with who created it and in which job."""
     return {LABEL_MANAGED: "true", LABEL_CREATED_BY: user_id, LABEL_JOB: job_id}
 
-
-
-# `service …` (Swarm mode): its subcommands (those that only read first) and the `--update-*` values.
-ServiceAction = Literal["ls", "ps", "logs", "scale", "update", "rollback", "create", "rm"]
-SERVICE_ACTIONS: tuple[ServiceAction, ...] = ("ls", "ps", "logs", "scale", "update", "rollback", "create",
-                                               "rm")
-UpdateOrder = Literal["start-first", "stop-first"]
-FailureAction = Literal["pause", "continue", "rollback"]
-SWARM_PUBLISH_ADDRESS = "0.0.0.0"  # noqa: S104 (Swarm's routing mesh publishes on every address)
-
-
-@dataclass(frozen=True)
-class UpdatePolicy(Args):
-    """The `--update-*` flags (delay in seconds; None: the service's current value or the engine's)."""
-
-    parallelism: int | None = None
-    delay: int | None = None
-    order: UpdateOrder | None = None
-    failure_action: FailureAction | None = None
-
-
-@dataclass(frozen=True)
-class ServiceSpec(Args):
-    """`service create`: the `run` each replica is — checked by the same guardrails; its memory and
-    nano_cpus are `--limit-memory`/`--limit-cpu`, its ports on SWARM_PUBLISH_ADDRESS — plus what only a
-    service has: replicas, reservations, placement constraints (`node.role==manager`), update policy."""
-
-    run: RunArgs
-    replicas: int | None = None
-    reserve_memory: int | None = None
-    reserve_nano_cpus: int | None = None
-    constraints: tuple[str, ...] = ()
-    update: UpdatePolicy = field(default_factory=UpdatePolicy)
-
-
-@dataclass(frozen=True)
-class ServiceArgs(Args):
-    """`service ACTION …`: ``names`` for ps, logs, rollback, rm and update; ``replicas`` (NAME → N) for
-    scale; ``spec`` for create; ``image`` ("" = unchanged) and ``update`` for update; ``tail`` for logs."""
-
-    action: ServiceAction
-    names: tuple[str, ...] = ()
-    replicas: Mapping[str, int] = field(default_factory=dict)
-    spec: ServiceSpec | None = None
-    image: str = ""
-    update: UpdatePolicy = field(default_factory=UpdatePolicy)
-    tail: int | None = None
-
-    def __post_init__(self) -> None:
-        if (self.action == "create") != (self.spec is not None):
-            raise ValueError("spec is given for create, and only for create")
-        if self.action == "scale" and (not self.replicas or min(self.replicas.values()) < 0):
-            raise ValueError("scale needs NAME=N pairs with N ≥ 0")
-        if self.action not in ("ls", "scale", "create") and not all(self.names or ("",)):
-            raise ValueError(f"{self.action} needs service names")

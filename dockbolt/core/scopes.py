@@ -23,11 +23,11 @@ from dockbolt.core.args import (
     NameArgs,
     NamesArgs,
     RunArgs,
-    ServiceArgs,
     StatsArgs,
 )
 from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.run_policy import check_run
+from dockbolt.core.service_args import ServiceArgs
 
 LABEL_PROTECTED = "dockbolt.protected"
 # Docker accepts any unique id prefix; a short one picks a container nobody meant (1 character did).

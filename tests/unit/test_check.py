@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 import tomllib
+from pathlib import Path
 
+import pytest
 from redis import Redis
 
 from bot.parsing import parse_run_words
@@ -16,9 +18,12 @@ from dockbolt.cli.check import (
     host_warnings,
     monitor_warnings,
     policy_warnings,
+    run_check,
     settings_warnings,
 )
+from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.core.config import parse_config
+from dockbolt.core.config_default import default_config_toml
 from dockbolt.core.hosts import HostInfo, HostRegistry
 from dockbolt.core.incidents import IncidentStore, live_watchers
 from dockbolt.core.monitor import MonitorConfig, Route
@@ -146,3 +151,27 @@ def test_check_says_what_each_hosts_workers_reached(redis_url: str) -> None:
     assert line.startswith("host db1: 1 live worker(s); Docker 27.1 on Debian, 4 CPUs, 3 running "
                            "container(s)")
     assert line.endswith("(queue dockbolt-host-db1)")
+
+
+def test_check_says_what_it_reached_and_an_unreachable_slack_in_one_line(
+        redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "dockbolt.toml").write_text(default_config_toml("U1", CATALOG))
+    with socket.socket() as s:  # a port nothing listens on: Slack away
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    with SlackStandIn(token="xoxb-check") as standin:
+        url = standin.base_url
+        settings = load_settings({**GOOD, "REDIS_URL": redis_url, "SLACK_BOT_TOKEN": "xoxb-check",
+                                  "SLACK_API_URL": url,
+                                  "DOCKBOLT_CONFIG": str(tmp_path / "dockbolt.toml")})
+        run_check(settings)
+    out = capsys.readouterr()
+    assert f"✓ config {tmp_path / 'dockbolt.toml'}: " in out.out and "✓ Redis at " in out.out
+    assert f"✓ Slack at {url}: bot " in out.out
+    away = load_settings({**GOOD, "REDIS_URL": redis_url, "SLACK_BOT_TOKEN": "xoxb-check",
+                          "SLACK_API_URL": f"http://127.0.0.1:{closed}/api/",
+                          "DOCKBOLT_CONFIG": str(tmp_path / "dockbolt.toml")})
+    assert run_check(away) == 1
+    out = capsys.readouterr()
+    assert out.out.count("Slack unreachable") == 1 and "✓ Slack" not in out.out
+    assert "slack_sdk" not in out.err and "retry" not in out.err.lower()

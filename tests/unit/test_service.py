@@ -10,12 +10,13 @@ import pytest
 
 from bot.parsing import parse, parse_run_words
 from bot.verbs import CATALOG, QUEUED_VERBS, VERBS
-from dockbolt.core.args import NoArgs, PortSpec, RunArgs, ServiceArgs, ServiceSpec, UpdatePolicy
+from dockbolt.core.args import NoArgs, PortSpec, RunArgs
 from dockbolt.core.config import parse_config
 from dockbolt.core.errors import ConfigError, UsageError
 from dockbolt.core.rbac import Decision, Policy, authorize
 from dockbolt.core.redact import Redactor
 from dockbolt.core.scopes import run_requirements
+from dockbolt.core.service_args import ServiceArgs, ServiceSpec, UpdatePolicy
 
 IMAGE = "acme/web:1"
 

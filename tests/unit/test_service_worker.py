@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from dockbolt.core.args import HealthSpec, PortSpec, RunArgs, ServiceSpec, UpdatePolicy
+from dockbolt.core.args import HealthSpec, PortSpec, RunArgs
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.guardrails import Guardrails
+from dockbolt.core.service_args import ServiceSpec, UpdatePolicy
 from tests.support.recording_docker import RecordingDocker
 from workers import messages
 from workers.docker_port import ContainerSummary

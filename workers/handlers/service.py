@@ -14,8 +14,9 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from dockbolt.core.args import LABEL_MANAGED, SERVICE_ACTIONS, ServiceArgs, ServiceSpec, ownership_labels
+from dockbolt.core.args import LABEL_MANAGED, ownership_labels
 from dockbolt.core.scopes import LABEL_PROTECTED, Target, service_targets, short_prefix, subverb
+from dockbolt.core.service_args import SERVICE_ACTIONS, ServiceArgs, ServiceSpec
 from workers import formatting, messages, run_guard
 from workers.docker_port import ContainerSummary
 from workers.docker_swarm import ServiceInfo, SwarmEngine, task_template
