@@ -46,7 +46,9 @@ class LocalRedis:
         argv = [exe, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
                 "--save", "", "--appendonly", "no", "--dir", str(self._dir), "--daemonize", "no",
                 "--logfile", str(self._dir / "redis.log")]
-        self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+        # Its own session: a Ctrl-C at the console (SIGINT to the terminal's process group) must not stop it.
+        self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,  # noqa: S603
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -9,8 +9,13 @@ so piped input (``printf 'run …\\nps\\n' | dockbolt up``) runs in order.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from typing import TextIO
+
+with contextlib.suppress(ImportError):  # line editing and history for input() (not on every platform)
+    import readline  # noqa: F401
 
 from bot.messages import accepted_job_id
 from dockbolt.console.render import body, indent
@@ -42,9 +47,12 @@ def run_console(
     interactive = stdin.isatty()
     try:
         while True:
-            if interactive:
-                printer.prompt(f"{command}> ")
-            line = stdin.readline()
+            try:
+                line = _read_line(stdin, printer, f"{command}> ", interactive)
+            except KeyboardInterrupt:  # Ctrl-C at the prompt drops the line, as a shell does
+                printer.prompt_answered()
+                printer.lines([""])
+                continue
             printer.prompt_answered()
             if not line:
                 break
@@ -59,10 +67,28 @@ def run_console(
                 client, standin, view, printer, text, user_id=user_id, channel_id=channel_id, command=command
             )
             if job_id is not None:
-                _wait_for_job(standin, printer, job_id, wait_timeout, settle)
+                try:
+                    _wait_for_job(standin, printer, job_id, wait_timeout, settle)
+                except KeyboardInterrupt:  # Ctrl-C stops the waiting, not the job nor the console
+                    printer.lines([f"  (not waiting for job {job_id} any more: it goes on, and what it "
+                                   "posts still shows here)"])
     finally:
         unsubscribe()
     return 0
+
+
+def _read_line(stdin: TextIO, printer: Printer, prompt: str, interactive: bool) -> str:
+    """The next line ("" at the end). At a terminal, ``input`` reads it: with the ``readline`` module
+    loaded that gives line editing and this session's history (arrow keys)."""
+    if not interactive or stdin is not sys.stdin:
+        if interactive:
+            printer.prompt(prompt)
+        return stdin.readline()
+    printer.prompt(prompt, shown=False)  # input() shows it, so that readline knows where the line starts
+    try:
+        return input(prompt) + "\n"
+    except EOFError:
+        return ""
 
 
 def command_text(line: str, command: str) -> str | None:

@@ -37,11 +37,13 @@ class Printer:
             else:
                 self._write("".join(line + "\n" for line in lines))
 
-    def prompt(self, text: str) -> None:
-        """Print a prompt without a newline; it is shown again after lines that arrive meanwhile."""
+    def prompt(self, text: str, shown: bool = True) -> None:
+        """Print a prompt without a newline (unless ``shown`` is False: the caller shows it); it is shown
+        again after lines that arrive meanwhile."""
         with self._lock:
             self._prompt = text
-            self._write(text)
+            if shown:
+                self._write(text)
 
     def prompt_answered(self) -> None:
         """The user finished the line typed at the prompt."""
