@@ -17,6 +17,7 @@ from typing import Any
 import docker
 import docker.errors
 import docker.types
+import docker.utils
 import requests.exceptions
 import urllib3.exceptions
 
@@ -32,6 +33,7 @@ from workers.docker_port import (
     ImageSummary,
     LogStreamCut,
     PortMapping,
+    PulledImage,
     RunResult,
 )
 
@@ -151,8 +153,9 @@ class DockerEngine:
             )
             # The CLI always sends PortBindings; inspect then shows {} instead of null.
             host_config.setdefault("PortBindings", {})
-            # Low-level create on purpose: containers.run() pulls a missing image (there is no registry to
-            # wait for) and containers.create() also fills Config.Volumes, which the CLI leaves empty.
+            # Low-level create on purpose: containers.run() pulls a missing image on its own (the handler
+            # decides, as `--pull` says) and containers.create() also fills Config.Volumes, which the CLI
+            # leaves empty.
             created = self._api.create_container(
                 image=spec.image,
                 command=list(spec.command) or None,
@@ -176,6 +179,38 @@ class DockerEngine:
                 raise
             name = str(self._api.inspect_container(cid)["Name"]).lstrip("/")
         return RunResult(id=cid, name=name)
+
+    def has_image(self, image: str) -> bool:
+        """True when the engine resolves ``image`` to a local image (as `docker run` looks it up)."""
+        with self._edge():
+            try:
+                self._client.images.get(image)
+            except docker.errors.NotFound:
+                return False
+        return True
+
+    def pull(self, image: str, on_progress: Callable[[Mapping[str, Any]], None]) -> PulledImage:
+        """The pull API, streamed. Credentials are the SDK's: the ``auths`` (or credential helpers) of the
+        worker's docker config for the image's registry, read when the client was made (a job connects
+        afresh, so an edited config counts from the next job), sent only to the engine, never logged here.
+        An error in the stream (the engine may start answering before the registry refuses) is raised like
+        an error status."""
+        repository, _ = docker.utils.parse_repository_tag(image)
+        digest = ""
+        with self._edge(not_found=DockerError):
+            for chunk in self._api.pull(image, stream=True, decode=True):
+                if "error" in chunk:
+                    raise DockerError(str(chunk.get("error") or "the pull failed").strip())
+                status = str(chunk.get("status") or "")
+                if status.startswith("Digest: "):
+                    digest = status.removeprefix("Digest: ").strip()
+                on_progress(chunk)
+            doc = dict(self._client.images.get(image).attrs)
+        # The engine says "Digest: …" when it fetched a manifest; else the one recorded for this repository.
+        recorded = [e.partition("@")[2] for e in map(str, doc.get("RepoDigests") or ())
+                    if e.startswith(repository + "@")]
+        return PulledImage(id=str(doc.get("Id") or ""), digest=digest or next(iter(recorded), ""),
+                           size=int(doc.get("Size") or 0))
 
     def _grace(self, name: str, timeout: int | None) -> tuple[str, int]:
         """The container to stop and the seconds it gets before SIGKILL: ``timeout`` (``-t``), else its

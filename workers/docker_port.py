@@ -69,6 +69,15 @@ class ImageSummary:
 
 
 @dataclass(frozen=True)
+class PulledImage:
+    """The image ``pull`` left on the host: its id, registry digest ("" when the engine gave none), size."""
+
+    id: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The container ``run`` created and started."""
 
@@ -102,6 +111,14 @@ class DockerPort(Protocol):
         Every field of the spec reaches the engine as the docker CLI would send it; the caller has applied
         the [policy] defaults and resolved ``secret_env`` (a spec still holding one raises ValueError).
         """
+
+    def has_image(self, image: str) -> bool:
+        """True when the engine has ``image`` locally (what `run --pull missing` asks before creating)."""
+
+    def pull(self, image: str, on_progress: Callable[[Mapping[str, Any]], None]) -> PulledImage:
+        """Pull ``image`` like ``docker pull``, with the registry credentials of the worker's docker config
+        (``DOCKER_CONFIG`` or ``~/.docker/config.json``); each progress message of the engine goes to
+        ``on_progress`` as it comes; a refused pull raises ``DockerError`` in Docker's words."""
 
     def stop(self, name: str, timeout: int | None = None) -> None:
         """Stop a container (``timeout`` seconds before SIGKILL; None = the container's default)."""

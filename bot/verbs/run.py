@@ -21,7 +21,14 @@ from bot.verbs.run_flags import (
     parse_volume,
 )
 from bot.verbs.values import nano_cpus, new_name, whole_number
-from dockbolt.core.args import RESTART_POLICIES, RestartPolicy, RestartSpec, RunArgs
+from dockbolt.core.args import (
+    PULL_POLICIES,
+    RESTART_POLICIES,
+    PullPolicy,
+    RestartPolicy,
+    RestartSpec,
+    RunArgs,
+)
 from dockbolt.core.mrkdwn import code
 from dockbolt.core.units import memory_bytes
 
@@ -66,6 +73,14 @@ def parse_restart(raw: str) -> RestartSpec | None:
     except ValueError:
         raise ValueError("maximum retry count must be a whole number ≥ 0") from None
     return RestartSpec(name=policy, max_retries=retries)
+
+
+def parse_pull(raw: str) -> PullPolicy:
+    """Check `--pull missing|always|never`, in the docker CLI's words."""
+    for policy in PULL_POLICIES:
+        if raw == policy:
+            return policy
+    raise ValueError(f"invalid pull option: '{raw}': must be one of \"always\", \"missing\" or \"never\"")
 
 
 def parse_network(raw: str) -> str:
@@ -123,6 +138,7 @@ def build(flags: dict[str, Any], positionals: list[str]) -> RunArgs:
         userns_mode=flags["userns_mode"],
         security_opt=_unique(flags["security_opt"]),
         read_only=flags["read_only"],
+        pull=flags["pull"] or "missing",
     )
 
 
@@ -136,7 +152,8 @@ SPECS = (
             "[-v SRC:DST[:ro|:rw]]… [--mount type=bind|volume|tmpfs,source=…,target=…[,readonly]]… "
             "[--network NET] [--restart POLICY] [-m SIZE] [--cpus N] [--pids-limit N] [-u USER] [-w DIR] "
             "[--read-only] [--privileged] [--cap-add CAP]… [--cap-drop CAP]… [--device HOST[:CTR][:PERMS]]… "
-            "[--pid MODE] [--ipc MODE] [--userns host] [--security-opt OPT]… IMAGE [CMD…]"
+            "[--pid MODE] [--ipc MODE] [--userns host] [--security-opt OPT]… [--pull missing|always|never] "
+            "IMAGE [CMD…]"
         ),
         flags=(
             # Detached is the only mode; -d is accepted so that habits from the docker CLI just work.
@@ -166,6 +183,8 @@ SPECS = (
             Flag(("--ipc",), "ipc_mode", "value", "MODE", parse_ipc),
             Flag(("--userns",), "userns_mode", "value", "host", parse_userns),
             Flag(("--security-opt",), "security_opt", "multi", "OPT", parse_security_opt),
+            # As the CLI: a missing image is pulled first (on the worker, after authorization) by default.
+            Flag(("--pull",), "pull", "value", "missing|always|never", parse_pull),
         ),
         min_positionals=1,
         max_positionals=None,

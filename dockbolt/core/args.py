@@ -4,7 +4,8 @@ The bot's parser produces them (``bot/verbs/<verb>.py``), ``to_dict`` puts them 
 and the worker rebuilds them with ``from_dict`` (one generic, strict decoder: ``dockbolt.core.codec``)
 before a handler (``workers/handlers/<verb>.py``) receives them typed. Values are already validated and
 normalised by the bot (docker's own rules); the checks here are the invariants a worker relies on.
-Names are container names or ids as the user typed them.
+Names are container names or ids as the user typed them. The `service` verb's args are in
+``dockbolt.core.service_args``.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from dockbolt.core.args import (
     DeployArgs,
     NameArgs,
     NamesArgs,
+    PullArgs,
     RunArgs,
     StatsArgs,
 )
@@ -150,7 +151,8 @@ def run_requirements(
     args: Args, guardrails: Guardrails
 ) -> tuple[tuple[Requirement, ...], tuple[Target, ...]]:
     """For `run`: what its flags need, and the container it will create as a target; for `build`, the
-    image it will tag (the images scope must cover it); for `deploy`/`rollback`, what the app's run
+    image it will tag (the images scope must cover it); for `pull`, the image it fetches (as `run`'s image:
+    ``[policy] allowed_images`` and the images scope); for `deploy`/`rollback`, what the app's run
     options need and the container it will create from its repository; nothing otherwise.
 
     The same on both sides: the bot checks it before accepting, the worker again before creating.
@@ -159,6 +161,9 @@ def run_requirements(
         return check_run(args, guardrails), (Target(name=args.name or "", image=args.image, kind="new"),)
     if isinstance(args, BuildArgs):
         return (), (Target(name="", image=args.tag, kind="image"),)
+    if isinstance(args, PullArgs):
+        fetched = Target(name="", image=args.image, kind="image")
+        return check_run(RunArgs(image=args.image), guardrails), (fetched,)
     if isinstance(args, DeployArgs):  # what it runs: the image given, or one built into the repository
         image = args.image or args.repository
         creates = Target(name=args.container, image=image, kind="new")

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from workers.docker_port import ContainerSummary, ImageSummary, RunResult
+from workers.docker_port import ContainerSummary, ImageSummary, PulledImage, RunResult
 
 
 def canned_id(name: str) -> str:
@@ -52,6 +52,8 @@ class RecordingDocker:
         self.logs_of: dict[str, bytes] = {}  # by name; b"" when absent
         self.samples: dict[str, dict[str, Any]] = {}  # stats, by name
         self.build_output: list[str] = []  # what a build "prints"
+        self.local_images: set[str] = set()  # what has_image answers True for
+        self.pull_output: list[dict[str, Any]] = []  # the engine's messages a pull "streams"
         self.run_result = RunResult(id=canned_id("started"), name="started")
         self.exec_result: tuple[int, str] = (0, "")
         self._errors: dict[tuple[str, str | None], BaseException] = {}
@@ -139,3 +141,15 @@ class RecordingDocker:
         for line in self.build_output:
             on_output(line)
         return "sha256:" + canned_id(tag)
+
+    def has_image(self, image: str) -> bool:
+        self._answer("has_image", image, name=image)
+        return image in self.local_images
+
+    def pull(self, image: str, on_progress: Callable[[Mapping[str, Any]], None]) -> PulledImage:
+        self._answer("pull", image, name=image)
+        for message in self.pull_output:
+            on_progress(message)
+        self.local_images.add(image)
+        return PulledImage(id="sha256:" + canned_id(image), digest="sha256:" + canned_id("digest " + image),
+                           size=1_234_567)

@@ -145,7 +145,9 @@ def test_run_passes_every_option_and_ownership_labels_and_reports_id_and_name(
     docker: RecordingDocker, call: Call
 ) -> None:
     docker.run_result = RunResult(id=canned_id("web"), name="web")
+    docker.local_images.add(IMAGE)  # on the host already: `--pull missing` (the default) pulls nothing
     reply = call("run", **RUN_ARGS)
+    assert docker.called("pull") == []
     [(spec, labels)] = docker.called("run")
     assert labels == {"dockbolt.managed": "true", "dockbolt.created-by": "UALICE", "dockbolt.job": "job42"}
     assert spec.labels == {"team": "a"}

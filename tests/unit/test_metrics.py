@@ -226,6 +226,7 @@ def test_up_serves_the_bots_metrics_and_gives_the_worker_and_the_watcher_the_nex
     monkeypatch.setattr(up, "start_worker_process",
                         lambda env, log_path, args, command: worker.update({command: list(args)}))
     monkeypatch.setattr(up, "stop_process", lambda proc: None)
+    monkeypatch.setattr(up, "_wait_for_host", lambda settings, worker, log_path: None)
     monkeypatch.setattr(run_bot_module, "run_bot", lambda settings, **kw: 0)
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
                               "REDIS_URL": "redis://127.0.0.1:1/0"})

@@ -37,6 +37,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "security_opt": [],
     "pids_limit": None,
     "read_only": False,
+    "pull": "missing",
 }
 
 
@@ -477,3 +478,19 @@ def test_run_guardrail_flag_errors(text: str, fragment: str) -> None:
 def test_run_guardrail_errors_name_the_flag() -> None:
     assert error("run --device dev busybox").startswith("invalid value `dev` for `--device`: ")
     assert error("run --mount type=x busybox").startswith("invalid value `type=x` for `--mount`: ")
+
+
+@pytest.mark.parametrize("policy", ["missing", "always", "never"])
+def test_run_pull_policy(policy: str) -> None:
+    assert args(f"run --pull {policy} busybox") == {**RUN_DEFAULTS, "pull": policy}
+    assert args(f"run --pull={policy} busybox sh") == {**RUN_DEFAULTS, "pull": policy, "command": ["sh"]}
+
+
+@pytest.mark.parametrize("policy", ["sometimes", "Missing", ""])
+def test_run_pull_policy_errors_in_dockers_words(policy: str) -> None:
+    assert f"invalid pull option: '{policy}': must be one of \"always\", \"missing\" or \"never\"" in error(
+        f"run --pull '{policy}' busybox")
+
+
+def test_run_pull_after_image_is_the_containers_command() -> None:
+    assert args("run busybox --pull never") == {**RUN_DEFAULTS, "command": ["--pull", "never"]}

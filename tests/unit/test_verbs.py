@@ -84,6 +84,7 @@ def test_flag_spellings_are_unique_and_docker_shaped(name: str) -> None:
         ("logs", 120),
         ("stats", 60),
         ("run", 300),
+        ("pull", 600),
         ("stop", MAX_GRACE + 60),
         ("restart", MAX_GRACE + 60),
     ],
