@@ -104,17 +104,19 @@ class CommandListener:
             return authorize(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id,
                              verb=cmd.verb, needs=needs, targets=new, host=host)
 
-        decision, hosts = decide(), tuple[str, ...]()
-        if decision.allowed and spec.queued:  # which host: asked only of callers who may run the verb
-            where = route(cmd.host, channel_id, cmd.verb, spec.fans_out, self.config.hosts, self.hosts)
-            if where.refusal:
+        hosts: tuple[str, ...] = ()
+        where = (route(cmd.host, channel_id, cmd.verb, spec.fans_out, self.config.hosts, self.hosts)
+                 if spec.queued else None)
+        if where is None or where.refusal:
+            decision = decide()
+            if decision.allowed and where is not None:  # told only to callers who may run the verb
                 authz_log.info(decision_log_line(decision))
                 context[AUDIT_KEY] = AuditEvent.for_decision(decision, shown).to_json()
                 return _counted(messages.Answer(where.refusal), cmd.verb, "refused")
-            # Each host within the caller's `hosts` scope (`@all`: the ones it covers; none: denied).
+        else:  # each host within the caller's `hosts` scope (`@all`: the ones it covers; none: denied)
             decided = [(h, decide(h)) for h in where.hosts]
             hosts = tuple(h for h, d in decided if d.allowed)
-            decision = decided[0][1] if not hosts else next(d for h, d in decided if d.allowed)
+            decision = next((d for _, d in decided if d.allowed), decided[0][1])
         job_id = new_job_id() if decision.allowed and spec.queued else None
         authz_log.info(decision_log_line(decision))
         # Written after the ack, by the lazy listener (one Redis write less while Slack waits); as JSON text,

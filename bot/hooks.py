@@ -76,6 +76,7 @@ class DeployHook:
         self.apps = apps
         self.dispatcher = dispatcher
         self.hosts = hosts or HostsConfig()
+        self.registry = HostRegistry(dispatcher.redis)
         self.deploys = DeployStore(dispatcher.store.redis)
         self.environ = environ
         self.clock = clock
@@ -154,7 +155,7 @@ class DeployHook:
 
     def _host(self, app: AppConfig) -> str:
         """The host the app's channel deploys to (its default host, or the one live host)."""
-        where = route("", app.channel, "deploy", False, self.hosts, HostRegistry(self.dispatcher.redis))
+        where = route("", app.channel, "deploy", False, self.hosts, self.registry)
         if where.refusal:
             raise Refused(503, where.refusal.replace("`", "").replace(":no_entry: ", "").replace(
                 ":question: ", ""))

@@ -17,6 +17,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
+from bot.messages import ago
 from dockbolt.cli.wiring import load_bot_config
 from dockbolt.core.apps import AppConfig
 from dockbolt.core.contract import host_queue
@@ -128,7 +129,7 @@ def host_warnings(redis: Redis) -> list[str]:
     if not hosts:
         return ["no worker has registered a Docker host yet: queued commands are refused until a "
                 "`dockbolt worker` starts"]
-    return [f"host {h.info.name} has no live worker (last seen {h.age / 60:.0f} min ago): commands for it "
+    return [f"host {h.info.name} has no live worker (last seen {ago(h.age)}): commands for it "
             "are refused until a `dockbolt worker` for it starts" for h in hosts if not h.workers]
 
 
@@ -179,7 +180,7 @@ def host_lines(settings: Settings) -> list[str]:
         return []
     return [f"host {h.info.name}: {h.workers} live worker(s); Docker {h.info.engine or '?'} on "
             f"{h.info.os or '?'}, {h.info.cpus} CPUs, {h.info.running} running container(s), last beat "
-            f"{h.age:.0f} s ago (queue {host_queue(h.info.name)})" for h in hosts]
+            f"{ago(h.age)} (queue {host_queue(h.info.name)})" for h in hosts]
 
 
 def run_check(settings: Settings) -> int:

@@ -27,6 +27,21 @@ BEAT_TTL = 4 * BEAT_EVERY
 KEEP_SECONDS = 7 * 86400
 
 
+# Redis's time, then name, facts and live worker count of every host, in one call.
+_ALL_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local out = {t[1], t[2]}
+local raw = redis.call('HGETALL', KEYS[1])
+for i = 1, #raw, 2 do
+  out[#out + 1] = raw[i]
+  out[#out + 1] = raw[i + 1]
+  out[#out + 1] = redis.call('ZCOUNT', ARGV[1] .. raw[i], now, '+inf')
+end
+return out
+"""
+
+
 @dataclass(frozen=True)
 class HostInfo:
     """What a host's engine said at its last beat."""
@@ -71,6 +86,7 @@ class HostRegistry:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._all = redis.register_script(_ALL_LUA)
 
     def beat(self, info: HostInfo, worker: str, ttl: float = BEAT_TTL) -> None:
         """Record ``info`` for its host, and ``worker`` as serving it for ``ttl`` seconds."""
@@ -89,22 +105,11 @@ class HostRegistry:
         """A worker stopping: it no longer counts for its host."""
         self.redis.zrem(WORKERS + host, worker)
 
-    def state(self, name: str) -> HostState | None:
-        """One host as listed (None: never seen, or not for a week)."""
-        return next((h for h in self.all() if h.info.name == name), None)
-
     def all(self) -> list[HostState]:
-        """Every host seen in the last week, by name, with its live workers (two round trips: this is
-        read in the ack of every queued command)."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.time()
-        pipe.hgetall(HOSTS)
-        (secs, micros), raw = pipe.execute()
-        now = secs + micros / 1e6
-        infos = sorted((HostInfo(**json.loads(v)) for v in raw.values()), key=lambda i: i.name)
-        infos = [i for i in infos if now - i.seen <= KEEP_SECONDS]
-        pipe = self.redis.pipeline(transaction=False)
-        for info in infos:
-            pipe.zcount(WORKERS + info.name, now, "+inf")
-        counts = pipe.execute() if infos else []
-        return [HostState(info=i, workers=int(n), now=now) for i, n in zip(infos, counts, strict=True)]
+        """Every host seen in the last week, by name, with its live workers (one round trip: this is read
+        in the ack of every queued command)."""
+        secs, micros, *flat = self._all(keys=[HOSTS], args=[WORKERS])
+        now = int(secs) + int(micros) / 1e6
+        states = [HostState(info=HostInfo(**json.loads(raw)), workers=int(n), now=now)
+                  for raw, n in zip(flat[1::3], flat[2::3], strict=True)]
+        return sorted((h for h in states if now - h.info.seen <= KEEP_SECONDS), key=lambda h: h.info.name)
