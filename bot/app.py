@@ -11,12 +11,15 @@ from redis import Redis
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.actions import ActionListener
 from bot.commands import CommandListener
 from bot.edge import Edge
 from bot.enqueue import Dispatcher
+from bot.home import register_home
 from bot.metrics import AckTimer
 from bot.usergroups import UserGroupCache
 from dockbolt.core.audit import AuditLog
+from dockbolt.core.buttons import ACTION_PREFIX
 from dockbolt.core.config import Config
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings
@@ -58,13 +61,17 @@ def create_app(settings: Settings, config: Config, redis: Redis, client: WebClie
             listener.lazy(context, respond)
 
     app.command(config.slack.command)(ack=listener.ack, lazy=[dispatch])
+    # The bot's buttons: a command run as the clicker, a confirmation, an approval (bot/actions.py).
+    clicks = ActionListener(listener, listener.approvals, edge)
+    app.action(re.compile(f"^{ACTION_PREFIX}"))(ack=clicks.ack, lazy=[clicks.lazy])
 
     def unknown_action(ack: Ack, body: dict[str, Any]) -> None:
-        # The bot's messages carry no buttons yet; a click on anything else (an old message, another
-        # app's block) is acked so Slack shows no error, and changes nothing.
+        # A click on anything else (another app's block, a link button) is acked so Slack shows no
+        # error, and changes nothing.
         ack()
         actions = body.get("actions") or [{}]
         log.info("button %r clicked: this bot has no such action; nothing done", actions[0].get("action_id"))
 
     app.action(re.compile(".*"))(unknown_action)
+    register_home(app, config, listener.groups, store)
     return app

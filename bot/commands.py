@@ -19,13 +19,15 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 
 from bot import messages, metrics
+from bot.approvals import ApprovalDesk
 from bot.enqueue import Dispatcher
-from bot.parsing import parse
+from bot.parsing import answers_privately, parse
 from bot.routing import route
 from bot.usergroups import UserGroupCache
 from bot.verbs import VERBS, deploy
 from bot.verbs.audit import AuditArgs, export_to_slack
-from bot.verbs.base import LocalContext
+from bot.verbs.base import LocalContext, ParsedCommand
+from dockbolt.core.approvals import needs_confirm, rule_for
 from dockbolt.core.args import BuildArgs, DeployArgs, RunArgs
 from dockbolt.core.audit import AuditEvent, AuditLog
 from dockbolt.core.buildsrc import source_of
@@ -39,7 +41,7 @@ from dockbolt.core.jobstore import JobStore
 from dockbolt.core.metrics import Outcome, count_command
 from dockbolt.core.rbac import Decision, allowed_verbs, authorize, decision_log_line, referenced_groups
 from dockbolt.core.redact import Redactor
-from dockbolt.core.scopes import run_requirements
+from dockbolt.core.scopes import run_requirements, typed_targets
 
 log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")
@@ -47,6 +49,8 @@ authz_log = logging.getLogger("dockbolt.authz")
 CONTEXT_KEY = "dockbolt_job"
 EXPORT_KEY = "dockbolt_audit_export"
 AUDIT_KEY = "dockbolt_audit_event"
+QUIET_KEY = "dockbolt_quiet_ack"  # the ack said nothing: the card is to say the job was accepted
+CARD_GRACE = 1.5  # seconds the card has to appear before a quiet ack's "accepted" note is sent
 
 
 class CommandListener:
@@ -65,18 +69,37 @@ class CommandListener:
         self.deploys = DeployStore(store.redis)
         self.mutes = MuteStore(store.redis)
         self.hosts = HostRegistry(store.redis)
+        self.approvals = ApprovalDesk(store.redis)
 
     def ack(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        """Answer within Slack's 3 s: a private error, a bot-answered verb, or "accepted as job X"."""
+        """Answer within Slack's 3 s: a private error, a bot-answered verb, "only you will see the answer"
+        for a private job, or nothing for a job whose card says it was accepted."""
         try:
             answer = self._decide(body, context)
-            ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
+            if answer.text:
+                ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
+            else:  # a job whose card says it all: Slack shows nothing (``lazy`` says "accepted" if late)
+                ack()
         except Exception:
             log.exception("slash command handling failed")
             metrics.count(str(body.get("text", "")), "error")
             ack(text=messages.internal_error(), response_type="ephemeral")
 
-    def _decide(self, body: dict[str, Any], context: BoltContext) -> messages.Answer:
+    def groups_of(self, user_id: str) -> frozenset[str]:
+        """The user's groups that the policy names (cached)."""
+        if not self._referenced:
+            return frozenset()
+        return frozenset(self.groups.groups_of(user_id, self._referenced))
+
+    def decide(self, body: dict[str, Any], context: BoltContext, *, thread: str = "", confirmed: bool = False,
+               approved_by: str = "") -> messages.Answer:
+        """A command from a click: as typed by the clicker, its job in the clicked message's ``thread``;
+        ``confirmed`` once the clicker confirmed it, ``approved_by`` an approver (then it is not held back
+        again)."""
+        return self._decide(body, context, thread=thread, confirmed=confirmed, approved_by=approved_by)
+
+    def _decide(self, body: dict[str, Any], context: BoltContext, *, thread: str = "",
+                confirmed: bool = False, approved_by: str = "") -> messages.Answer:
         text = str(body.get("text", "")).strip()
         user_id, channel_id = str(body.get("user_id", "")), str(body.get("channel_id", ""))
         command = str(body.get("command") or self.config.slack.command)
@@ -94,7 +117,7 @@ class CommandListener:
                 cmd = replace(cmd, args=deploy.complete(cmd.args, self.config.apps, user_id))
             except UsageError as err:
                 return _counted(messages.Answer(messages.usage_error(err, command)), cmd.verb, "invalid")
-        user_groups = self.groups.groups_of(user_id, self._referenced) if self._referenced else frozenset()
+        user_groups = self.groups_of(user_id)
         policy = self.config.policy
         # `run`'s flags and the container it creates are checked here already; the containers a verb
         # names are resolved and checked by the worker, which sees the engine.
@@ -117,13 +140,18 @@ class CommandListener:
             decided = [(h, decide(h)) for h in where.hosts]
             hosts = tuple(h for h, d in decided if d.allowed)
             decision = next((d for _, d in decided if d.allowed), decided[0][1])
-        job_id = new_job_id() if decision.allowed and spec.queued else None
+        held = (self._held_back(cmd, text, shown, command, user_id, channel_id, confirmed, approved_by)
+                if decision.allowed and spec.queued else None)
+        job_id = new_job_id() if decision.allowed and spec.queued and held is None else None
         authz_log.info(decision_log_line(decision))
         # Written after the ack, by the lazy listener (one Redis write less while Slack waits); as JSON text,
         # because Bolt deep-copies the context for the lazy listener and a string copies for free.
-        context[AUDIT_KEY] = AuditEvent.for_decision(decision, shown, job_id=job_id).to_json()
+        audited = f"{shown} (approved by {approved_by})" if approved_by else shown
+        context[AUDIT_KEY] = AuditEvent.for_decision(decision, audited, job_id=job_id).to_json()
         if not decision.allowed:
             return _counted(messages.Answer(decision.reason), cmd.verb, "denied")
+        if held is not None:  # waits for an approver, or for the caller's own confirmation
+            return _counted(held, cmd.verb, "held")
         if isinstance(cmd.args, BuildArgs):  # the worker checks again, against its own filesystem
             try:
                 source_of(cmd.args.context, self.config.build)
@@ -153,7 +181,8 @@ class CommandListener:
             response_url=str(body.get("response_url") or "") or None, team_id=str(body.get("team_id", "")),
             queued_at=self.clock(), user_groups=tuple(sorted(user_groups)),
             announce_in=cmd.args.channel if isinstance(cmd.args, DeployArgs) else "",
-            host="" if fan_out else hosts[0])
+            host="" if fan_out else hosts[0], in_thread=thread,
+            private=answers_privately(cmd, self.config.slack.private_verbs))
         parts = [replace(job, job_id=new_job_id(), host=h, parent=job_id) for h in hosts] if fan_out else []
         try:
             self.dispatcher.accept(job, spec.timeout, parts)  # recorded and queued before we say "accepted"
@@ -162,9 +191,30 @@ class CommandListener:
         # Bolt deep-copies the context into the lazy listener's request: this is how the job gets there.
         context[CONTEXT_KEY] = (job, spec.timeout)
         count_command(cmd.verb, "queued")
-        answer = messages.accepted(job)
         typed = [e.partition("=")[0] for e in cmd.args.env] if isinstance(cmd.args, RunArgs) else []
-        return messages.with_env_warning(answer, typed) if typed else answer
+        if job.private:
+            return messages.accepted_privately(job)
+        if typed:
+            return messages.with_env_warning(messages.accepted(job), typed)
+        context[QUIET_KEY] = True
+        return messages.QUIET
+
+    def _held_back(self, cmd: ParsedCommand, text: str, shown: str, command: str, user_id: str,
+                   channel_id: str, confirmed: bool, approved_by: str) -> messages.Answer | None:
+        """Why an allowed command does not run yet: an approval rule (a request is posted), or a
+        ``[policy.confirm]`` question; None when it runs now."""
+        if approved_by:
+            return None
+        policy, targets = self.config.policy, typed_targets(cmd.args)
+        rule = rule_for(policy.approvals, cmd.verb, targets,
+                        cmd.args.app if isinstance(cmd.args, DeployArgs) else "")
+        if rule is not None:
+            return self.approvals.request(text=text, shown=shown, verb=cmd.verb, user_id=user_id,
+                                          channel_id=channel_id, command=command, rule=rule)
+        # A command with masked secrets is not asked about: its button would carry them to Slack.
+        if not confirmed and text == shown and needs_confirm(policy.confirm, cmd.verb, len(targets)):
+            return messages.confirm_prompt(command, shown, cmd.verb, targets, text)
+        return None
 
     def _note(self, verb: str, user_id: str, channel: str, text: str) -> None:
         """Tell ``channel`` what a bot-answered verb did (through the outbox: the bot's deliverer sends
@@ -182,7 +232,12 @@ class CommandListener:
         if event is not None:
             self.audit.record(AuditEvent.from_json(event))
         accepted: tuple[JobRequest, int] | None = context.get(CONTEXT_KEY)
-        if accepted is not None:
+        if accepted is not None and context.get(QUIET_KEY):
+            # The ack said nothing: say "accepted" only when the card is not in the channel soon.
+            if not self.dispatcher.card_shown(accepted[0], CARD_GRACE):
+                late = messages.accepted(accepted[0])
+                respond(text=late.text, blocks=late.blocks, response_type="ephemeral")
+        elif accepted is not None:
             try:
                 self.dispatcher.deliver(accepted[0])
             except RedisError as exc:  # the card waits in Redis for the next deliverer

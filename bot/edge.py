@@ -34,6 +34,7 @@ from bot import messages, metrics
 from bot.commands import CONTEXT_KEY
 from bot.parsing import parse
 from bot.verbs import VERBS
+from dockbolt.core.buttons import ACTION_CONFIRMED, ACTION_RUN, action_name
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.errors import UsageError
 from dockbolt.core.guardrails import Guardrails, RateLimit
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 SEEN_SECONDS = 2 * 300
 MAX_TEXT = 4000
 ADMISSION_KEY = "dockbolt_admission"  # context: (user id, admission) for the lazy listener to settle
+CLICK_REFUSED_KEY = "dockbolt_click_refused"  # context: why a click was refused here (said by its listener)
 
 # One round trip for the Redis checks of a request. First the replay keys (KEYS[1..ARGV[5]]), each set
 # if absent for ARGV[6] s: any already there → 'seen'. Then, when a rate key follows, the sliding-window
@@ -132,6 +134,17 @@ def seen_keys(req: BoltRequest) -> list[str]:
         [f"dockbolt:seen:trigger:{trigger_id}"] if trigger_id else [])
 
 
+def clicked_command(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(clicker, command text) of a click on one of the bot's run buttons or menus; None otherwise."""
+    if body.get("type") != "block_actions":
+        return None
+    action = (body.get("actions") or [{}])[0]
+    if action_name(str(action.get("action_id", ""))) not in (ACTION_RUN, ACTION_CONFIRMED):
+        return None
+    text = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+    return str((body.get("user") or {}).get("id") or ""), str(text)
+
+
 def missing_fields(body: dict[str, Any]) -> list[str]:
     """The identifying fields a slash command lacks."""
     return [name for name in ("user_id", "channel_id") if not str(body.get(name) or "").strip()]
@@ -174,30 +187,36 @@ class Edge(Middleware):
         if req.lazy_only:  # the same request again, for a lazy listener only (FaaS adapters)
             return next()
         command = "command" in req.body
+        click = None if command else clicked_command(req.body)
         try:
-            refusal = self._refusal(req, command)
+            refusal = self._refusal(req, command, click)
         except RedisError as exc:
             log.warning("edge checks failed, Redis unreachable: %s", exc)
             refusal = "no Redis", messages.edge_unavailable()
         if refusal is None:
             return next()
         log.info("refused at the edge (%s): user %s", refusal[0], req.context.user_id or "?")
+        if click is not None and refusal[0] != "seen before":  # its listener tells the clicker
+            req.context[CLICK_REFUSED_KEY] = refusal[1]
+            return next()
         if command:
             outcome = _OUTCOMES.get(refusal[0], "refused")
             metrics.count(str(req.body.get("text") or ""), outcome)
         return private(refusal[1]) if command else BoltResponse(status=200, body="")
 
-    def _refusal(self, req: BoltRequest, command: bool) -> tuple[str, str] | None:
-        """None to let the request through, else (why, for the log; the private answer)."""
+    def _refusal(self, req: BoltRequest, command: bool,
+                 click: tuple[str, str] | None) -> tuple[str, str] | None:
+        """None to let the request through, else (why, for the log; the private answer). A click on a run
+        button counts as a command of the clicker."""
         keys = seen_keys(req)
-        if not command:
+        if not command and (click is None or not click[0]):
             fresh = not keys or self.limiter.check(None, keys) != SEEN
             return None if fresh else ("seen before", messages.already_received())
         body = req.body
-        missing = missing_fields(body)
+        missing = [] if click else missing_fields(body)
         if missing:
             return "no " + " or ".join(missing), messages.missing_fields(missing)
-        user_id, text = str(body["user_id"]), str(body.get("text") or "")
+        user_id, text = click or (str(body["user_id"]), str(body.get("text") or ""))
         if len(text) > MAX_TEXT:
             return f"text of {len(text)} characters", messages.text_too_long(len(text), MAX_TEXT)
         # The replay keys, the rate and (for a queued verb) the queue share: one round trip.

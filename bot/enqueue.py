@@ -14,6 +14,8 @@ secrets, e.g. `run -e PASSWORD=…`).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 
 from redis import Redis
@@ -35,6 +37,7 @@ from dockbolt.core.settings import Secret
 
 log = logging.getLogger(__name__)
 
+POLL = 0.05  # seconds between looks at whether a card is in the channel
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
 
@@ -95,6 +98,34 @@ class Dispatcher:
         """After the ack: send the job's card now if Slack takes it (otherwise a deliverer retries)."""
         if self._deliver is not None:
             self._deliver(job.job_id)
+
+    def card_shown(self, job: JobRequest, within: float) -> bool:
+        """``deliver`` the job's card (in a thread of its own: a slow Slack holds only that thread); True
+        once the card is in the channel, False when it is not ``within`` seconds later (Slack slow or
+        refusing, the bot not in the channel, Redis unreachable)."""
+        sender = threading.Thread(target=self._deliver_logged, args=(job,), daemon=True,
+                                  name=f"card-{job.job_id}")
+        sender.start()
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                ts = self.store.thread_of(job.job_id)
+            except RedisError:
+                return False
+            if ts is not None or (left := deadline - time.monotonic()) <= 0:
+                return bool(ts)  # "": it could not be posted
+            if sender.is_alive():
+                sender.join(min(POLL, left))
+            else:  # another deliverer may hold the job's lock, or retry shortly
+                time.sleep(min(POLL, left))
+
+    def _deliver_logged(self, job: JobRequest) -> None:
+        try:
+            self.deliver(job)
+        except RedisError as exc:  # the card waits in Redis for the next deliverer
+            log.warning("card of job %s not delivered now: %s", job.job_id, exc)
+        except Exception:
+            log.exception("card of job %s not delivered now", job.job_id)
 
     def dispatch(self, job: JobRequest, timeout: int) -> None:
         """``accept`` then ``deliver``, in one call (for callers that are not a slash command)."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dockbolt.core.buttons import ACTION_CANCEL, ACTION_CONFIRMED, Button, actions_block
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.errors import UsageError
 from dockbolt.core.mrkdwn import escape
@@ -42,13 +43,28 @@ def usage_error(err: UsageError, command: str) -> str:
 
 
 def accepted(job: JobRequest) -> Answer:
-    """The private ack for a queued command; its block_id names the job (see ``accepted_job_id``)."""
+    """The private "accepted" note for a queued command (in the ack when it says more, e.g. with an `-e`
+    warning; otherwise sent only when the card is late); its block_id names the job (``accepted_job_id``)."""
     where = f" on `{escape(job.host)}`" if job.host else ""
     text = (f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}`{where} — follow "
             "it in the thread.")
     block = {"type": "section", "block_id": f"{ACCEPTED_BLOCK}:{job.job_id}",
              "text": {"type": "mrkdwn", "text": text}}
     return Answer(text, [block])
+
+
+def accepted_privately(job: JobRequest) -> Answer:
+    """The ack of a job whose answer goes to the caller alone (`--private`, ``private_verbs``); its
+    block_id names the job, as ``accepted``'s does."""
+    where = f" on `{escape(job.host)}`" if job.host else ""
+    text = (f":lock: `{job.command} {job.command_text}` runs as job `{job.job_id}`{where}. Only you will see "
+            "the answer (here; long output as a file in a DM from me).")
+    block = {"type": "section", "block_id": f"{ACCEPTED_BLOCK}:{job.job_id}",
+             "text": {"type": "mrkdwn", "text": text}}
+    return Answer(text, [block])
+
+
+QUIET = Answer("")  # the ack of a job whose card says it all: Slack shows nothing
 
 
 def accepted_job_id(ack: Mapping[str, Any] | None) -> str | None:
@@ -88,6 +104,70 @@ def deploy_lost(job: JobRequest) -> str:
 def internal_error() -> str:
     """The ack when the bot itself failed while handling a command."""
     return ":x: Something went wrong in dockbolt while handling that command; nothing was run. It is logged."
+
+
+# --- buttons, confirmations and approvals (bot/actions.py, bot/approvals.py) -----------------------------
+
+def confirm_prompt(command: str, shown: str, verb: str, names: Sequence[str], run_text: str) -> Answer:
+    """A private "are you sure?" for a command ``[policy.confirm]`` holds back: Yes runs it, Cancel not."""
+    what = ", ".join(f"`{escape(n)}`" for n in names) or "it"
+    text = f":warning: `{escape(f'{command} {shown}')}` will {escape(verb)} {what}. Nothing has run yet."
+    buttons = [Button(f"Yes, {verb}", run_text, style="danger", action=ACTION_CONFIRMED),
+               Button("Cancel", "cancel", action=ACTION_CANCEL)]
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return Answer(text, [section, actions_block(buttons)])
+
+
+def cancelled() -> str:
+    """The confirmation message, once its Cancel is clicked."""
+    return ":heavy_multiplication_x: Cancelled; nothing was run."
+
+
+def _approvers(users: Sequence[str], groups: Sequence[str]) -> str:
+    return " or ".join([f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in groups])
+
+
+def approval_requested(shown: str, command: str, users: Sequence[str], groups: Sequence[str],
+                       expires_in: str) -> str:
+    """The requester's private ack: the command waits for an approver."""
+    return (f":hourglass_flowing_sand: `{escape(f'{command} {shown}')}` needs a second person: "
+            f"{_approvers(users, groups)} can approve it in this channel within {expires_in}. Nothing runs "
+            "until then.")
+
+
+def approval_request(user_id: str, shown: str, command: str, users: Sequence[str], groups: Sequence[str],
+                     expires_in: str) -> str:
+    """The channel's approval request (with Approve / Deny)."""
+    return (f":raised_hand: <@{user_id}> asks to run `{escape(f'{command} {shown}')}`. Approval needed "
+            f"from {_approvers(users, groups)} (not the requester) — expires in {expires_in}.")
+
+
+def approval_decided(user_id: str, shown: str, command: str, outcome: str, by: str, job_id: str = "") -> str:
+    """The approval request once decided: approved (running as job X), denied, expired, or refused."""
+    what = f"<@{user_id}> asked to run `{escape(f'{command} {shown}')}`"
+    if outcome == "approved":
+        return f":white_check_mark: {what} — *approved* by <@{by}>; running as job `{job_id}` in this thread."
+    if outcome == "denied":
+        return f":no_entry_sign: {what} — *denied* by <@{by}>. Nothing ran."
+    if outcome == "expired":
+        return f":alarm_clock: {what} — *expired* without approval. Nothing ran."
+    return f":warning: {what} — approved by <@{by}>, but not run: {outcome}"
+
+
+def approval_refused(why: str, users: Sequence[str] = (), groups: Sequence[str] = ()) -> str:
+    """A click on Approve/Deny that does nothing, and why."""
+    texts = {
+        "own": "You asked for this one: someone else has to approve it.",
+        "not approver": f"Only {_approvers(users, groups)} can decide this request.",
+        "gone": "This approval request no longer exists.",
+    }
+    return f":no_entry: {texts.get(why, escape(why))} Nothing was run."
+
+
+def approval_already(status: str, by: str) -> str:
+    """A click on a request decided before."""
+    who = f" by <@{by}>" if by else ""
+    return f":information_source: This request was already {escape(status)}{who}; nothing more was done."
 
 
 # --- audit (bot/verbs/audit.py); ``filters`` and ``user`` arrive as escaped mrkdwn -----------------------
@@ -244,3 +324,104 @@ def which_host(live: Sequence[str], verb: str, fans_out: bool) -> str:
     return (f":question: Which host? {len(live)} Docker hosts are live: {listed}. Say it first, e.g. "
             f"`@{escape(live[0])} {verb}`{every}. Nothing was queued (an admin can give this channel a "
             "default host: `[[hosts.channels]]`).")
+
+
+# --- The App Home tab (bot/home.py): the same facts as `whoami`, `jobs` and `hosts`, for the viewer ------
+# Arguments are plain text (names, ids, typed commands): escaped here.
+
+
+def _hcode(text: str) -> str:
+    """``text`` escaped, as an inline code span a stray backtick cannot break."""
+    from dockbolt.core.mrkdwn import code  # this section's only extra helper (the imports above are shared)
+
+    return code(escape(text))
+
+
+def home_header() -> str:
+    """The Home tab's title (plain text)."""
+    return "dockbolt"
+
+
+def home_intro(user: str, command: str, when: str) -> str:
+    """The line under the title: who is looking, and where the same answers come from."""
+    u, c = escape(user), escape(command)
+    return (f"You are <@{u}> ({_hcode(user)}). What `{c} whoami`, `{c} jobs` and `{c} hosts` tell you, "
+            f"as of {escape(when)}; reopen this tab to refresh it.")
+
+
+def home_roles_title() -> str:
+    """Heading of the roles section."""
+    return "*Your roles*"
+
+
+def home_no_roles(user: str) -> str:
+    """A viewer who holds no role anywhere."""
+    return f"You have no roles — ask an admin to bind one to your id {_hcode(user)}."
+
+
+def _listing(items: Sequence[str]) -> str:
+    return ", ".join(_hcode(i) for i in items) if items else "nothing"
+
+
+def home_role(role: str, how: str, channels: Sequence[str], scope: Sequence[tuple[str, Sequence[str]]],
+              allows: Sequence[str], grants: Sequence[str]) -> str:
+    """One role held: how, where (every channel, or only its channels), its scope (what, globs), the verbs
+    and grants it gives."""
+    where = ("only in " + ", ".join(f"<#{escape(c)}>" for c in channels)) if channels else "in every channel"
+    only = " and ".join(f"{what} {_listing(globs)}" for what, globs in scope if globs)
+    return (f"• {_hcode(role)} ({escape(how)}) — {where}" + (f" — only {only}" if only else "")
+            + f"\n      allows {_listing(allows)}" + (f" · grants {_listing(grants)}" if grants else ""))
+
+
+def home_may_run(verbs: Sequence[str]) -> str:
+    """The verbs the viewer may run in any channel."""
+    return f"*In any channel you may run:* {_listing(verbs)}. A channel-bound role adds its verbs there."
+
+
+def home_jobs_title(limit: int) -> str:
+    """Heading of the jobs section."""
+    return f"*Your recent jobs* (newest first, up to {limit})"
+
+
+def home_job(job_id: str, command_text: str, status: str, host: str, age: str, channel: str) -> str:
+    """One job of the viewer's."""
+    where = f" on {_hcode(host)}" if host else ""
+    return (f"• {_hcode(job_id)} {_hcode(command_text)} — *{escape(status)}*{where} · queued "
+            f"{escape(age)} · <#{escape(channel)}>")
+
+
+def home_no_jobs() -> str:
+    """The viewer has no recent job."""
+    return "No recent jobs."
+
+
+def home_hosts_title(count: int | None = None) -> str:
+    """Heading of the hosts section (with how many there are, when the viewer may know)."""
+    return "*Docker hosts*" + (f" ({count})" if count is not None else "")
+
+
+def home_host(name: str, workers: int, load: str, seen: str) -> str:
+    """One host: live (how many workers) or no worker, its load, when it was last seen."""
+    state = f"live ({workers} worker{'s' if workers != 1 else ''})" if workers else "*no worker*"
+    return f"• {_hcode(name)} — {state} · {escape(load)} · last seen {escape(seen)}"
+
+
+def home_no_hosts() -> str:
+    """No worker has registered a host yet."""
+    return "No host has registered yet: start `dockbolt worker` with access to a Docker engine."
+
+
+def home_not_allowed(verb: str) -> str:
+    """A section the viewer's roles do not allow outside a channel (the verb would refuse it)."""
+    return (f"Not shown: none of your roles allows `{verb}` in every channel (where a channel-bound role "
+            "does, the command answers in that channel).")
+
+
+def home_unavailable(what: str) -> str:
+    """A section that could not be read (Redis unreachable)."""
+    return f":x: {what} unavailable right now (Redis unreachable); reopen this tab to try again."
+
+
+def home_more(count: int, what: str) -> str:
+    """Items left out so the tab stays within Slack's limits."""
+    return f"…and {count} more {what}"

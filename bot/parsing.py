@@ -11,7 +11,7 @@ ends flags, flags before or after positionals, except for verbs that stop at the
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.suggest import unknown_verb_message
@@ -22,8 +22,11 @@ from dockbolt.core.args import NoArgs, RunArgs, StatsArgs
 from dockbolt.core.contract import ALL_HOSTS, check_host_name
 from dockbolt.core.errors import UsageError
 from dockbolt.core.mrkdwn import code
+from dockbolt.core.scopes import subverb
+from dockbolt.core.service_args import ServiceArgs
 
 _HELP_WORDS = ("-h", "--help")
+PRIVATE_FLAG = "--private"
 # strconv.ParseBool's spellings, which pflag accepts for `--flag=value` on booleans.
 _TRUE = ("1", "t", "T", "true", "TRUE", "True")
 _FALSE = ("0", "f", "F", "false", "FALSE", "False")
@@ -45,13 +48,57 @@ def split_words(text: str) -> list[str]:
         raise UsageError("unbalanced quote: every ' and \" needs a closing partner") from None
 
 
+@dataclass(frozen=True)
+class PrivateCommand(ParsedCommand):
+    """A command typed with ``--private``: its answer goes to the caller alone."""
+
+
+def reading_verb(cmd: ParsedCommand) -> str:
+    """The name a command's verb has in the catalog (`service ls`: service-ls)."""
+    return subverb("service", cmd.args.action) if isinstance(cmd.args, ServiceArgs) else cmd.verb
+
+
+def answers_privately(cmd: ParsedCommand, private_verbs: frozenset[str] = frozenset()) -> bool:
+    """True when the command's answer goes to the caller alone: typed with ``--private``, or its verb is
+    one of the config's ``private_verbs``."""
+    return isinstance(cmd, PrivateCommand) or reading_verb(cmd) in private_verbs
+
+
+def _reads(words: list[str]) -> bool:
+    """True when ``words`` (verb first) name a queued verb that only reads."""
+    verb = words[0].lower() if words else ""
+    if verb == "service" and len(words) > 1:
+        verb = subverb("service", words[1].lower())
+    spec = VERBS.get(verb)
+    return spec is not None and spec.queued and spec.default_role == "viewer"
+
+
+def _take_private(words: list[str]) -> tuple[list[str], bool]:
+    """``words`` without ``--private`` (before a ``--``) and True, for a verb that only reads; otherwise
+    as they are (the parser refuses the flag where it is one: `run IMAGE cmd --private` is the command's)."""
+    end = words.index("--") if "--" in words else len(words)
+    if PRIVATE_FLAG not in words[1:end]:
+        return words, False
+    kept = [w for w in words[:end] if w != PRIVATE_FLAG] + words[end:]
+    return (kept, True) if _reads(kept) else (words, False)
+
+
 def parse(text: str) -> ParsedCommand:
     """Parse slash-command text (as Slack sends it) into a verb and its args; UsageError on any problem.
 
     A first word ``@NAME`` names the Docker host the command runs on (``@all``: every live host, for the
-    verbs that fan out)."""
+    verbs that fan out). ``--private`` on a verb that only reads makes it a ``PrivateCommand``."""
     text = slack_unescape(text).strip()
     words = split_words(text)
+    at = 1 if words and words[0].startswith("@") else 0
+    rest, private = _take_private(words[at:])
+    cmd = _parse_at(words[:at] + rest, text)
+    if private and VERBS[cmd.verb].queued:  # `ps --private --help` is help
+        return PrivateCommand(cmd.verb, cmd.args, cmd.text, cmd.host)
+    return cmd
+
+
+def _parse_at(words: list[str], text: str) -> ParsedCommand:
     if not words or not words[0].startswith("@"):
         return parse_words(words, text)
     host = words[0][1:]
@@ -161,6 +208,10 @@ class _Parser:
     def _long(self, word: str) -> None:
         name, eq, value = word.partition("=")
         flag = self.by_name.get(name)
+        if flag is None and name == PRIVATE_FLAG:  # `parse` takes it off the verbs that only read
+            why = "changes things" if self.spec.queued else "answers only you anyway"
+            raise self._fail(f"{code(PRIVATE_FLAG)} works only with the verbs that only read (`ps`, `logs`, "
+                             f"`inspect`…): `{self.spec.name}` {why}")
         if flag is None:
             raise self._fail(f"unknown flag: {code(name)}")
         if flag.kind == "bool" and not eq:

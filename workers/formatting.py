@@ -2,6 +2,8 @@
 
 Tables reproduce the CLI's layout (Go ``text/tabwriter`` with minwidth 10, padding 3) and its cell
 formatting (docker/cli ``formatter`` and go-units), so a table reads like the terminal output users know.
+``ps`` and ``images`` also have a compact table (80 columns: Slack, phones; the default) and the values
+of the ``--format`` template fields (``dockbolt.core.goformat``).
 Sizes and percentages follow go-units exactly (``HumanSize``, ``BytesSize``).
 """
 
@@ -9,14 +11,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from dockbolt.core.redact import Redactor
-from dockbolt.core.tables import Table
+from dockbolt.core.tables import Column, Table, ellipsis
 from workers import stats_math
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping
 
@@ -95,25 +96,6 @@ def human_duration(seconds: float) -> str:
     if hours < 24 * 365 * 2:
         return f"{hours // 24 // 30} months"
     return f"{int(seconds / 3600) // 24 // 365} years"
-
-
-def _char_width(ch: str) -> int:
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def ellipsis(text: str, width: int) -> str:
-    """Truncate to a display width with a trailing "…", like the CLI's ``formatter.Ellipsis``."""
-    if width <= 0:
-        return ""
-    if sum(_char_width(c) for c in text) <= width:
-        return text
-    out, used = "", 0
-    for ch in text:
-        if used + _char_width(ch) > width - 1:
-            break
-        out += ch
-        used += _char_width(ch)
-    return out + "…"
 
 
 _GO_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t", "\v": r"\v"}
@@ -234,20 +216,70 @@ def _split_repo_tag(repo_tag: str) -> tuple[str, str]:
 
 def images_table(images: Iterable[ImageSummary], now: float) -> Table:
     """The ``docker images`` table: one row per tag, newest first."""
-    rows: list[tuple[str, ...]] = []
-    for img in sorted(images, key=lambda i: -i.created):
-        for repo_tag in img.repo_tags or ("<none>:<none>",):
-            repo, tag = _split_repo_tag(repo_tag)
-            rows.append(
-                (
-                    repo,
-                    tag,
-                    short_id(img.id),
-                    human_duration(now - img.created) + " ago",
-                    human_size(img.size),
-                )
-            )
+    rows = [(repo, tag, short_id(img.id), human_duration(now - img.created) + " ago", human_size(img.size))
+            for img, repo, tag in _image_tags(images)]
     return Table.of(IMAGES_HEADERS, rows)
+
+
+def _image_tags(images: Iterable[ImageSummary]) -> list[tuple[ImageSummary, str, str]]:
+    """(image, repository, tag) per tag, newest image first, as ``docker images`` lists them."""
+    return [(img, *_split_repo_tag(repo_tag)) for img in sorted(images, key=lambda i: -i.created)
+            for repo_tag in img.repo_tags or ("<none>:<none>",)]
+
+
+# --- compact tables (the default in chat) and --format template fields ----------------------------------
+
+PS_COMPACT = (Column("NAME", floor=16), Column("IMAGE", floor=16), Column("STATUS", floor=24),
+              Column("PORTS", floor=8))
+IMAGES_COMPACT = (Column("IMAGE", floor=20), Column("ID", floor=12), Column("CREATED", floor=14),
+                  Column("SIZE", floor=7))
+
+
+def compact_ports(ports: Iterable[PortMapping]) -> str:
+    """Ports as ``docker ps`` shows them, minus the any-address prefixes and the IPv6 twin they leave:
+    "8080->80/tcp, 443/tcp" (a port published on one address keeps it: "127.0.0.1:8080->80/tcp")."""
+    shown = (p.removeprefix("0.0.0.0:").removeprefix("[::]:") for p in displayable_ports(ports).split(", "))
+    return ", ".join(dict.fromkeys(p for p in shown if p))
+
+
+def ps_compact_table(containers: Iterable[ContainerSummary]) -> Table:
+    """``ps`` in at most 80 columns: NAME, IMAGE, STATUS, PORTS (long cells cut with "…" when rendered)."""
+    rows = [(c.name, familiar_image(c.image, c.image_id), c.status, compact_ports(c.ports))
+            for c in containers]
+    return Table.of(PS_COMPACT, rows)
+
+
+def images_compact_table(images: Iterable[ImageSummary], now: float) -> Table:
+    """``images`` in at most 80 columns: REPOSITORY:TAG, ID, CREATED, SIZE; one row per tag, newest first."""
+    rows = [(repo if tag == "<none>" else f"{repo}:{tag}", short_id(img.id),
+             human_duration(now - img.created) + " ago", human_size(img.size))
+            for img, repo, tag in _image_tags(images)]
+    return Table.of(IMAGES_COMPACT, rows)
+
+
+def go_time(unix: float) -> str:
+    """A time as Go's ``time.Time.String`` prints it in local time ("2026-12-06 18:45:34 +0000 UTC")."""
+    return datetime.fromtimestamp(unix).astimezone().strftime("%Y-%m-%d %H:%M:%S %z %Z")
+
+
+def ps_fields(c: ContainerSummary, now: float) -> dict[str, str]:
+    """The ``docker ps --format`` fields of one container (``goformat.PS_FIELDS``), as docker fills them."""
+    return {
+        "ID": short_id(c.id), "Image": familiar_image(c.image, c.image_id),
+        "Command": go_quote(ellipsis(c.command, 20)), "CreatedAt": go_time(c.created),
+        "RunningFor": human_duration(now - c.created) + " ago", "Ports": displayable_ports(c.ports),
+        "Status": c.status, "Names": c.name, "State": c.state,
+        # docker joins a Go map, in no particular order; sorted here so a reply does not change by itself.
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items())),
+    }
+
+
+def images_fields(images: Iterable[ImageSummary], now: float) -> list[dict[str, str]]:
+    """The ``docker images --format`` fields (``goformat.IMAGES_FIELDS``): a record per tag, newest first."""
+    return [{"ID": short_id(img.id), "Repository": repo, "Tag": tag,
+             "CreatedSince": human_duration(now - img.created) + " ago", "CreatedAt": go_time(img.created),
+             "Size": human_size(img.size)}
+            for img, repo, tag in _image_tags(images)]
 
 
 @dataclass(frozen=True)

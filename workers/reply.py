@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockbolt.core.buttons import Button
 from dockbolt.core.tables import Table
 
 
@@ -29,3 +30,5 @@ class Reply:
     log: bool = False
     # The cells behind ``body`` when it is a table (`ps @all` merges hosts' tables under a HOST column).
     table: Table | None = None
+    # What the final card offers next (Logs, Restart, Stop…): each a command run as whoever clicks it.
+    buttons: tuple[Button, ...] = ()

@@ -15,9 +15,11 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 from redis.exceptions import RedisError
 
+from dockbolt.core.buttons import Button
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.fanout import Part
 from dockbolt.core.jobstore import JobStore
@@ -43,10 +45,11 @@ class ThreadReporter:
         self._last_progress = 0.0
         self._lock = threading.Lock()
 
-    def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "") -> None:
-        """Show ``status`` on the job card."""
+    def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "",
+             buttons: Sequence[Button] = ()) -> None:
+        """Show ``status`` on the job card, with ``buttons`` under it."""
         detail = self.redactor.redact_command(detail)
-        self.outbox.card(self.job.job_id, status, elapsed=elapsed, detail=detail)
+        self.outbox.card(self.job.job_id, status, elapsed=elapsed, detail=detail, buttons=buttons)
 
     def progress(self, text: str) -> None:
         """Show a progress line on the card, at most once every few seconds."""
@@ -91,7 +94,8 @@ class PartReporter(ThreadReporter):
         self.said: list[str] = []
         self.result: Reply | None = None
 
-    def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "") -> None:
+    def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "",
+             buttons: Sequence[Button] = ()) -> None:
         """The parent's card shows the fan-out as running once its first part runs (one card edit)."""
         if (status is JobStatus.RUNNING and not detail
                 and JobStore(self.outbox.redis).first_time(self.job.parent, "fan-out running")):

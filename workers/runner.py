@@ -22,6 +22,7 @@ from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from dockbolt.core.audit import AuditEvent, AuditLog
+from dockbolt.core.buttons import Button, retry_button
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.deploys import DeployStore
 from dockbolt.core.errors import ContractError, DockerUnavailable, UserError
@@ -31,7 +32,7 @@ from dockbolt.core.lanes import Lanes
 from dockbolt.core.outbox import Outbox
 from dockbolt.core.periodic import Periodic
 from dockbolt.core.rbac import decision_log_line
-from dockbolt.core.redact import Redactor
+from dockbolt.core.redact import MASK, Redactor
 from dockbolt.core.settings import Settings
 from dockbolt.core.stathistory import StatsHistory
 from workers import authz, docker_engine, messages, trust
@@ -98,6 +99,7 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
                 else ThreadReporter(Outbox(redis), job, redactor))
     lanes = Lanes(redis)
     status, detail = JobStatus.FAILED, ""
+    offered: tuple[Button, ...] = ()
     waited_for = ""
     try:
         _tell(job, reporter.card, JobStatus.RUNNING)
@@ -109,7 +111,7 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
 
         lanes.wait_turn(job, waiting)  # the user's earlier commands in this channel come first
         waited_for = ""
-        status, detail = _execute(job, ctx, reporter)
+        status, detail, offered = _execute(job, ctx, reporter)
     except JobTimeoutException:
         status, detail = JobStatus.TIMED_OUT, "took too long"
         told = (messages.timed_out_waiting(job, waited_for, _timeout_of()) if waited_for
@@ -125,13 +127,17 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
         beat.stop()
         elapsed = time.monotonic() - started
 
+        # What the final card offers next: the result's buttons, or Retry.
+        offer = offered if status is JobStatus.DONE else retry_button(job.command_text, job.host,
+                                                                      masked=MASK in job.command_text)
+
         def outcome() -> None:  # each step may be repeated: leave, status, card and part are idempotent
             lanes.leave(job)
             store.set_status(job.job_id, status, detail)
             if isinstance(reporter, PartReporter):
                 FanOut(redis).finish(job, reporter.part(job.host, status, detail))
             else:
-                reporter.card(status, elapsed=elapsed, detail=detail)
+                reporter.card(status, elapsed=elapsed, detail=detail, buttons=offer)
 
         _settle(f"job {job.job_id} ended {status.value}", outcome)
         _settle(f"audit of job {job.job_id}",
@@ -139,17 +145,19 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     return {"status": status.value}
 
 
-def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter) -> tuple[JobStatus, str]:
+def _execute(job: JobRequest, ctx: trust.WorkerContext,
+             reporter: ThreadReporter) -> tuple[JobStatus, str, tuple[Button, ...]]:
+    """Run the job's handler: its outcome, a few words for the card and what the card offers next."""
     handler = HANDLERS.get(job.verb)
     if handler is None:
         reporter.post(messages.unknown_verb(job.verb))
-        return JobStatus.FAILED, "unknown verb"
+        return JobStatus.FAILED, "unknown verb", ()
     try:
         args = handler.args.from_dict(job.args)
     except ContractError as exc:
         log.error("job %s: %s", job.job_id, exc)
         reporter.post(messages.bad_args(job, str(exc)))
-        return JobStatus.FAILED, "malformed arguments"
+        return JobStatus.FAILED, "malformed arguments", ()
     caller = authz.Caller(job.user_id, job.user_groups, job.channel_id, job.verb)
     docker = None
     try:
@@ -159,7 +167,7 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
         authz_log.info(decision_log_line(decision))
         if not decision.allowed:
             reporter.post(messages.not_allowed(decision.reason))
-            return JobStatus.FAILED, "not allowed"
+            return JobStatus.FAILED, "not allowed", ()
         hctx = HandlerContext(job=job, docker=docker, progress=reporter.progress,
                               guardrails=ctx.policy.guardrails, docker_host=ctx.settings.docker_host,
                               visible=authz.visibility(ctx.policy, caller), build=ctx.build,
@@ -169,16 +177,16 @@ def _execute(job: JobRequest, ctx: trust.WorkerContext, reporter: ThreadReporter
         reply = handler.run(hctx, args)
     except DockerUnavailable as exc:
         reporter.post(messages.docker_unreachable(str(exc)))
-        return JobStatus.FAILED, "Docker unreachable"
+        return JobStatus.FAILED, "Docker unreachable", ()
     except UserError as exc:
         reporter.post(messages.docker_said(str(exc)))
-        return JobStatus.FAILED, str(exc).splitlines()[0][:200] if str(exc) else ""
+        return JobStatus.FAILED, str(exc).splitlines()[0][:200] if str(exc) else "", ()
     finally:
         if docker is not None:
             docker.close()
     # What happened in Docker decides the outcome; a reply that could not be written is logged.
     _tell(job, reporter.reply, reply)
-    return (JobStatus.DONE if reply.ok else JobStatus.FAILED), reply.detail
+    return (JobStatus.DONE if reply.ok else JobStatus.FAILED), reply.detail, reply.buttons
 
 
 def _tell(job: JobRequest, say: Callable[..., None], *args: Any, **kwargs: Any) -> None:

@@ -18,6 +18,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import create_app
+from bot.approvals import ApprovalDesk
 from bot.enqueue import Dispatcher
 from bot.hooks import DeployHook
 from bot.parsing import parse_run_words
@@ -32,6 +33,7 @@ from dockbolt.core.hosts import HostRegistry
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.metrics import QUEUE_DEPTH
 from dockbolt.core.outbox import Outbox
+from dockbolt.core.periodic import Periodic
 from dockbolt.core.redact import Redactor, install_log_redaction
 from dockbolt.core.settings import Settings
 from dockbolt.core.slack_client import make_web_client
@@ -64,6 +66,7 @@ DELIVERY_REDIS_TIMEOUT = 5.0
 DELIVERY_THREADS = 2
 WORKER_DELIVERY_THREADS = 8
 DELIVERY_SLACK_TIMEOUT = 10
+APPROVAL_EXPIRY_EVERY = 5.0  # seconds: an expired approval request says so within this
 
 
 def make_deliverer(settings: Settings, redactor: Redactor, ttl: float, threads: int = DELIVERY_THREADS,
@@ -92,10 +95,13 @@ class BotRuntime:
     deliverer: Deliverer
     hook: DeployHook
     server: HttpServer | None = None
+    expiry: Periodic | None = None
 
     def start_background(self) -> None:
-        """Start reaping and delivering."""
+        """Start reaping, expiring approval requests and delivering."""
         self.reaper.start()
+        desk = ApprovalDesk(self.redis)
+        self.expiry = Periodic(desk.expire_due, APPROVAL_EXPIRY_EVERY, "approval expiry").start()
         self.deliverer.start()
 
     def close(self) -> None:
@@ -104,6 +110,8 @@ class BotRuntime:
         if self.server is not None:
             self.server.close()
         self.reaper.stop()
+        if self.expiry is not None:
+            self.expiry.stop()
         self.deliverer.stop()
 
 

@@ -6,6 +6,7 @@ Pure functions; the console (``dockbolt.console.view``) decides when and where l
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from dockbolt.console.standin.models import Message, UploadedFile
@@ -30,6 +31,10 @@ _EMOJI = {
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _EMOJI_CODE = re.compile(r":([a-z0-9_+-]+):")
 
+# How an ``actions`` block is shown: by default its elements' labels in brackets ("[Stop]"); the console
+# passes ``Choices.line`` bound to the message, which numbers them ("[3] Stop").
+ActionsLine = Callable[[dict[str, Any]], str]
+
 
 def mrkdwn(text: str) -> str:
     """Slack mrkdwn as terminal text: fences dropped, mentions and links spelled out, entities decoded."""
@@ -53,7 +58,7 @@ def _link(match: re.Match[str]) -> str:
     return f"{label} ({target})" if label and label != target else target
 
 
-def blocks_text(blocks: list[Any]) -> str:
+def blocks_text(blocks: list[Any], actions: ActionsLine | None = None) -> str:
     """The readable text of Block Kit blocks (sections, fields, context, headers, buttons)."""
     parts: list[str] = []
     for block in blocks:
@@ -61,33 +66,38 @@ def blocks_text(blocks: list[Any]) -> str:
             continue
         kind = block.get("type")
         if kind in ("section", "header"):
-            parts.append(_text_of(block.get("text")))
-            fields = [_text_of(f) for f in block.get("fields") or []]
+            parts.append(text_of(block.get("text")))
+            fields = [text_of(f) for f in block.get("fields") or []]
             parts.extend(f for f in fields if f)
         elif kind == "context":
-            parts.append("  ".join(_text_of(e) for e in block.get("elements") or [] if _text_of(e)))
+            parts.append("  ".join(text_of(e) for e in block.get("elements") or [] if text_of(e)))
         elif kind == "actions":
-            labels = [_text_of(e.get("text")) for e in block.get("elements") or [] if isinstance(e, dict)]
-            parts.append(" ".join(f"[{label}]" for label in labels if label))
+            parts.append((actions or _labels)(block))
     return "\n".join(p for p in parts if p)
 
 
-def _text_of(obj: Any) -> str:
+def _labels(block: dict[str, Any]) -> str:
+    labels = [text_of(e.get("text")) for e in block.get("elements") or [] if isinstance(e, dict)]
+    return " ".join(f"[{label}]" for label in labels if label)
+
+
+def text_of(obj: Any) -> str:
+    """The text of a Block Kit text object (``{"type": …, "text": …}``), or "" for anything else."""
     if isinstance(obj, dict) and isinstance(obj.get("text"), str):
         return str(obj["text"])
     return ""
 
 
-def body(text: str, blocks: list[Any] | None) -> str:
+def body(text: str, blocks: list[Any] | None, actions: ActionsLine | None = None) -> str:
     """What a message says: its blocks when it has any (they carry the detail), else its text."""
-    raw = blocks_text(blocks) if blocks else ""
+    raw = blocks_text(blocks, actions) if blocks else ""
     return mrkdwn(raw or text).strip("\n")
 
 
 def card_summary(card: Message) -> str:
     """One line saying what a job card is about (its first section, else its text)."""
     first = next((b for b in card.blocks or [] if isinstance(b, dict) and b.get("type") == "section"), None)
-    line = mrkdwn(_text_of(first.get("text")) if first else card.text)
+    line = mrkdwn(text_of(first.get("text")) if first else card.text)
     return line.splitlines()[0] if line else ""
 
 
@@ -95,7 +105,7 @@ def card_detail(card: Message) -> str:
     """The card's status detail (progress or failure reason) from its context line, if any."""
     for block in card.blocks or []:
         if isinstance(block, dict) and block.get("type") == "context":
-            text = mrkdwn(" ".join(_text_of(e) for e in block.get("elements") or []))
+            text = mrkdwn(" ".join(text_of(e) for e in block.get("elements") or []))
             status_part = text.split(" · job ")[0]
             return status_part.partition(" — ")[2].strip()
     return ""

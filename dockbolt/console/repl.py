@@ -4,20 +4,22 @@ Each line is sent to the bot as a signed slash command (with a fresh response_ur
 printed, then the job's card and thread as they grow. The job id comes from the ack's machine-readable
 block (``bot.messages.accepted_job_id``), and the job is followed through the card whose metadata names
 it (``SlackStandIn.find_card``). The console waits for the job to finish before reading the next line,
-so piped input (``printf 'run …\\nps\\n' | dockbolt up``) runs in order.
+so piped input (``printf 'run …\\nps\\n' | dockbolt up``) runs in order. Buttons and menus show as
+numbered choices; typing a number clicks one (``dockbolt.console.clicking``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from typing import TextIO
 
 with contextlib.suppress(ImportError):  # line editing and history for input() (not on every platform)
     import readline  # noqa: F401
 
 from bot.messages import accepted_job_id
+from dockbolt.console.clicking import Clicker, wait_until_quiet
+from dockbolt.console.home import HOME_WORD, open_home
 from dockbolt.console.render import body, indent
 from dockbolt.console.slack_standin import Message, SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
@@ -44,6 +46,7 @@ def run_console(
     view = ConsoleView(printer, channel_id=channel_id, user_id=user_id)
     unsubscribe = standin.subscribe(view.on_event)
     client = SlashClient(bot_url, signing_secret)
+    clicker = Clicker(client, standin, view, printer, user_id=user_id, settle=settle)
     interactive = stdin.isatty()
     try:
         while True:
@@ -63,9 +66,17 @@ def run_console(
                 break
             if not interactive:
                 printer.lines([f"{command}> {text}"])  # piped input: show what is being run
-            job_id = _send(
-                client, standin, view, printer, text, user_id=user_id, channel_id=channel_id, command=command
-            )
+            if text == HOME_WORD:  # the App Home tab, as the bot publishes it (dockbolt.console.home)
+                printer.lines(open_home(standin, bot_url, signing_secret, user_id))
+                continue
+            if text.isdigit() and text == line.strip():  # a numbered choice ([3] Stop): click it
+                sent = clicker.click(int(text), lambda q: _confirm(stdin, printer, q, interactive))
+                job_id = clicker.job_id if sent else None
+            else:
+                job_id = _send(
+                    client, standin, view, printer, text, user_id=user_id, channel_id=channel_id,
+                    command=command,
+                )
             if job_id is not None:
                 try:
                     _wait_for_job(standin, printer, job_id, wait_timeout, settle)
@@ -91,6 +102,18 @@ def _read_line(stdin: TextIO, printer: Printer, prompt: str, interactive: bool) 
         return ""
 
 
+def _confirm(stdin: TextIO, printer: Printer, question: str, interactive: bool) -> bool:
+    """Ask a yes/no question on the next line (Ctrl-C or end of input: no)."""
+    try:
+        answer = _read_line(stdin, printer, question + " ", interactive).strip()
+    except KeyboardInterrupt:
+        answer = ""
+    printer.prompt_answered()
+    if not interactive:
+        printer.lines([f"{question} {answer}"])  # piped input: show the question and the answer
+    return answer.lower() in ("y", "yes")
+
+
 def command_text(line: str, command: str) -> str | None:
     """The slash command's text for a typed line ("/docker ps" or "ps"); None for a blank line."""
     text = line.strip()
@@ -103,14 +126,15 @@ def command_text(line: str, command: str) -> str | None:
     return text
 
 
-def ack_lines(resp: SlashResponse) -> list[str]:
-    """How the bot's HTTP answer to a slash command is shown."""
+def ack_lines(resp: SlashResponse, view: ConsoleView | None = None) -> list[str]:
+    """How the bot's HTTP answer to a slash command is shown (with ``view``, buttons as its choices)."""
     if resp.status != 200:
         return [f"  ! the bot answered HTTP {resp.status}: {resp.body.strip()[:300]}"]
     if resp.json is not None:
-        shown = body(str(resp.json.get("text") or ""), resp.json.get("blocks"))
+        text, blocks = str(resp.json.get("text") or ""), resp.json.get("blocks")
         in_channel = resp.json.get("response_type") == "in_channel"
-        return indent(shown, "  " if in_channel else ONLY_YOU)
+        actions = view.answer_actions(text, blocks, in_channel=in_channel) if view is not None else None
+        return indent(body(text, blocks, actions), "  " if in_channel else ONLY_YOU)
     return indent(resp.body.strip(), ONLY_YOU)
 
 
@@ -135,7 +159,7 @@ def _send(
     except OSError as exc:
         printer.release([f"  ! cannot reach the bot at {client.url}: {exc}"])
         return None
-    printer.release(ack_lines(resp))
+    printer.release(ack_lines(resp, view))
     return accepted_job_id(resp.json) if resp.status == 200 else None
 
 
@@ -160,20 +184,9 @@ def _settle(standin: SlackStandIn, card: Message, quiet: float) -> None:
     Workers often post the output right after the final card edit; without this the next command's
     lines would interleave with the previous job's output.
     """
-    deadline = time.monotonic() + max(quiet * 25, 1.0)
 
     def state() -> tuple[int, int]:
         current = standin.message(card.channel, card.ts)
         return len(standin.thread(card.channel, card.ts)), current.updates if current else 0
 
-    seen = [state()]
-
-    def changed() -> bool:
-        return state() != seen[0]
-
-    while quiet > 0 and time.monotonic() < deadline:
-        try:
-            standin.wait_for(changed, timeout=quiet)
-        except TimeoutError:
-            return
-        seen[0] = state()
+    wait_until_quiet(standin, state, quiet)

@@ -7,7 +7,9 @@ failures on it: rate limits, refused channels, API errors).
 
 Implementation lives in ``dockbolt.console.standin``: ``models`` (records), ``limits`` (Slack's rules),
 ``state`` (recording, waiting, events), ``api``/``chat``/``files`` (methods), ``response_urls``, ``http``,
-``socket_mode`` (with an app-level token: apps.connections.open and the websocket Slack delivers over).
+``socket_mode`` (with an app-level token: apps.connections.open and the websocket Slack delivers over),
+``views`` (views.publish: the Home tab, ``home_view``) and ``events`` (Events API deliveries: the signed
+HTTP POST of ``EventsClient``, or ``SocketMode.app_home_opened``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from collections.abc import Callable
 from types import TracebackType
 
 from dockbolt.console.standin.api import BOT_USER_ID, ApiAnswer, Hook, WebApi
+from dockbolt.console.standin.events import EventsClient
 from dockbolt.console.standin.http import StandInServer
 from dockbolt.console.standin.models import (
     Call,
     Ephemeral,
+    HomeView,
     Message,
     ResponsePost,
     StandInEvent,
@@ -36,6 +40,8 @@ __all__ = [
     "ApiAnswer",
     "Call",
     "Ephemeral",
+    "EventsClient",
+    "HomeView",
     "Hook",
     "Message",
     "ResponsePost",

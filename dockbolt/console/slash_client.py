@@ -1,4 +1,5 @@
-"""Send slash commands to a bot exactly as Slack does: form-encoded body, signed with the signing secret.
+"""Send slash commands and interaction payloads to a bot exactly as Slack does: form-encoded bodies,
+signed with the signing secret.
 
 Used by the local console and by tests. The signature is computed here with hmac/hashlib (Slack's
 ``v0`` scheme) rather than borrowed from slack_sdk, so tests can check the two agree.
@@ -17,6 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
+
+# The workspace and app the console plays (the stand-in's auth.test answers the same team).
+TEAM_ID = "T0LOCAL"
+TEAM_DOMAIN = "dockbolt-local"
+APP_ID = "A0LOCAL"
 
 
 @dataclass(frozen=True)
@@ -51,25 +57,35 @@ def slash_body(
     form = [
         # The legacy verification token: Slack still sends it (one per app); signed requests make it
         # redundant and nothing here checks it, so it is random rather than a constant to copy.
-        ("token", verification_token or _random_verification_token()),
-        ("team_id", fields.get("team_id", "T0LOCAL")),
-        ("team_domain", "dockbolt-local"),
+        ("token", verification_token or random_verification_token()),
+        ("team_id", fields.get("team_id", TEAM_ID)),
+        ("team_domain", TEAM_DOMAIN),
         ("channel_id", channel_id),
-        ("channel_name", "directmessage" if channel_id.startswith("D") else channel_id.lower()),
+        ("channel_name", channel_name(channel_id)),
         ("user_id", user_id),
         ("user_name", fields.get("user_name") or user_id.lower()),
         ("command", fields.get("command", "/docker")),
         ("text", text),
-        ("api_app_id", "A0LOCAL"),
+        ("api_app_id", APP_ID),
         ("is_enterprise_install", "false"),
         ("response_url", fields.get("response_url", "")),
-        ("trigger_id", fields.get("trigger_id") or _fake_trigger_id()),
+        ("trigger_id", fields.get("trigger_id") or new_trigger_id()),
     ]
     return urlencode(form).encode()
 
 
+def interaction_body(payload: Mapping[str, Any]) -> bytes:
+    """The form-encoded body Slack POSTs for an interaction (a click): ``payload=<JSON>``."""
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+
+
+def channel_name(channel_id: str) -> str:
+    """The channel name Slack sends along with a channel id (no names here: the id in lower case)."""
+    return "directmessage" if channel_id.startswith("D") else channel_id.lower()
+
+
 class SlashClient:
-    """POSTs signed slash commands to one bot URL."""
+    """POSTs signed slash commands and interaction payloads to one bot URL (Slack uses the same one)."""
 
     def __init__(self, url: str, signing_secret: str, timeout: float = 10.0) -> None:
         if not url.startswith(("http://", "https://")):
@@ -77,7 +93,7 @@ class SlashClient:
         self.url = url
         self.signing_secret = signing_secret
         self.timeout = timeout
-        self.verification_token = _random_verification_token()
+        self.verification_token = random_verification_token()
 
     def send(
         self,
@@ -92,6 +108,16 @@ class SlashClient:
         """Send one slash command (signed unless ``sign=False``) and return the bot's answer."""
         body = slash_body(text=text, user_id=user_id, channel_id=channel_id,
                           verification_token=self.verification_token, **fields)
+        return self.send_signed(body, timestamp=timestamp, sign=sign)
+
+    def send_interaction(
+        self, payload: Mapping[str, Any], *, timestamp: int | None = None, sign: bool = True
+    ) -> SlashResponse:
+        """Send one interaction payload (e.g. ``block_actions``) as Slack does; return the bot's answer."""
+        return self.send_signed(interaction_body(payload), timestamp=timestamp, sign=sign)
+
+    def send_signed(self, body: bytes, *, timestamp: int | None = None, sign: bool = True) -> SlashResponse:
+        """POST a form-encoded ``body`` with Slack's timestamp and (unless ``sign=False``) signature."""
         ts = int(time.time()) if timestamp is None else timestamp
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
@@ -123,10 +149,12 @@ def _response(status: int, raw: bytes) -> SlashResponse:
     return SlashResponse(status, body, parsed if isinstance(parsed, dict) else None)
 
 
-def _random_verification_token() -> str:
+def random_verification_token() -> str:
+    """A legacy verification token as Slack sends one (random: nothing checks it)."""
     return secrets.token_urlsafe(18)  # Slack's are 24 characters
 
 
-def _fake_trigger_id() -> str:
+def new_trigger_id() -> str:
+    """A fresh trigger id (Slack sends one with every command and click)."""
     # Slack's trigger ids look like "<digits>.<digits>.<hex>"; a fresh one per command, as Slack does.
     return f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"

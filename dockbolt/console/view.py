@@ -1,4 +1,5 @@
-"""What the console shows as the stand-in Slack changes: job cards, their threads, files, private answers.
+"""What the console shows as the stand-in Slack changes: job cards, their threads, files, private answers,
+and the buttons and menus on them as numbered choices (``dockbolt.console.choices``).
 
 ``ConsoleView.on_event`` is a stand-in subscriber (called in change order, possibly from server
 threads); all output goes through one ``Printer`` so lines from different threads never interleave.
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
-from dockbolt.console.render import body, card_detail, card_summary, file_lines, indent
+from dockbolt.console.block_actions import ClickSource
+from dockbolt.console.choices import Choices
+from dockbolt.console.render import ActionsLine, body, card_detail, card_summary, file_lines, indent, mrkdwn
 from dockbolt.console.standin.models import Message, ResponsePost, StandInEvent
 from dockbolt.core.card import format_elapsed
 
@@ -77,15 +80,19 @@ class _Job:
     started: float
     statuses: list[str] = field(default_factory=list)
     detail: str = ""
+    choices: str = ""  # the card's choices as last shown
 
 
 class ConsoleView:
     """Prints one channel's job cards and threads, and the private answers meant for one user."""
 
-    def __init__(self, printer: Printer, *, channel_id: str, user_id: str) -> None:
+    def __init__(self, printer: Printer, *, channel_id: str, user_id: str, choices: Choices | None = None
+                 ) -> None:
         self.printer = printer
         self.channel_id = channel_id
         self.user_id = user_id
+        self.choices = choices or Choices()
+        self.events = 0  # changes seen so far (the console waits for them to stop after a click)
         self._jobs: dict[str, _Job] = {}  # by card ts
         self._urls: set[str] = set()
         self._last_job: str | None = None
@@ -96,6 +103,11 @@ class ConsoleView:
         with self._lock:
             self._urls.add(url)
 
+    def job_ids(self) -> set[str]:
+        """The jobs whose cards were seen so far."""
+        with self._lock:
+            return {job.job_id for job in self._jobs.values()}
+
     def new_command(self) -> None:
         """Note that the user moved on: the next reply to any job says which job it belongs to."""
         with self._lock:
@@ -104,6 +116,7 @@ class ConsoleView:
     def on_event(self, event: StandInEvent) -> None:
         """Print whatever this change means for the console user."""
         with self._lock:
+            self.events += 1
             lines = self._lines_for(event)
         if lines:
             self.printer.lines(lines)
@@ -113,22 +126,46 @@ class ConsoleView:
             self._last_job = None
         if event.ephemeral is not None:
             e = event.ephemeral
-            mine = e.user == self.user_id and e.channel == self.channel_id
-            return indent(body(e.text, e.blocks), ONLY_YOU) if mine else []
+            if e.user != self.user_id or e.channel != self.channel_id:
+                return []
+            return indent(body(e.text, e.blocks, self.actions(ClickSource.of_ephemeral(e))), ONLY_YOU)
         if event.response_post is not None:
             return self._response_lines(event.response_post)
         m = event.message
         if m is None or m.channel != self.channel_id:
             return []
+        if m.job_id is not None or (event.previous is not None and event.previous.job_id is not None):
+            return self._card_lines(m, event.previous, event.at)  # a card (in a thread: a click's job)
         if m.is_reply:
             return self._reply_lines(m, edited=event.kind == "update")
-        if m.job_id is not None or (event.previous is not None and event.previous.job_id is not None):
-            return self._card_lines(m, event.previous, event.at)
         self._last_job = None
         prefix = "  (edited) " if event.kind == "update" else "  "
-        return indent(body(m.text, m.blocks), prefix) + self._file_lines(m, "  ")
+        shown = body(m.text, m.blocks, self.actions(ClickSource.of_message(m)))
+        return indent(shown, prefix) + self._file_lines(m, "  ")
+
+    def actions(self, source: ClickSource) -> ActionsLine:
+        """How the actions blocks of the message ``source`` are shown: as numbered choices."""
+        return lambda block: self.choices.line(block, source)
+
+    def answer_actions(self, text: str, blocks: list[Any] | None, *, in_channel: bool,
+                       channel: str | None = None) -> ActionsLine:
+        """``actions`` for an answer of the bot's (its ack, a response_url post): a message of its own."""
+        source = ClickSource.of_answer(channel or self.channel_id, self.choices.new_ts(),
+                                       in_channel=in_channel, text=text, blocks=blocks)
+        return self.actions(source)
 
     def _card_lines(self, card: Message, previous: Message | None, at: float) -> list[str]:
+        lines = self._status_lines(card, previous, at)
+        job = self._jobs[card.ts]
+        line = self.actions(ClickSource.of_message(card))
+        shown = mrkdwn("\n".join(line(b) for b in card.blocks or [] if isinstance(b, dict)
+                                 and b.get("type") == "actions"))
+        if shown != job.choices:
+            job.choices = shown
+            lines += indent(shown, "    " if lines else f"  [job {job.job_id}] ")
+        return lines
+
+    def _status_lines(self, card: Message, previous: Message | None, at: float) -> list[str]:
         job = self._jobs.get(card.ts)
         status = card.status or "?"
         if job is None:
@@ -162,7 +199,8 @@ class ConsoleView:
             lines.append(f"  [job {job.job_id}] ↳")
             self._last_job = job.job_id
         prefix = "    (edited) " if edited else "    "
-        return lines + indent(body(reply.text, reply.blocks), prefix) + self._file_lines(reply, "    ")
+        shown = body(reply.text, reply.blocks, self.actions(ClickSource.of_message(reply)))
+        return lines + indent(shown, prefix) + self._file_lines(reply, "    ")
 
     def _file_lines(self, message: Message, prefix: str) -> list[str]:
         return [prefix + line for f in message.files for line in file_lines(f)]
@@ -174,4 +212,6 @@ class ConsoleView:
             return [f"  ! the bot's response_url post was refused: {post.error}"]
         if post.delete_original or (not post.ephemeral and post.channel == self.channel_id):
             return []  # an in-channel post shows up as a channel message
-        return indent(body(post.text, post.blocks), ONLY_YOU if post.ephemeral else "  ")
+        actions = self.answer_actions(post.text, post.blocks, in_channel=not post.ephemeral,
+                                      channel=post.channel)
+        return indent(body(post.text, post.blocks, actions), ONLY_YOU if post.ephemeral else "  ")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
+from dockbolt.core import goformat
 from dockbolt.core.codec import decode, encode
 
 # Labels every container dockbolt creates carries; user labels may not use the prefix.
@@ -55,7 +56,7 @@ class Args:
 
 @dataclass(frozen=True)
 class NoArgs(Args):
-    """A verb without arguments (`images`, `whoami`, `jobs`)."""
+    """A verb without arguments (`whoami`, `jobs`)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,21 @@ class PsArgs(Args):
 
     all: bool = False
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # "" the compact table, "table" the CLI's, else a `{{.Field}}` template (``dockbolt.core.goformat``).
+    format: str = ""
+
+    def __post_init__(self) -> None:
+        goformat.check(self.format, goformat.PS_FIELDS, goformat.PS_NOT_YET)
+
+
+@dataclass(frozen=True)
+class ImagesArgs(Args):
+    """`images`: the output ``format``, as for `ps` (the compact table, "table" or a template)."""
+
+    format: str = ""
+
+    def __post_init__(self) -> None:
+        goformat.check(self.format, goformat.IMAGES_FIELDS, goformat.IMAGES_NOT_YET)
 
 
 @dataclass(frozen=True)

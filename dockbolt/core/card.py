@@ -7,9 +7,11 @@ form (the console and tests read it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dockbolt.core.buttons import Button, actions_block
 from dockbolt.core.contract import JobStatus
 from dockbolt.core.mrkdwn import escape
 
@@ -57,8 +59,10 @@ def build_card(
     elapsed: float | None = None,
     detail: str = "",
     host: str = "",
+    buttons: Sequence[Button] = (),
 ) -> Card:
-    """Build the card for a job in ``status`` (on Docker host ``host``, when it has one)."""
+    """Build the card for a job in ``status`` (on Docker host ``host``, when it has one), with ``buttons``
+    under it."""
     word = _WORDS.get(status, status.value)
     shown = escape(f"{command} {command_text}".strip())[:2800]
     status_line = f"{_ICONS[status]} *{word}*"
@@ -75,5 +79,7 @@ def build_card(
             "elements": [{"type": "mrkdwn", "text": f"{status_line}{where} · job `{job_id}`"}],
         },
     ]
+    if buttons:
+        blocks.append(actions_block(buttons))
     metadata = {"event_type": CARD_EVENT_TYPE, "event_payload": {"job_id": job_id, "status": status.value}}
     return Card(text=text, blocks=blocks, metadata=metadata)

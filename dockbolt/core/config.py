@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from dockbolt.core.approvals import parse_approvals, parse_confirm
 from dockbolt.core.apps import AppConfig, RunWords, parse_apps
 from dockbolt.core.buildsrc import BuildConfig
 from dockbolt.core.contract import check_host_name
@@ -46,6 +47,8 @@ class SlackConfig:
     command: str = "/docker"
     notify_channel: str = ""
     delivery_ttl: int = 3600  # seconds a report keeps being retried while Slack does not take it
+    # Read-only verbs whose answers always go to the caller alone (as if typed with `--private`).
+    private_verbs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,8 @@ class _Checker:
         return False
 
 
-def _parse_slack(c: _Checker, data: object) -> SlackConfig:
-    t = c.table(data, "slack", ("command", "notify_channel", "delivery_ttl"))
+def _parse_slack(c: _Checker, data: object, catalog: Catalog | None = None) -> SlackConfig:
+    t = c.table(data, "slack", ("command", "notify_channel", "delivery_ttl", "private_verbs"))
     command = c.string(t, "slack", "command", "/docker")
     if command is not None and not COMMAND_RE.match(command):
         c.add("slack.command", f'"{command}" is not a slash command (like "/docker": lower-case, no spaces)')
@@ -153,8 +156,20 @@ def _parse_slack(c: _Checker, data: object) -> SlackConfig:
     if not ttl or ttl <= 0:
         c.add("slack.delivery_ttl",
               f'{raw_ttl!r} is not a duration like "1h", "30m" or a number of seconds > 0')
+    private = c.strings(t, "slack", "private_verbs", lambda v: _private_problem(v, catalog or {}))
     return SlackConfig(command=command or "/docker", notify_channel=notify or "",
-                       delivery_ttl=ttl if ttl and ttl > 0 else 3600)
+                       delivery_ttl=ttl if ttl and ttl > 0 else 3600, private_verbs=frozenset(private))
+
+
+def _private_problem(verb: str, catalog: Catalog) -> str | None:
+    """Why ``verb`` cannot answer privately (None: it can): only verbs that read (default role viewer)."""
+    if verb not in catalog:
+        return f'unknown verb "{verb}"{_hint(verb, catalog)}'
+    if verb == "service":
+        return '"service" also changes things: name the subcommands that read ("service-ls", …)'
+    if catalog[verb] != "viewer":
+        return f'"{verb}" changes things; only verbs that read can answer privately'
+    return None
 
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
@@ -302,7 +317,7 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
     c = _Checker(source)
     known_verbs = tuple(catalog)
     top = c.table(dict(data), "", ("slack", "rbac", "policy", "build", "apps", "monitor", "hosts"))
-    slack = _parse_slack(c, top.get("slack", {}))
+    slack = _parse_slack(c, top.get("slack", {}), catalog)
     build = _parse_build(c, top.get("build", {}))
     apps = parse_apps(c, top.get("apps", {}), build, slack.notify_channel, run_parser)
     monitor = parse_monitor(c, top.get("monitor", {}), slack.notify_channel)
@@ -315,7 +330,12 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
     default_role = c.string(rbac, "rbac", "default_role", "") or ""
     if default_role:
         c.role_ref("rbac.default_role", default_role, roles)
-    guardrails, problems = parse_guardrails(c.table(top.get("policy", {}), "policy", KEYS))
+    policy_table = c.table(top.get("policy", {}), "policy", (*KEYS, "approvals", "confirm"))
+    approvals, approval_problems = parse_approvals(policy_table.pop("approvals", []), known_verbs)
+    confirm, confirm_problems = parse_confirm(policy_table.pop("confirm", {}), known_verbs)
+    for path, problem in approval_problems + confirm_problems:
+        c.add(path, problem)
+    guardrails, problems = parse_guardrails(policy_table)
     for key, problem in problems:
         if problem != "unknown key":  # c.table reported it, with a hint
             c.add(f"policy.{key}", problem)
@@ -329,6 +349,8 @@ def parse_config(data: Mapping[str, Any], source: str, catalog: Catalog,
         bindings=tuple(bindings),
         default_role=default_role,
         known_verbs=tuple(sorted(known_verbs)),
+        approvals=approvals,
+        confirm=MappingProxyType(confirm),
     )
     return Config(source=source, slack=slack, policy=policy, build=build, apps=MappingProxyType(apps),
                   monitor=monitor, hosts=hosts)

@@ -98,6 +98,11 @@ class JobRequest:
     host: str = ""
     # A part of a fan-out (`ps @all`): the job whose thread shows the merged table; this one has no card.
     parent: str = ""
+    # The thread it was started from (a button in that thread): its card and replies go there.
+    in_thread: str = ""
+    # Answered to the caller alone (`--private`, or ``[slack] private_verbs``): no card, no thread
+    # message; text as an ephemeral message, files in a DM (a read-only verb only).
+    private: bool = False
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

@@ -33,14 +33,17 @@ from redis.exceptions import RedisError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from dockbolt.core.buttons import Button
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.jobstore import JobStore, redis_time
 from dockbolt.core.jobthread import (
     ResponseUrlError,
     announce,
     post_card,
+    post_ephemeral,
     post_in_thread,
     respond,
+    send_to_dm,
     update_card,
     upload,
 )
@@ -203,6 +206,9 @@ class Deliverer:
         return False
 
     def _send(self, entry: Entry, job: JobRequest) -> None:
+        if job.private:
+            self._private(entry, job)
+            return
         sends: dict[str, Callable[[Entry, JobRequest], None]] = {
             "card": self._card, "post": self._post, "file": self._file, "announce": self._announce}
         send = sends.get(entry.op)
@@ -210,25 +216,38 @@ class Deliverer:
             raise ValueError(f"unknown outbox entry {entry.op!r}")
         send(entry, job)
 
+    def _private(self, entry: Entry, job: JobRequest) -> None:
+        """A private job's reports reach its caller alone: texts (results, Docker's errors, a timeout, a
+        lost worker) as ephemeral messages, files in a DM. Its card states are not shown (a verb that
+        only reads makes no announcement)."""
+        if entry.op == "post":
+            post_ephemeral(self.client, job, entry.text)
+        elif entry.op == "file":
+            send_to_dm(self.client, job, content=entry.upload_content(), filename=entry.filename,
+                       comment=entry.comment, fallback=entry.text)
+
     def _card(self, entry: Entry, job: JobRequest) -> None:
         if job.announce_in and job.announce_in == job.channel_id:
             return  # the announcement is this job's card
         status = JobStatus(entry.status)
         thread = self.store.thread_of(job.job_id)
+        buttons = [Button.from_dict(b) for b in entry.buttons or ()]
         if thread is None:  # the first card entry posts the card
-            ts = post_card(self.client, job, status, elapsed=entry.elapsed, detail=entry.detail)
+            ts = post_card(self.client, job, status, elapsed=entry.elapsed, detail=entry.detail,
+                           buttons=buttons)
             self.store.set_thread(job.job_id, ts or "")
             if ts is None and entry.text:
                 respond(job, entry.text, self.redactor)
         elif thread:
-            update_card(self.client, job, status, elapsed=entry.elapsed, detail=entry.detail)
+            update_card(self.client, job, status, elapsed=entry.elapsed, detail=entry.detail, buttons=buttons)
 
     def _announce(self, entry: Entry, job: JobRequest) -> None:
         ts = self.store.announce_of(job.job_id)
+        buttons = None if entry.buttons is None else [Button.from_dict(b) for b in entry.buttons]
         if ts is not None:
-            announce(self.client, entry.channel, entry.text, ts)
+            announce(self.client, entry.channel, entry.text, ts, buttons)
             return
-        ts = announce(self.client, entry.channel, entry.text)
+        ts = announce(self.client, entry.channel, entry.text, buttons=buttons)
         self.store.set_announce(job.job_id, ts)
         if entry.channel == job.channel_id and self.store.thread_of(job.job_id) is None:
             self.store.set_thread(job.job_id, ts)  # no card: the job's thread is the announcement's

@@ -48,7 +48,7 @@ WATCHER = _registry()
 # What became of a slash command. ``refused``: turned away by a guardrail or a state (rate, queue share,
 # text too long, a missing field, a build context, a deploy lock); ``duplicate``: a replay or a retry of
 # one already received; ``error``: Redis unreachable or a bug (the user was told so).
-Outcome = Literal["queued", "answered", "denied", "invalid", "refused", "duplicate", "error"]
+Outcome = Literal["queued", "answered", "denied", "invalid", "refused", "duplicate", "error", "held"]
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 
 COMMANDS = Counter("dockbolt_commands", "Slash commands received, by verb and outcome",

@@ -22,13 +22,14 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from redis import Redis
 from redis.client import Pipeline
 
+from dockbolt.core.buttons import Button
 from dockbolt.core.contract import JobStatus
 
 PREFIX = "dockbolt:outbox:"
@@ -123,6 +124,7 @@ class Entry:
     channel: str = ""
     to: str = ""
     encoding: str = ""  # "" (text) | "base64" (a binary file's content)
+    buttons: list[dict[str, str]] | None = None  # ``dockbolt.core.buttons.Button`` dicts (card, announce)
     at: float = 0.0  # when it was written, on the Redis server's clock
     tries: int = 0
 
@@ -167,10 +169,11 @@ class Outbox:
         target.eval(_PUSH_LUA, 3, _key(job_id), DUE, WAKE, entry.to_json(), job_id, KEEP_SECONDS, entry.op)
 
     def card(self, job_id: str, status: JobStatus, *, elapsed: float | None = None, detail: str = "",
-             closed_text: str = "", pipe: Pipeline | None = None) -> None:
-        """Show ``status`` on the job's card (posting the card first if it is not there yet)."""
+             closed_text: str = "", pipe: Pipeline | None = None, buttons: Sequence[Button] = ()) -> None:
+        """Show ``status`` on the job's card (posting the card first if it is not there yet), with
+        ``buttons`` under it."""
         self.push(job_id, Entry("card", status=status.value, elapsed=elapsed, detail=detail,
-                                text=closed_text), pipe)
+                                text=closed_text, buttons=[b.to_dict() for b in buttons] or None), pipe)
 
     def post(self, job_id: str, text: str, *, to: str = "") -> None:
         """Post ``text`` into the job's thread (or to its response_url when it has no thread); with
@@ -187,9 +190,12 @@ class Outbox:
         self.push(job_id, Entry("file", content=content, filename=filename, comment=comment, text=fallback,
                                 to=to, encoding=encoding))
 
-    def announce(self, job_id: str, channel: str, text: str, pipe: Pipeline | None = None) -> None:
-        """Post the job's announcement in ``channel``, or edit it to ``text`` once it is there."""
-        self.push(job_id, Entry("announce", channel=channel, text=text), pipe)
+    def announce(self, job_id: str, channel: str, text: str, pipe: Pipeline | None = None,
+                 buttons: Sequence[Button] | None = None) -> None:
+        """Post the job's announcement in ``channel``, or edit it to ``text`` once it is there; with
+        ``buttons`` (even none: an edit that takes earlier buttons away) it is a Block Kit message."""
+        self.push(job_id, Entry("announce", channel=channel, text=text,
+                                buttons=None if buttons is None else [b.to_dict() for b in buttons]), pipe)
 
     # -- delivering -------------------------------------------------------------------------------------
     def due(self, limit: int = 64) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from dockbolt.core.approvals import ApprovalRule
 from dockbolt.core.guardrails import Guardrails
 from dockbolt.core.scopes import Requirement, Subcommand, Target, host_uncovered, uncovered
 
@@ -78,6 +79,9 @@ class Policy:
     # Verbs anyone may run (default role "everyone"), and the verbs that only read (default role "viewer").
     open_verbs: frozenset[str] = frozenset()
     read_verbs: frozenset[str] = frozenset()
+    # The two-person rule and confirmations ([[policy.approvals]], [policy.confirm]).
+    approvals: tuple[ApprovalRule, ...] = ()
+    confirm: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,8 @@ def allowed_verbs(policy: Policy, roles: Collection[str]) -> tuple[str, ...]:
 
 def referenced_groups(policy: Policy) -> frozenset[str]:
     """Return every user-group id named by a binding (the only groups worth looking up)."""
-    return frozenset(g for b in policy.bindings for g in b.groups)
+    return frozenset(g for b in policy.bindings for g in b.groups) | {g for r in policy.approvals
+                                                                       for g in r.groups}
 
 
 def authorize(

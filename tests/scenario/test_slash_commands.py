@@ -100,7 +100,7 @@ def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipelin
     jobs = poll_until(lambda: queued_jobs(pipeline))
     (job,) = jobs
     assert job.job_id == card.job_id
-    assert job.verb == "ps" and job.args == {"all": True, "filters": {"name": ["web"]}}
+    assert job.verb == "ps" and job.args == {"all": True, "filters": {"name": ["web"]}, "format": ""}
     assert job.user_id == "UOPERATOR" and job.channel_id == CHANNEL
     # queued before the card existed (durable intake): the worker finds the card's ts in the job store
     assert job.thread_ts is None

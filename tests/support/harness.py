@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,12 +19,14 @@ from pathlib import Path
 
 from redis import Redis
 
+from bot.messages import accepted_job_id
 from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.cli.wiring import BotRuntime, load_bot_config, start_http_bot
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
 from dockbolt.core.contract import host_queue
 from dockbolt.core.hosts import HOSTS, WORKERS, HostInfo, HostRegistry
+from dockbolt.core.jobstore import JobStore
 from dockbolt.core.settings import Settings, load_settings
 from tests.support.slack_faults import SlackFaults
 
@@ -39,6 +42,20 @@ JOB_SECRET = "harness-job-secret-5b1c0e9d7a3f42e8b6d0c4a1f9e7d3b2"
 CHANNEL = "CTEAM"
 
 
+def job_of_ack(redis: Redis, resp: SlashResponse, user_id: str, response_url: str) -> str | None:
+    """The job a slash command was accepted as. An ack that says more than "accepted" (a private job, an
+    `-e` warning) names it in its block_id; a quiet ack (HTTP 200, empty body: the card says it) names
+    nothing, so the job is the one recorded (before the ack) with the command's response_url. None when
+    the command was not accepted."""
+    named = accepted_job_id(resp.json)
+    if named is not None or resp.status != 200 or resp.body.strip():
+        return named
+    for rec in JobStore(redis).recent_for_user(user_id, 50):
+        if rec.request.response_url == response_url and not rec.request.parent:
+            return rec.request.job_id
+    return None
+
+
 @dataclass
 class Pipeline:
     """Stand-in Slack (and its faults) + the bot over HTTP (+ worker processes on demand), one Redis."""
@@ -52,12 +69,25 @@ class Pipeline:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     watchers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logdir: Path | None = None
+    # What each answer of ``send`` was an answer to (id of the response → (it, user, response_url)).
+    sent: dict[int, tuple[SlashResponse, str, str]] = field(default_factory=dict)
+    _sent_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def send(self, text: str, user_id: str = "UOPERATOR", channel_id: str = CHANNEL,
              **kw: object) -> SlashResponse:
         """Send a signed slash command as Slack would, with a fresh response_url."""
-        return self.slash.send(text, user_id=user_id, channel_id=channel_id,
-                               response_url=self.standin.new_response_url(), **kw)  # type: ignore[arg-type]
+        url = self.standin.new_response_url()
+        resp = self.slash.send(text, user_id=user_id, channel_id=channel_id, response_url=url,
+                               **kw)  # type: ignore[arg-type]
+        with self._sent_lock:
+            self.sent[id(resp)] = (resp, user_id, url)
+        return resp
+
+    def job_of(self, resp: SlashResponse) -> str | None:
+        """The job the command ``send`` answered with ``resp`` was accepted as (``job_of_ack``)."""
+        with self._sent_lock:
+            _, user_id, url = self.sent[id(resp)]
+        return job_of_ack(self.redis, resp, user_id, url)
 
     def _env(self, extra_env: dict[str, str] | None) -> dict[str, str]:
         env = dict(os.environ)

@@ -34,4 +34,4 @@ def thread_text(standin: SlackStandIn, job_id: str) -> str:
     card = standin.find_card(job_id)
     if card is None:
         return ""
-    return "\n".join(m.text for m in standin.thread(card.channel, card.ts))
+    return "\n".join(m.text for m in standin.thread(card.channel, card.thread_ts or card.ts))

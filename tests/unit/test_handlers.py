@@ -69,11 +69,31 @@ def test_ps_asks_for_running_containers_and_tabulates_what_docker_returns(
     reply = call("ps", all=False, filters={})
     assert docker.calls == [("list_containers", False, None)]
     assert reply.ok and reply.text == "1 running container." and reply.filename == "ps.txt"
+    assert reply.body == "NAME  IMAGE    STATUS        PORTS\nweb   busybox  Up 2 minutes"  # compact
+    assert reply.table is not None and reply.table.rows == (("web", "busybox", "Up 2 minutes", ""),)
+
+
+def test_ps_format_table_is_the_clis_layout(docker: RecordingDocker, call: Call) -> None:
+    docker.containers = [container("web", command="httpd -f")]
+    reply = call("ps", all=False, filters={}, format="table")
     assert reply.body is not None
     header, row = reply.body.splitlines()
     assert header.split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     assert row.startswith(canned_id("web")[:12]) and '"httpd -f"' in row and "Up 2 minutes" in row
     assert row.endswith("web")
+
+
+def test_ps_format_template_fills_the_fields(docker: RecordingDocker, call: Call) -> None:
+    docker.containers = [container("web", labels={"tier": "front", "team": "a"}),
+                         container("db", state="exited", status="Exited (0) 1 hour ago")]
+    reply = call("ps", all=True, filters={}, format="{{.Names}}|{{.State}}|{{.Labels}}|{{.ID}}")
+    assert reply.text == "2 containers."
+    assert reply.body == (f"web|running|team=a,tier=front|{canned_id('web')[:12]}\n"
+                          f"db|exited||{canned_id('db')[:12]}")
+    reply = call("ps", all=True, filters={}, format="table {{.Names}}\\t{{.Status}}")
+    assert reply.body == "NAMES     STATUS\nweb       Up 2 minutes\ndb        Exited (0) 1 hour ago"
+    docker.containers = []
+    assert call("ps", all=False, filters={}, format="{{.Names}}").body is None  # no rows: no empty block
 
 
 def test_ps_all_passes_the_filters_to_docker(docker: RecordingDocker, call: Call) -> None:
@@ -104,7 +124,12 @@ def test_images_table(docker: RecordingDocker, call: Call) -> None:
     assert docker.calls == [("list_images",)]
     assert reply.text == "1 image." and reply.filename == "images.txt"
     assert reply.body is not None
-    assert reply.body.splitlines()[1].split()[:3] == ["busybox", "latest", canned_id("busybox")[:12]]
+    assert reply.body.splitlines()[0].split() == ["IMAGE", "ID", "CREATED", "SIZE"]  # compact
+    assert reply.body.splitlines()[1].split()[:2] == [IMAGE, canned_id("busybox")[:12]]
+    wide = call("images", format="table").body
+    assert wide is not None and wide.splitlines()[0].split()[:3] == ["REPOSITORY", "TAG", "IMAGE"]
+    assert wide.splitlines()[1].split()[:3] == ["busybox", "latest", canned_id("busybox")[:12]]
+    assert call("images", format="{{.Repository}}:{{.Tag}} {{.Size}}").body == "busybox:latest 1.99MB"
 
 
 def test_inspect_masks_environment_values(docker: RecordingDocker, call: Call) -> None:

@@ -191,7 +191,7 @@ def test_missing_flag_value(text: str, flag: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "flag"),
-    [("stop --bogus web", "`--bogus`"), ("ps --all --format x", "`--format`"), ("stop -x web", "`x`")],
+    [("stop --bogus web", "`--bogus`"), ("logs web --format x", "`--format`"), ("stop -x web", "`x`")],
 )
 def test_unknown_flag_names_the_flag_and_carries_usage(text: str, flag: str) -> None:
     err = usage_error(text)

@@ -99,15 +99,19 @@ def test_job_timeouts(verb: str, timeout: int) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("ps", {"all": False, "filters": {}}),
-        ("ps -a", {"all": True, "filters": {}}),
-        ("ps --all", {"all": True, "filters": {}}),
-        ("ps --filter name=web", {"all": False, "filters": {"name": ["web"]}}),
+        ("ps", {"all": False, "filters": {}, "format": ""}),
+        ("ps -a", {"all": True, "filters": {}, "format": ""}),
+        ("ps --all", {"all": True, "filters": {}, "format": ""}),
+        ("ps --filter name=web", {"all": False, "filters": {"name": ["web"]}, "format": ""}),
         (
             "ps -a --filter status=exited -f label=team=a --filter status=dead --filter=name=x",
-            {"all": True, "filters": {"status": ["exited", "dead"], "label": ["team=a"], "name": ["x"]}},
+            {"all": True, "filters": {"status": ["exited", "dead"], "label": ["team=a"], "name": ["x"]},
+             "format": ""},
         ),
-        ("ps -af status=running", {"all": True, "filters": {"status": ["running"]}}),
+        ("ps -af status=running", {"all": True, "filters": {"status": ["running"]}, "format": ""}),
+        ("ps --format table", {"all": False, "filters": {}, "format": "table"}),
+        ("ps -a --format '{{.Names}} {{.Status}}'",
+         {"all": True, "filters": {}, "format": "{{.Names}} {{.Status}}"}),
     ],
 )
 def test_ps(text: str, expected: dict[str, Any]) -> None:
@@ -122,6 +126,17 @@ def test_ps(text: str, expected: dict[str, Any]) -> None:
         ("ps --filter name=", "needs a value"),
         ("ps --filter status=sleeping", "unknown status `sleeping`"),
         ("ps web", "takes no arguments"),
+        ("ps --format '{{json .}}'", "only plain `{{.Field}}` placeholders work, not `{{json .}}`"),
+        ("ps --format '{{.Names | upper}}'", "not `{{.Names | upper}}`"),
+        ("ps --format '{{.Label \"team\"}}'", "only plain"),
+        ("ps --format '{{.names}}'", "unknown field `.names` (did you mean `.Names`?)"),
+        ("ps --format '{{.Networks}}'", "`.Networks` is not available in dockbolt yet"),
+        ("ps --format '{{.Names'", "unclosed `{{`"),
+        ("ps --format 'table {{.ID}}\\n'", "one line per row"),
+        ("ps --format json", "`json` output is not supported"),
+        ("images --format '{{.Repository}} {{.Names}}'", "unknown field `.Names`"),
+        ("images --format '{{range .}}x{{end}}'", "only plain"),
+        ("images --format", "needs an argument"),
     ],
 )
 def test_ps_errors(text: str, fragment: str) -> None:
@@ -137,7 +152,7 @@ def test_ps_knows_every_docker_status(status: str) -> None:
 
 
 def test_images() -> None:
-    assert args("images") == {}
+    assert args("images") == {"format": ""}
 
 
 def test_inspect() -> None:

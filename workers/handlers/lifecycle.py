@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from dockbolt.core.args import NamesArgs, RmArgs, StopArgs
+from dockbolt.core.buttons import Button, container_buttons, container_menu
 from dockbolt.core.errors import UserError
 from workers import messages
 from workers.docker_port import DockerPort
@@ -37,7 +38,18 @@ def for_each(
             failed.append((name, str(exc)))
         else:
             done.append(name)
-    return Reply(text=messages.per_name_result(past, done, failed), ok=not failed)
+    return Reply(text=messages.per_name_result(past, done, failed), ok=not failed,
+                 buttons=_next(ctx.job.verb, done, ctx.job.host))
+
+
+def _next(verb: str, done: Sequence[str], host: str) -> tuple[Button, ...]:
+    """What the card offers for the containers acted on: Logs, Restart, Stop or Start (nothing after rm)."""
+    if verb == "rm" or not done:
+        return ()
+    running = verb != "stop"
+    if len(done) == 1:
+        return tuple(container_buttons(done[0], running, host))
+    return tuple(container_menu(((name, running) for name in done), host))
 
 
 N = TypeVar("N", bound=NamesArgs)

@@ -1,11 +1,15 @@
-"""``ps [-a] [--filter ...]``: the containers table."""
+"""``ps [-a] [--filter ...] [--format ...]``: the containers, as a compact table (the default), the CLI's
+table (``--format table``) or a ``{{.Field}}`` template."""
 
 from __future__ import annotations
 
 import time
 
+from dockbolt.core import goformat
 from dockbolt.core.args import PsArgs
+from dockbolt.core.tables import Table
 from workers import formatting, messages
+from workers.docker_port import ContainerSummary
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
 
@@ -14,10 +18,20 @@ def handle(ctx: HandlerContext, args: PsArgs) -> Reply:
     """List containers like ``docker ps`` (running only unless ``all``), those the caller may see."""
     rows = ctx.docker.list_containers(show_all=args.all, filters=args.filters or None)
     containers = [c for c in rows if ctx.visible(c)]
-    grid = formatting.ps_table(containers, now=time.time())
+    grid = grid_of(args.format, containers, now=time.time())
     return Reply(text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers),
                                           statuses=tuple(args.filters.get("status", ()))),
-                 body=grid.render(), filename="ps.txt", table=grid)
+                 body=grid.render() or None, filename="ps.txt", table=grid)
+
+
+def grid_of(fmt: str, containers: list[ContainerSummary], now: float) -> Table:
+    """The table ``fmt`` asks for ("" compact, "table" the CLI's, else a checked template)."""
+    if not fmt:
+        return formatting.ps_compact_table(containers)
+    if goformat.is_cli_table(fmt):
+        return formatting.ps_table(containers, now)
+    template = goformat.parse(fmt, goformat.PS_FIELDS, goformat.PS_NOT_YET)
+    return goformat.render(template, goformat.PS_FIELDS, (formatting.ps_fields(c, now) for c in containers))
 
 
 HANDLERS = (Handler("ps", PsArgs, handle),)

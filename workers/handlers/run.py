@@ -9,6 +9,7 @@ engine lacks it), the image is pulled with its progress on the card (``workers.i
 from __future__ import annotations
 
 from dockbolt.core.args import RunArgs, ownership_labels
+from dockbolt.core.buttons import container_buttons
 from workers import image_pull, messages, run_guard
 from workers.handlers.base import Handler, HandlerContext
 from workers.reply import Reply
@@ -22,7 +23,8 @@ def handle(ctx: HandlerContext, args: RunArgs) -> Reply:
     ctx.progress(f"starting a container from {args.image}…")
     result = ctx.docker.run(spec, ownership_labels(ctx.job.user_id, ctx.job.job_id))
     done = messages.run_done(result, args.image)
-    return Reply(text=done if fetched is None else f"{image_pull.pulled(args.image, fetched)}\n{done}")
+    return Reply(text=done if fetched is None else f"{image_pull.pulled(args.image, fetched)}\n{done}",
+                 buttons=tuple(container_buttons(result.name, running=True, host=ctx.job.host)))
 
 
 HANDLERS = (Handler("run", RunArgs, handle),)

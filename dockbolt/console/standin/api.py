@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dockbolt.console.standin import chat, files
+from dockbolt.console.standin import chat, conversations, files, views
 from dockbolt.console.standin.limits import ApiError
 from dockbolt.console.standin.models import Call
 from dockbolt.console.standin.state import StandInState
@@ -58,10 +58,12 @@ class WebApi:
             "chat.postMessage": chat.post_message,
             "chat.update": chat.update,
             "chat.postEphemeral": chat.post_ephemeral,
+            "conversations.open": conversations.open_conversation,
             "files.getUploadURLExternal": files.get_upload_url,
             "files.completeUploadExternal": files.complete_upload,
             "usergroups.users.list": _usergroups_users_list,
             "apps.connections.open": _apps_connections_open,
+            "views.publish": views.publish,
         }
 
     def call(self, method: str, params: dict[str, Any], token: str | None) -> ApiAnswer:

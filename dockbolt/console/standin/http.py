@@ -25,6 +25,7 @@ JSON_FIELDS = {
     "attachments": "invalid_attachments",
     "metadata": "invalid_metadata_format",
     "files": "invalid_arguments",
+    "view": "invalid_arguments",
 }
 log = logging.getLogger(__name__)
 

@@ -58,6 +58,19 @@ def check_blocks(blocks: Any) -> None:
             raise ApiError("invalid_blocks", f"[ERROR] {problem} [json-pointer:/blocks/{index}]")
 
 
+def check_view_blocks(blocks: Any, max_blocks: int) -> None:
+    """Raise ApiError("invalid_arguments"…) for a view's blocks Slack would refuse (a view's limit on the
+    number of blocks is its own: 100 for Home tabs and modals)."""
+    if not isinstance(blocks, list):
+        raise ApiError("invalid_arguments", "[ERROR] view.blocks must be a JSON array")
+    if len(blocks) > max_blocks:
+        raise ApiError("invalid_arguments", f"[ERROR] {len(blocks)} blocks (max {max_blocks})")
+    for index, block in enumerate(blocks):
+        problem = _block_problem(block)
+        if problem:
+            raise ApiError("invalid_arguments", f"[ERROR] {problem} [json-pointer:/view/blocks/{index}]")
+
+
 def check_metadata(metadata: Any) -> None:
     """Raise ApiError unless metadata has a string event_type and an object event_payload."""
     if (

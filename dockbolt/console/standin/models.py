@@ -13,7 +13,7 @@ from typing import Any, Literal
 from dockbolt.core.card import CARD_EVENT_TYPE
 from dockbolt.core.contract import JobStatus
 
-EventKind = Literal["message", "update", "ephemeral", "file", "response_post"]
+EventKind = Literal["message", "update", "ephemeral", "file", "response_post", "home"]
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,30 @@ class ResponsePost:
 
 
 @dataclass(frozen=True)
+class HomeView:
+    """The Home tab view last published (views.publish) for ``user_id``."""
+
+    user_id: str
+    view: dict[str, Any]
+    id: str
+    hash: str
+    number: int  # how many views were published for this user so far, this one included
+    at: float = 0.0
+
+    @property
+    def blocks(self) -> list[Any]:
+        """The view's blocks."""
+        blocks = self.view.get("blocks")
+        return list(blocks) if isinstance(blocks, list) else []
+
+
+@dataclass(frozen=True)
 class StandInEvent:
     """One change in the stand-in, as delivered to subscribers.
 
     ``message``: new message ("message", "file" when it carries files) or its new version ("update",
     with ``previous``). ``file``: set for "file" (for a file shared nowhere ``message`` is None).
+    ``home``: the view a views.publish just published ("home").
     """
 
     kind: EventKind
@@ -143,3 +162,4 @@ class StandInEvent:
     file: UploadedFile | None = None
     ephemeral: Ephemeral | None = None
     response_post: ResponsePost | None = None
+    home: HomeView | None = None

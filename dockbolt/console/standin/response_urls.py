@@ -2,7 +2,8 @@
 
 At most 5 posts per URL; ephemeral unless ``response_type`` is ``in_channel``. An in-channel post to a URL
 created for a channel becomes a channel message (without a ts the poster could thread under); with
-``replace_original`` it edits the previous in-channel message posted through the same URL.
+``replace_original`` it edits the previous in-channel message posted through the same URL, or, for the
+URL of a click (``original_ts``), the message clicked on, as Slack does for interactions.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ class ResponseUrls:
         self.origin = ""
         self._urls: dict[str, _Url] = {}
 
-    def new_url(self, channel: str | None = None) -> str:
-        """A fresh response URL (tied to ``channel`` when given)."""
+    def new_url(self, channel: str | None = None, original_ts: str | None = None) -> str:
+        """A fresh response URL (tied to ``channel`` when given; for a click on a message of that channel,
+        ``original_ts`` names it: ``replace_original`` edits it)."""
         key = secrets.token_urlsafe(12)
         with self.state.lock:
-            self._urls[key] = _Url(channel)
+            self._urls[key] = _Url(channel, last_in_channel_ts=original_ts if channel else None)
         return f"{self.origin}/response/{key}"
 
     def post(self, key: str, payload: Any) -> tuple[int, str]:

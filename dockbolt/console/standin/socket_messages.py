@@ -2,23 +2,22 @@
 of the connections and of the acks the app sends back.
 
 A slash command's payload holds the same fields as its HTTP form body (``slash_client.slash_body``), as
-a JSON object of strings; a button click is a ``block_actions`` payload, as Slack sends to an app's
-interactivity handler. Envelopes and their acks are described at
+a JSON object of strings; a button click is a ``block_actions`` payload (``dockbolt.console.block_actions``),
+as Slack sends to an app's interactivity handler. Envelopes and their acks are described at
 https://docs.slack.dev/apis/events-api/using-socket-mode/.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any, Unpack
 from urllib.parse import parse_qsl
 
-from dockbolt.console.slash_client import SlashFields, slash_body
+from dockbolt.console import block_actions as clicks
+from dockbolt.console.block_actions import ClickSource
+from dockbolt.console.slash_client import APP_ID, SlashFields, slash_body
 
-APP_ID = "A0LOCAL"
-TEAM_ID = "T0LOCAL"
 HOST = "applink-dockbolt-standin"
 
 
@@ -80,23 +79,9 @@ def slash_command(text: str, *, user_id: str, channel_id: str,
 def block_actions(*, action_id: str, value: str, user_id: str, channel_id: str, message_ts: str,
                   block_id: str = "actions", response_url: str = "") -> dict[str, Any]:
     """A ``block_actions`` payload: ``user_id`` clicked the button ``action_id`` on message ``message_ts``."""
-    now = f"{time.time():.6f}"
-    return {
-        "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": secrets.token_urlsafe(18),
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                      "is_ephemeral": False},
-        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
-        "team": {"id": TEAM_ID, "domain": "dockbolt-local"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel_id, "name": channel_id.lower()},
-        "message": {"type": "message", "ts": message_ts, "user": "UBOT", "text": ""},
-        "state": {"values": {}},
-        "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
-                     "text": {"type": "plain_text", "text": action_id}, "action_ts": now}],
-    }
-
+    button = {"type": "button", "action_id": action_id, "value": value,
+              "text": {"type": "plain_text", "text": action_id}}
+    source = ClickSource(channel_id, message_ts, message={"type": "message", "ts": message_ts, "user": "UBOT",
+                                                          "text": ""})
+    return clicks.block_actions(action=clicks.element_action(button, block_id), source=source,
+                                user_id=user_id, response_url=response_url)

@@ -2,7 +2,7 @@
 
 ``new_url`` (the answer to apps.connections.open, once the Web API checked the ``xapp-`` token) hands out
 a one-time ``ws://127.0.0.1:PORT/link/?ticket=…``. A connection opened with it gets ``hello``, then the
-envelopes delivered here (``slash_command``, ``button``, ``deliver``), always on the newest open
+envelopes delivered here (``slash_command``, ``button``/``click``, ``deliver``), always on the newest open
 connection; every ack read back is recorded (``Ack``: what it said, how long it took, on which
 connection). ``disconnect`` sends Slack's notice; the app is expected to call apps.connections.open
 again, connect, and close the old connection itself. ``drop`` closes the newest one as a network or
@@ -29,8 +29,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from dockbolt.console.slash_client import SlashFields
+from dockbolt.console.slash_client import APP_ID, SlashFields
 from dockbolt.console.standin import socket_messages as messages
+from dockbolt.console.standin.events import app_home_opened, event_callback
 from dockbolt.console.standin.socket_messages import Ack, SocketLink
 
 T = TypeVar("T")
@@ -78,7 +79,7 @@ class SocketMode:
         ticket = secrets.token_hex(16)
         with self._changed:
             self._tickets.add(ticket)
-        return f"ws://{HOST}:{port}/link/?ticket={ticket}&app_id={messages.APP_ID}"
+        return f"ws://{HOST}:{port}/link/?ticket={ticket}&app_id={APP_ID}"
 
     # -- what happened -----------------------------------------------------------------------------
 
@@ -138,7 +139,17 @@ class SocketMode:
         payload = messages.block_actions(action_id=action_id, value=value, user_id=user_id,
                                          channel_id=channel_id, message_ts=message_ts,
                                          response_url=response_url)
+        return self.click(payload, timeout=timeout)
+
+    def click(self, payload: dict[str, Any], *, timeout: float = 30) -> Ack:
+        """Deliver an interaction payload (``dockbolt.console.block_actions``) in an ``interactive``
+        envelope, as Slack does in Socket Mode, and wait for its ack."""
         return self.deliver("interactive", payload, accepts_response_payload=False, timeout=timeout)
+
+    def app_home_opened(self, user_id: str, *, tab: str = "home", timeout: float = 30) -> Ack:
+        """Deliver the event ``app_home_opened`` in an ``events_api`` envelope; wait for its ack."""
+        payload = event_callback(app_home_opened(user_id, tab=tab))
+        return self.deliver("events_api", payload, accepts_response_payload=False, timeout=timeout)
 
     def disconnect(self, reason: str = "refresh_requested") -> int:
         """Tell the newest connection it is going away; returns its number."""

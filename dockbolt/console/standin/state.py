@@ -18,6 +18,7 @@ from dockbolt.console.standin.models import (
     Call,
     Ephemeral,
     EventKind,
+    HomeView,
     Message,
     ResponsePost,
     StandInEvent,
@@ -40,6 +41,7 @@ class StandInState:
         self._ephemerals: list[Ephemeral] = []
         self._files: list[UploadedFile] = []
         self._response_posts: list[ResponsePost] = []
+        self._home_views: dict[str, HomeView] = {}
         self._subscribers: list[Subscriber] = []
         self._last_ts_us = 0
 
@@ -70,8 +72,9 @@ class StandInState:
         return [m for m in self.messages(channel) if m.thread_ts == ts and m.ts != ts]
 
     def find_card(self, job_id: str) -> Message | None:
-        """The job card whose metadata names this job id (the first one posted)."""
-        return next((m for m in self.messages() if m.job_id == job_id and not m.is_reply), None)
+        """The job card whose metadata names this job id (the first one posted; a job started by a click
+        has its card inside the clicked message's thread)."""
+        return next((m for m in self.messages() if m.job_id == job_id), None)
 
     @property
     def files(self) -> list[UploadedFile]:
@@ -91,6 +94,11 @@ class StandInState:
         with self.lock:
             return list(self._response_posts)
 
+    def home_view(self, user_id: str) -> HomeView | None:
+        """The Home tab view last published for this user (views.publish), if any."""
+        with self.lock:
+            return self._home_views.get(user_id)
+
     def describe(self, limit: int = 20) -> str:
         """A readable summary of the most recent calls, messages and response posts (for failures)."""
         with self.lock:
@@ -104,6 +112,7 @@ class StandInState:
                 lines.append(f"  {where}{card}{files} {m.text[:80]!r}")
             lines.append(f"{len(self._response_posts)} response posts:")
             lines += [f"  {p.response_type} {p.text[:80]!r}" for p in self._response_posts[-limit:]]
+            lines.append(f"Home views of {sorted(self._home_views)}")
             return "\n".join(lines)
 
     # -- waiting and subscribing -----------------------------------------------------------------
@@ -175,6 +184,12 @@ class StandInState:
         with self.lock:
             self._response_posts.append(post)
             self._emit(StandInEvent("response_post", time.time(), response_post=post))
+
+    def put_home_view(self, view: HomeView) -> None:
+        """Store the Home view now published for its user and announce it."""
+        with self.lock:
+            self._home_views[view.user_id] = view
+            self._emit(StandInEvent("home", time.time(), home=view))
 
     def _emit(self, event: StandInEvent) -> None:
         for callback in list(self._subscribers):
