@@ -35,7 +35,6 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from bot.messages import accepted_job_id
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.core.deploys import DeployStore
 from tests.support.harness import Pipeline, start_pipeline
@@ -131,7 +130,7 @@ def through_bot(p: Pipeline, text: str, user: str, timeout: float = 300) -> tupl
     """Signed request → the job's card final (ms); fails unless the card says done. (job id, ms)."""
     t0 = time.perf_counter()
     resp = p.send(text, user_id=user)
-    job_id = accepted_job_id(resp.json) if resp.json is not None else None
+    job_id = p.job_of(resp)
     if job_id is None:
         raise RuntimeError(f"`{text}` was not accepted: {resp.body}")
 

@@ -24,11 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.starvation import FINAL
-from bot.messages import accepted_job_id
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.outbox import Outbox
-from tests.support.harness import Pipeline, start_pipeline
+from tests.support.harness import Pipeline, job_of_ack, start_pipeline
 
 BURST = 500
 CHANNELS = [f"C0BURST{i:02d}" for i in range(20)]
@@ -57,7 +56,7 @@ def measure_burst(p: Pipeline, user: str, burst: int = BURST, drain_timeout: flo
     def send(i: int) -> tuple[float, str | None]:
         t0 = time.perf_counter()
         resp = p.slash.send("ps", user_id=user, channel_id=CHANNELS[i % len(CHANNELS)], response_url=urls[i])
-        return (time.perf_counter() - t0) * 1000, accepted_job_id(resp.json)
+        return (time.perf_counter() - t0) * 1000, job_of_ack(p.redis, resp, user, urls[i])
 
     start = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
@@ -121,9 +120,9 @@ def measure_redis_recovery(p: Pipeline, server: RestartableRedis, user: str, dow
     server.start()
     back = time.perf_counter()
     while True:
-        resp = p.slash.send("ps", user_id=user, channel_id=CHANNELS[0],
-                            response_url=p.standin.new_response_url())
-        job = accepted_job_id(resp.json)
+        url = p.standin.new_response_url()
+        resp = p.slash.send("ps", user_id=user, channel_id=CHANNELS[0], response_url=url)
+        job = job_of_ack(p.redis, resp, user, url)
         if job is not None:
             break
         time.sleep(0.05)
@@ -141,7 +140,7 @@ def measure_slack_recovery(p: Pipeline, user: str, commands: int = 50) -> float:
         for i in range(commands):
             resp = p.slash.send("ps", user_id=user, channel_id=CHANNELS[i % len(CHANNELS)],
                                 response_url=urls[i])
-            job = accepted_job_id(resp.json)
+            job = job_of_ack(p.redis, resp, user, urls[i])
             if job is not None:
                 jobs.append(job)
         store = JobStore(p.redis)

@@ -20,11 +20,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.messages import accepted_job_id
 from bot.verbs import CATALOG
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.core.config_default import default_config_toml
-from tests.support.harness import CHANNEL, Pipeline, start_pipeline
+from tests.support.harness import CHANNEL, Pipeline, job_of_ack, start_pipeline
 
 FLOODER = "UFLOOD"
 OTHER = "UBENCH"
@@ -33,8 +32,9 @@ FINAL = ("done", "failed", "timed_out", "lost")
 
 def _send(p: Pipeline, user: str, text: str) -> str | None:
     """Send one signed command; the job id when it was accepted."""
-    resp = p.slash.send(text, user_id=user, channel_id=CHANNEL, response_url=p.standin.new_response_url())
-    return accepted_job_id(resp.json)
+    url = p.standin.new_response_url()
+    resp = p.slash.send(text, user_id=user, channel_id=CHANNEL, response_url=url)
+    return job_of_ack(p.redis, resp, user, url)
 
 
 def _finished(p: Pipeline, job_id: str) -> bool:

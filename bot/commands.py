@@ -234,7 +234,7 @@ class CommandListener:
         accepted: tuple[JobRequest, int] | None = context.get(CONTEXT_KEY)
         if accepted is not None and context.get(QUIET_KEY):
             # The ack said nothing: say "accepted" only when the card is not in the channel soon.
-            if not self.dispatcher.card_shown(accepted[0], CARD_GRACE):
+            if not self.dispatcher.card_shown(accepted[0], CARD_GRACE) and respond is not None:
                 late = messages.accepted(accepted[0])
                 respond(text=late.text, blocks=late.blocks, response_type="ephemeral")
         elif accepted is not None:

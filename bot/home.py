@@ -91,9 +91,10 @@ def _job_lines(src: HomeSources, user_id: str) -> list[str]:
     records = sorted(src.store.recent_for_user(user_id, limit=MAX_JOBS),
                      key=lambda r: r.request.queued_at, reverse=True)
     now = src.clock()
-    return [messages.home_job(r.request.job_id, r.request.command_text, str(r.status), r.request.host,
-                              messages.ago(max(0.0, now - r.request.queued_at)), r.request.channel_id)
-            for r in records[:MAX_JOBS]] or [messages.home_no_jobs()]
+    lines = [messages.home_job(r.request.job_id, r.request.command_text, str(r.status), r.request.host,
+                               messages.ago(max(0.0, now - r.request.queued_at)), r.request.channel_id)
+             for r in records[:MAX_JOBS]]
+    return [messages.HOME_JOBS, *(lines or [messages.HOME_NO_JOBS])]
 
 
 def _host_line(h: HostState) -> str:
@@ -129,12 +130,11 @@ def build_home(src: HomeSources, user_id: str, groups: frozenset[str]) -> View:
     policy = src.policy
     when = datetime.fromtimestamp(src.clock(), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     blocks: list[Block] = [
-        HeaderBlock(text=messages.home_header()),
+        HeaderBlock(text=messages.HOME_HEADER),
         ContextBlock(elements=[MarkdownTextObject(text=messages.home_intro(user_id, src.command, when))]),
-        DividerBlock(), *_sections([messages.home_roles_title(), *_role_lines(policy, user_id, groups)])]
-    jobs_title, hosts_title = messages.home_jobs_title(MAX_JOBS), messages.home_hosts_title()
-    reads = {"jobs": (jobs_title, lambda: [jobs_title, *_job_lines(src, user_id)], "your jobs"),
-             "hosts": (hosts_title, lambda: _host_lines(src), "the hosts")}
+        DividerBlock(), *_sections([messages.HOME_ROLES, *_role_lines(policy, user_id, groups)])]
+    reads = {"jobs": (messages.HOME_JOBS, lambda: _job_lines(src, user_id), "your jobs"),
+             "hosts": (messages.HOME_HOSTS, lambda: _host_lines(src), "the hosts")}
     for verb, (title, read, what) in reads.items():
         if authorize(policy, user_id=user_id, user_groups=groups, channel_id="", verb=verb).allowed:
             blocks += _section(title, read, what)
@@ -145,8 +145,8 @@ def build_home(src: HomeSources, user_id: str, groups: frozenset[str]) -> View:
 
 def _host_lines(src: HomeSources) -> list[str]:
     listed = src.hosts.all()
-    lines = [_host_line(h) for h in listed] or [messages.home_no_hosts()]
-    return [messages.home_hosts_title(len(listed)), *lines]
+    lines = [_host_line(h) for h in listed] or [messages.HOME_NO_HOSTS]
+    return [messages.HOME_HOSTS, *lines]
 
 
 def register_home(app: App, config: Config, groups: UserGroupCache, store: JobStore) -> None:

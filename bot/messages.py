@@ -15,6 +15,7 @@ from dockbolt.core.mrkdwn import escape
 # The accepted ack's block carries the job id in its block_id, for programs (the console, tests): the
 # human text is free to change.
 ACCEPTED_BLOCK = "dockbolt-accepted"
+PRIVATE_BLOCK = "dockbolt-accepted-private"  # …of a private job's ack: no card will come
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,11 @@ def accepted(job: JobRequest) -> Answer:
 
 def accepted_privately(job: JobRequest) -> Answer:
     """The ack of a job whose answer goes to the caller alone (`--private`, ``private_verbs``); its
-    block_id names the job, as ``accepted``'s does."""
+    block_id (``PRIVATE_BLOCK``: no card will come) names the job for ``accepted_job_id``."""
     where = f" on `{escape(job.host)}`" if job.host else ""
     text = (f":lock: `{job.command} {job.command_text}` runs as job `{job.job_id}`{where}. Only you will see "
             "the answer (here; long output as a file in a DM from me).")
-    block = {"type": "section", "block_id": f"{ACCEPTED_BLOCK}:{job.job_id}",
+    block = {"type": "section", "block_id": f"{PRIVATE_BLOCK}:{job.job_id}",
              "text": {"type": "mrkdwn", "text": text}}
     return Answer(text, [block])
 
@@ -71,7 +72,7 @@ def accepted_job_id(ack: Mapping[str, Any] | None) -> str | None:
     """The job id an ack names when it accepted a job (None for any other answer)."""
     for block in (ack or {}).get("blocks") or ():
         prefix, _, job_id = str(block.get("block_id", "")).partition(":")
-        if prefix == ACCEPTED_BLOCK and job_id:
+        if prefix in (ACCEPTED_BLOCK, PRIVATE_BLOCK) and job_id:
             return job_id
     return None
 
@@ -326,32 +327,28 @@ def which_host(live: Sequence[str], verb: str, fans_out: bool) -> str:
             "default host: `[[hosts.channels]]`).")
 
 
-# --- The App Home tab (bot/home.py): the same facts as `whoami`, `jobs` and `hosts`, for the viewer ------
-# Arguments are plain text (names, ids, typed commands): escaped here.
+# --- The App Home tab (bot/home.py): what `whoami`, `jobs` and `hosts` tell the viewer; plain text in -----
+
+HOME_HEADER, HOME_ROLES, HOME_HOSTS = "dockbolt", "*Your roles*", "*Docker hosts*"
+HOME_JOBS, HOME_NO_JOBS = "*Your recent jobs* (newest first)", "No recent jobs."
+HOME_NO_HOSTS = "No host has registered yet: start `dockbolt worker` with access to a Docker engine."
 
 
 def _hcode(text: str) -> str:
-    """``text`` escaped, as an inline code span a stray backtick cannot break."""
-    from dockbolt.core.mrkdwn import code  # this section's only extra helper (the imports above are shared)
+    from dockbolt.core.mrkdwn import code  # the one helper this section adds to the imports above
 
     return code(escape(text))
 
 
-def home_header() -> str:
-    """The Home tab's title (plain text)."""
-    return "dockbolt"
+def _hlist(items: Sequence[str]) -> str:
+    return ", ".join(_hcode(i) for i in items) if items else "nothing"
 
 
 def home_intro(user: str, command: str, when: str) -> str:
-    """The line under the title: who is looking, and where the same answers come from."""
-    u, c = escape(user), escape(command)
-    return (f"You are <@{u}> ({_hcode(user)}). What `{c} whoami`, `{c} jobs` and `{c} hosts` tell you, "
-            f"as of {escape(when)}; reopen this tab to refresh it.")
-
-
-def home_roles_title() -> str:
-    """Heading of the roles section."""
-    return "*Your roles*"
+    """Under the title: who is looking, and which commands say the same."""
+    c = escape(command)
+    return (f"You are <@{escape(user)}> ({_hcode(user)}). What `{c} whoami`, `{c} jobs` and `{c} hosts` tell "
+            f"you, as of {escape(when)}; reopen this tab to refresh it.")
 
 
 def home_no_roles(user: str) -> str:
@@ -359,69 +356,39 @@ def home_no_roles(user: str) -> str:
     return f"You have no roles — ask an admin to bind one to your id {_hcode(user)}."
 
 
-def _listing(items: Sequence[str]) -> str:
-    return ", ".join(_hcode(i) for i in items) if items else "nothing"
-
-
 def home_role(role: str, how: str, channels: Sequence[str], scope: Sequence[tuple[str, Sequence[str]]],
               allows: Sequence[str], grants: Sequence[str]) -> str:
-    """One role held: how, where (every channel, or only its channels), its scope (what, globs), the verbs
-    and grants it gives."""
+    """One role: how it is held, where (every channel, or its channels), scope globs, verbs and grants."""
     where = ("only in " + ", ".join(f"<#{escape(c)}>" for c in channels)) if channels else "in every channel"
-    only = " and ".join(f"{what} {_listing(globs)}" for what, globs in scope if globs)
+    only = " and ".join(f"{what} {_hlist(globs)}" for what, globs in scope if globs)
     return (f"• {_hcode(role)} ({escape(how)}) — {where}" + (f" — only {only}" if only else "")
-            + f"\n      allows {_listing(allows)}" + (f" · grants {_listing(grants)}" if grants else ""))
+            + f"\n      allows {_hlist(allows)}" + (f" · grants {_hlist(grants)}" if grants else ""))
 
 
 def home_may_run(verbs: Sequence[str]) -> str:
     """The verbs the viewer may run in any channel."""
-    return f"*In any channel you may run:* {_listing(verbs)}. A channel-bound role adds its verbs there."
-
-
-def home_jobs_title(limit: int) -> str:
-    """Heading of the jobs section."""
-    return f"*Your recent jobs* (newest first, up to {limit})"
+    return f"*In any channel you may run:* {_hlist(verbs)}. A channel-bound role adds its verbs there."
 
 
 def home_job(job_id: str, command_text: str, status: str, host: str, age: str, channel: str) -> str:
-    """One job of the viewer's."""
-    where = f" on {_hcode(host)}" if host else ""
-    return (f"• {_hcode(job_id)} {_hcode(command_text)} — *{escape(status)}*{where} · queued "
-            f"{escape(age)} · <#{escape(channel)}>")
-
-
-def home_no_jobs() -> str:
-    """The viewer has no recent job."""
-    return "No recent jobs."
-
-
-def home_hosts_title(count: int | None = None) -> str:
-    """Heading of the hosts section (with how many there are, when the viewer may know)."""
-    return "*Docker hosts*" + (f" ({count})" if count is not None else "")
+    """One job of the viewer's: what, status, host, how long ago it was queued, where."""
+    on = f" on {_hcode(host)}" if host else ""
+    return (f"• {_hcode(job_id)} {_hcode(command_text)} — *{escape(status)}*{on} · queued {escape(age)} · "
+            f"<#{escape(channel)}>")
 
 
 def home_host(name: str, workers: int, load: str, seen: str) -> str:
-    """One host: live (how many workers) or no worker, its load, when it was last seen."""
+    """One host: live (its workers) or no worker, its load, when it was last seen."""
     state = f"live ({workers} worker{'s' if workers != 1 else ''})" if workers else "*no worker*"
     return f"• {_hcode(name)} — {state} · {escape(load)} · last seen {escape(seen)}"
 
 
-def home_no_hosts() -> str:
-    """No worker has registered a host yet."""
-    return "No host has registered yet: start `dockbolt worker` with access to a Docker engine."
-
-
 def home_not_allowed(verb: str) -> str:
-    """A section the viewer's roles do not allow outside a channel (the verb would refuse it)."""
+    """A section none of the viewer's everywhere-roles allows (as the verb would refuse)."""
     return (f"Not shown: none of your roles allows `{verb}` in every channel (where a channel-bound role "
             "does, the command answers in that channel).")
 
 
 def home_unavailable(what: str) -> str:
-    """A section that could not be read (Redis unreachable)."""
+    """A section that could not be read."""
     return f":x: {what} unavailable right now (Redis unreachable); reopen this tab to try again."
-
-
-def home_more(count: int, what: str) -> str:
-    """Items left out so the tab stays within Slack's limits."""
-    return f"…and {count} more {what}"

@@ -209,6 +209,8 @@ class _Parser:
         name, eq, value = word.partition("=")
         flag = self.by_name.get(name)
         if flag is None and name == PRIVATE_FLAG:  # `parse` takes it off the verbs that only read
+            if eq:
+                raise self._fail(f"{code(PRIVATE_FLAG)} takes no value")
             why = "changes things" if self.spec.queued else "answers only you anyway"
             raise self._fail(f"{code(PRIVATE_FLAG)} works only with the verbs that only read (`ps`, `logs`, "
                              f"`inspect`…): `{self.spec.name}` {why}")

@@ -229,8 +229,8 @@ def _image_tags(images: Iterable[ImageSummary]) -> list[tuple[ImageSummary, str,
 
 # --- compact tables (the default in chat) and --format template fields ----------------------------------
 
-PS_COMPACT = (Column("NAME", floor=16), Column("IMAGE", floor=16), Column("STATUS", floor=24),
-              Column("PORTS", floor=8))
+PS_COMPACT = (Column("NAME", floor=20), Column("IMAGE", floor=16), Column("STATUS", floor=24),
+              Column("PORTS", floor=12))
 IMAGES_COMPACT = (Column("IMAGE", floor=20), Column("ID", floor=12), Column("CREATED", floor=14),
                   Column("SIZE", floor=7))
 

@@ -49,7 +49,8 @@ class Clicker:
         if question is not None and not ask(mrkdwn(question)):
             self.printer.lines([f"  (not sent: [{number}] {choice.label})"])
             return False
-        url = self.standin.new_response_url(choice.source.channel_id)
+        url = self.standin.new_response_url(choice.source.channel_id,
+                                            None if choice.source.ephemeral else choice.source.ts)
         self.view.watch_response_url(url)
         self.view.new_command()
         payload = block_actions(action=choice.action, source=choice.source, user_id=self.user_id,
@@ -65,10 +66,17 @@ class Clicker:
         self.printer.release(click_lines(choice, resp.status, resp.body))
         if resp.status != 200:
             return False
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the waiting, not the console
-            wait_until_quiet(self.standin, lambda: self.view.events, self.settle, start=before)
-        self.job_id = min(self.view.job_ids() - jobs, default=None)
+        self.job_id = job_started(self.standin, self.view, self.settle, events=before, jobs=jobs)
         return True
+
+
+def job_started(standin: SlackStandIn, view: ConsoleView, quiet: float, *, events: int, jobs: set[str]
+                ) -> str | None:
+    """After the bot answered with nothing to show: wait until the stand-in is quiet (``events``: the
+    view's count before the request) and return the job whose card appeared meanwhile (not in ``jobs``)."""
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the waiting, not the console
+        wait_until_quiet(standin, lambda: view.events, quiet, start=events)
+    return min(view.job_ids() - jobs, default=None)
 
 
 def wait_until_quiet(standin: SlackStandIn, state: Callable[[], object], quiet: float, *,

@@ -2,7 +2,8 @@
 
 Each line is sent to the bot as a signed slash command (with a fresh response_url); the private ack is
 printed, then the job's card and thread as they grow. The job id comes from the ack's machine-readable
-block (``bot.messages.accepted_job_id``), and the job is followed through the card whose metadata names
+block (``bot.messages.accepted_job_id``) or, when the ack is empty, from the job card that appears
+right after it; the job is followed through the card whose metadata names
 it (``SlackStandIn.find_card``). The console waits for the job to finish before reading the next line,
 so piped input (``printf 'run …\\nps\\n' | dockbolt up``) runs in order. Buttons and menus show as
 numbered choices; typing a number clicks one (``dockbolt.console.clicking``).
@@ -18,7 +19,7 @@ with contextlib.suppress(ImportError):  # line editing and history for input() (
     import readline  # noqa: F401
 
 from bot.messages import accepted_job_id
-from dockbolt.console.clicking import Clicker, wait_until_quiet
+from dockbolt.console.clicking import Clicker, job_started, wait_until_quiet
 from dockbolt.console.home import HOME_WORD, open_home
 from dockbolt.console.render import body, indent
 from dockbolt.console.slack_standin import Message, SlackStandIn
@@ -75,7 +76,7 @@ def run_console(
             else:
                 job_id = _send(
                     client, standin, view, printer, text, user_id=user_id, channel_id=channel_id,
-                    command=command,
+                    command=command, settle=settle,
                 )
             if job_id is not None:
                 try:
@@ -148,10 +149,12 @@ def _send(
     user_id: str,
     channel_id: str,
     command: str,
+    settle: float,
 ) -> str | None:
     url = standin.new_response_url(channel_id)
     view.watch_response_url(url)
     view.new_command()
+    before, jobs = view.events, view.job_ids()
     # Whatever the bot posts before its ack arrives is shown after the ack, as Slack would order it.
     printer.hold()
     try:
@@ -160,7 +163,11 @@ def _send(
         printer.release([f"  ! cannot reach the bot at {client.url}: {exc}"])
         return None
     printer.release(ack_lines(resp, view))
-    return accepted_job_id(resp.json) if resp.status == 200 else None
+    if resp.status != 200:
+        return None
+    if resp.json is None and not resp.body.strip():  # an empty ack: the job's card says it was accepted
+        return job_started(standin, view, settle, events=before, jobs=jobs)
+    return accepted_job_id(resp.json)
 
 
 def _wait_for_job(

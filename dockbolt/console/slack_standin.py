@@ -124,10 +124,11 @@ class SlackStandIn(StandInState):
         """The port it serves on."""
         return int(self._origin().rsplit(":", 1)[1])
 
-    def new_response_url(self, channel: str | None = None) -> str:
-        """A fresh response_url; in-channel posts to it appear in ``channel`` when one is given."""
+    def new_response_url(self, channel: str | None = None, original_ts: str | None = None) -> str:
+        """A fresh response_url; in-channel posts to it appear in ``channel`` when one is given (for a click
+        on a message there, ``original_ts`` names it: ``replace_original`` edits it)."""
         self._origin()
-        return self._responses.new_url(channel)
+        return self._responses.new_url(channel, original_ts)
 
     def intercept(self, hook: Hook) -> Callable[[], None]:
         """Consult ``hook(method, params)`` before every authenticated Web API call, in registration order.

@@ -94,6 +94,7 @@ class ConsoleView:
         self.choices = choices or Choices()
         self.events = 0  # changes seen so far (the console waits for them to stop after a click)
         self._jobs: dict[str, _Job] = {}  # by card ts
+        self._latest: dict[str, str] = {}  # thread ts → ts of the card last changed in it (a click's job)
         self._urls: set[str] = set()
         self._last_job: str | None = None
         self._lock = threading.Lock()
@@ -156,6 +157,7 @@ class ConsoleView:
 
     def _card_lines(self, card: Message, previous: Message | None, at: float) -> list[str]:
         lines = self._status_lines(card, previous, at)
+        self._latest[card.thread_ts or card.ts] = card.ts
         job = self._jobs[card.ts]
         line = self.actions(ClickSource.of_message(card))
         shown = mrkdwn("\n".join(line(b) for b in card.blocks or [] if isinstance(b, dict)
@@ -193,7 +195,9 @@ class ConsoleView:
 
     def _reply_lines(self, reply: Message, *, edited: bool) -> list[str]:
         lines: list[str] = []
-        job = self._jobs.get(reply.thread_ts or "")
+        # A thread can hold the cards of jobs clicked on its messages: replies are the latest one's.
+        thread = reply.thread_ts or ""
+        job = self._jobs.get(self._latest.get(thread, thread))
         if job is not None and job.job_id != self._last_job:
             # Replies of several jobs can interleave; say whose thread this is.
             lines.append(f"  [job {job.job_id}] ↳")

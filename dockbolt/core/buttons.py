@@ -72,13 +72,17 @@ def container_buttons(name: str, running: bool, host: str = "") -> list[Button]:
 
 
 def container_menu(containers: Iterable[tuple[str, bool]], host: str = "") -> list[Button]:
-    """A `ps` result's menu: Logs, Restart and Stop (or Start) for each listed container."""
+    """A `ps` result's menus: Logs and Restart (or Start) for each listed container, and Stop in a menu of
+    its own that asks first."""
     options: list[Button] = []
     for name, running in list(containers)[:MENU_MAX]:
-        verbs = [("Logs", f"logs {name} --tail 50")]
-        verbs += [("Restart", f"restart {name}"), ("Stop", f"stop {name}")] if running else [
-            ("Start", f"start {name}")]
-        options += [Button(label, on_host(cmd, host), group=name) for label, cmd in verbs]
+        options.append(Button("Logs", on_host(f"logs {name} --tail 50", host), group=name))
+        if running:
+            options += [Button("Restart", on_host(f"restart {name}", host), group=name),
+                        Button("Stop", on_host(f"stop {name}", host), group=name, action=ACTION_CONFIRMED,
+                               confirm="Stop the container you picked?")]
+        else:
+            options.append(Button("Start", on_host(f"start {name}", host), group=name))
     return options
 
 
@@ -89,20 +93,25 @@ def retry_button(command_text: str, host: str, masked: bool) -> list[Button]:
     return [Button("Retry", on_host(command_text, host), style="primary")]
 
 
-def actions_block(buttons: Iterable[Button], placeholder: str = "Logs, restart, stop…") -> dict[str, Any]:
-    """One Block Kit actions block: the buttons, then one menu of the grouped choices."""
+def actions_block(buttons: Iterable[Button]) -> dict[str, Any]:
+    """One Block Kit actions block: the buttons, then the grouped choices as menus — one for those that
+    run at once, one for those that ask first (a menu's confirm dialog covers all its options)."""
+    buttons = list(buttons)
     plain = [b for b in buttons if not b.group]
-    grouped: dict[str, list[Button]] = {}
+    elements: list[InteractiveElement] = [_button(b, i) for i, b in enumerate(plain)]
+    menus: dict[tuple[str, str], dict[str, list[Button]]] = {}
     for b in buttons:
         if b.group:
-            grouped.setdefault(b.group, []).append(b)
-    elements: list[InteractiveElement] = [_button(b, i) for i, b in enumerate(plain)]
-    if grouped:
+            menus.setdefault((b.action, b.confirm), {}).setdefault(b.group, []).append(b)
+    for i, ((action, confirm), groups) in enumerate(menus.items()):
+        labels = dict.fromkeys(b.label for opts in groups.values() for b in opts)
         elements.append(StaticSelectElement(
-            placeholder=placeholder, action_id=ACTION_RUN,
+            placeholder=", ".join(labels)[:140] + "…", action_id=f"{action}:menu{i}",
+            confirm=ConfirmObject(title="Are you sure?", text=confirm, confirm="Yes", deny="Cancel")
+            if confirm else None,
             option_groups=[OptionGroup(label=name[:75], options=[Option(value=b.command[:150], label=b.label)
                                                                 for b in opts])
-                           for name, opts in grouped.items()]))
+                           for name, opts in groups.items()]))
     block: dict[str, Any] = ActionsBlock(block_id=ACTIONS_BLOCK, elements=elements).to_dict()
     return block
 

@@ -68,6 +68,21 @@ users = [{admin}]
 # redact = []                    # extra regexes masked in everything posted and logged
 # job_ttl = "1h"                 # a queued job older than this is refused by the worker
 
+# Verbs that ask their caller first (a private "are you sure?" with Yes / Cancel): "always", "many" (only
+# when the command names more than one container) or "never".
+[policy.confirm]
+rm = "always"
+stop = "many"
+
+# Two-person rule: a matching command is not run when typed; an approval request with Approve / Deny is
+# posted in the channel, and the command runs (as its requester) once an approver who is not the
+# requester, and whose own roles allow the verb, clicks Approve.
+# [[policy.approvals]]
+# verbs = ["rm", "deploy"]
+# containers = ["prod-*"]        # optional: only commands on these containers (apps = ["api"] for deploy)
+# approvers = {{ groups = ["S0456DEF"], users = ["U0123ABC"] }}
+# expires = "15m"
+
 # Where `build` may take its context from (checked by the worker). Nothing is allowed until listed.
 [build]
 # context_roots = []             # absolute directories: contexts and file:// repositories under them

@@ -27,6 +27,7 @@ from slack_sdk.webhook import WebhookClient
 from dockbolt.core.buttons import Button, actions_block
 from dockbolt.core.card import build_card
 from dockbolt.core.contract import JobRequest, JobStatus
+from dockbolt.core.mrkdwn import escape
 from dockbolt.core.redact import Redactor
 from dockbolt.core.slack_client import redactor_of
 
@@ -143,8 +144,9 @@ def post_ephemeral(client: WebClient, job: JobRequest, text: str) -> None:
 
 def dm_note(job: JobRequest, filename: str) -> str:
     """The ephemeral line that tells a private job's caller where its file went."""
-    return (f":envelope_with_arrow: The output of `{job.command} {job.command_text}` (job `{job.job_id}`) is "
-            f"long: it is in our DM as `{filename}`.")
+    shown = escape(f"{job.command} {job.command_text}")
+    return (f":envelope_with_arrow: The output of `{shown}` (job `{job.job_id}`) is long: it is in our DM "
+            f"as `{escape(filename)}`.")
 
 
 def send_to_dm(client: WebClient, job: JobRequest, *, content: str | bytes, filename: str, comment: str,

@@ -26,7 +26,6 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
-from bot.messages import accepted_job_id
 from dockbolt.core.hosts import HostRegistry
 from tests.faults.conftest import KillableRedis
 from tests.support.pipeline import QUEUE, Pipeline, poll_until, start_pipeline
@@ -53,7 +52,7 @@ def pipe(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Pipel
 
 def job_of(p: Pipeline, text: str) -> str:
     resp = p.send(text)
-    job_id = accepted_job_id(resp.json)
+    job_id = p.job_of(resp)
     assert job_id is not None, resp.body
     return job_id
 

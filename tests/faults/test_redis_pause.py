@@ -79,7 +79,7 @@ def pipe(own_redis: KillableRedis, tmp_path: Path) -> Iterator[tuple[Pipeline, F
 def answered_while_frozen(p: Pipeline, freezer: Freezer,
                           users: tuple[str, ...]) -> list[tuple[float, SlashResponse]]:
     """Freeze Redis and send ``ps`` from each of ``users`` at once; (seconds to the ack, the ack) each."""
-    assert accepted_job_id(p.send("ps").json) is not None  # the bot works and has a Redis connection
+    assert p.job_of(p.send("ps")) is not None  # the bot works and has a Redis connection
     time.sleep(SETTLE)  # that command's work after the ack is over: the bot is idle
     freezer.freeze()
 
@@ -95,7 +95,7 @@ def answered_while_frozen(p: Pipeline, freezer: Freezer,
         assert resp.status == 200, resp.body
         assert accepted_job_id(resp.json) is None, resp.body
         assert "job queue (Redis)" in resp.body, resp.body
-    assert accepted_job_id(p.send("ps").json) is not None  # thawed: accepted again
+    assert p.job_of(p.send("ps")) is not None  # thawed: accepted again
     return answers
 
 

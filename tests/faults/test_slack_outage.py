@@ -22,14 +22,13 @@ import docker
 import pytest
 from redis import Redis
 
-from bot.messages import accepted_job_id
 from dockbolt.cli.procs import start_worker_process, stop_process
 from dockbolt.console.slack_standin import Message, SlackStandIn
 from dockbolt.console.slash_client import SlashClient
 from dockbolt.core.jobstore import JobStore
 from dockbolt.core.outbox import Outbox
 from tests.integration.conftest import StartPipeline
-from tests.support.harness import HOST, JOB_SECRET, SECRET, TOKEN, register_placeholder
+from tests.support.harness import HOST, JOB_SECRET, SECRET, TOKEN, job_of_ack, register_placeholder
 from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, poll_until
 from tests.support.recorded import final_card
 from tests.support.slack_faults import SlackFaults
@@ -52,7 +51,7 @@ def stored(redis: Redis, job_id: str) -> str | None:
 
 
 def accepted(p: Pipeline, text: str, user_id: str) -> str:
-    job = accepted_job_id(p.send(text, user_id=user_id).json or {})
+    job = p.job_of(p.send(text, user_id=user_id))
     assert job is not None, text
     return job
 
@@ -117,7 +116,7 @@ def test_a_slack_that_refuses_connections_gets_everything_when_it_is_back(
         for n, user, url in zip(names, ("UOPERATOR", "UADMIN", "UOPERATOR"), urls, strict=True):
             resp = p.slash.send(f"run --name {n} -l dhtest.run={test_run_id} {test_image} sleep 600",
                                 user_id=user, channel_id=CHANNEL, response_url=url)
-            job = accepted_job_id(resp.json or {})
+            job = job_of_ack(p.redis, resp, user, url)
             assert job is not None, resp.body
             jobs.append(job)
         for job in jobs:
@@ -183,8 +182,9 @@ def test_the_bot_going_away_right_after_a_burst_loses_no_accepted_command(
     jobs: list[str] = []
     try:
         for user in ("UOPERATOR", "UVIEWER", "UADMIN") * 3:
-            resp = slash.send("ps", user_id=user, channel_id=CHANNEL, response_url=standin.new_response_url())
-            job = accepted_job_id(resp.json or {})
+            sent_to = standin.new_response_url()
+            resp = slash.send("ps", user_id=user, channel_id=CHANNEL, response_url=sent_to)
+            job = job_of_ack(Redis.from_url(env["REDIS_URL"]), resp, user, sent_to)
             assert job is not None, resp.body
             jobs.append(job)
         bot.send_signal(how)

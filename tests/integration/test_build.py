@@ -51,7 +51,7 @@ def tags(docker_client: docker.DockerClient, test_run_id: str) -> Iterator[list[
 
 
 def sent(p: Pipeline, text: str, user: str = "UADMIN") -> str:
-    job = accepted_job_id(p.send(text, user_id=user).json or {})
+    job = p.job_of(p.send(text, user_id=user))
     assert job is not None, text
     return job
 

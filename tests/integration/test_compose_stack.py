@@ -38,7 +38,6 @@ import docker.errors
 import docker.models.containers
 import pytest
 
-from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message, SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
 from tests.conftest import unavailable
@@ -202,6 +201,17 @@ class Stack:
                                                        self.api_origin)
         return self.slash.send(text, user_id=USER, channel_id=CHANNEL, response_url=url)
 
+    def job(self, text: str) -> str:
+        """Send a command that is accepted; its job id. The ack is quiet: the new card names the job."""
+        before = {m.job_id for m in self.standin.messages(CHANNEL) if m.job_id}
+        resp = self.send(text)
+        assert resp.status == 200 and not resp.body.strip(), resp.body
+        card = self.standin.wait_for(lambda: next((m for m in self.standin.messages(CHANNEL)
+                                                   if m.job_id and m.job_id not in before), None),
+                                     timeout=JOB_WAIT)
+        assert card.job_id is not None
+        return card.job_id
+
     def finished(self, job_id: str) -> tuple[Message, str]:
         def done() -> Message | None:
             card = self.standin.find_card(job_id)
@@ -317,17 +327,13 @@ def test_the_compose_stack_answers_runs_jobs_and_guards_itself(stack: Stack) -> 
     assert USER in who.body and "stackops" in who.body, who.body
 
     # Queued, run by the worker container on the host's engine, reported on the card in the stand-in.
-    ps = stack.send(f"ps --filter label=com.docker.compose.project={stack.project}")
-    job = accepted_job_id(ps.json)
-    assert job is not None, ps.body
+    job = stack.job(f"ps --filter label=com.docker.compose.project={stack.project}")
     card, thread = stack.finished(job)
     assert card.status == "done", f"{thread}\n{stack.logs()}"
     assert all(c.name in thread for c in containers.values()), thread
 
     # Its own containers are protected: the worker refuses to stop Redis, which keeps running.
-    stop = stack.send(f"stop {containers['redis'].name}")
-    job = accepted_job_id(stop.json)
-    assert job is not None, stop.body
+    job = stack.job(f"stop {containers['redis'].name}")
     card, thread = stack.finished(job)
     assert card.status == "failed" and "is protected (`dockbolt.protected=true`)" in thread, thread
     containers["redis"].reload()

@@ -22,7 +22,6 @@ import docker.errors
 import pytest
 
 from bot.hooks import signature
-from bot.messages import accepted_job_id
 from dockbolt.core.deploys import DeployStore
 from tests.integration.conftest import StartPipeline
 from tests.integration.test_build import dockerfile, git
@@ -100,7 +99,7 @@ def web(pipelines: StartPipeline, repo: Path, images: str, test_run_id: str,
 
 def deployed(p: Pipeline, text: str, user: str = "UADMIN") -> tuple[str, str, str]:
     """Send ``text``; wait for the job's end. (job id, card status, the thread's text)."""
-    job = accepted_job_id(p.send(text, user_id=user).json or {})
+    job = p.job_of(p.send(text, user_id=user))
     assert job is not None, text
     card = final_card(p.standin, job, timeout=300)
     return job, str(card.status), html.unescape(" ".join(m.text for m in p.standin.thread(CHANNEL, card.ts)))
@@ -221,7 +220,7 @@ def test_a_worker_killed_mid_deploy_is_reported_and_rollback_restores_service(
     p = pipelines(config(repo, slow))
     _, status, said = deployed(p, "deploy web --ref v1")
     assert status == "done", said
-    job = accepted_job_id(p.send("deploy web --ref v3", user_id="UADMIN").json or {})  # never healthy
+    job = p.job_of(p.send("deploy web --ref v3", user_id="UADMIN"))  # never healthy
     assert job is not None
     poll_until(lambda: "health-checking" in announced(p, job, "started"), timeout=120,
                what="the deploy at its health check")

@@ -7,7 +7,6 @@ import docker
 import docker.errors
 import pytest
 
-from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from tests.integration.conftest import StartPipeline
 from tests.support.pipeline import CHANNEL, Pipeline, poll_until
@@ -30,7 +29,7 @@ def _done(p: Pipeline, job_id: str) -> Message:
 
 def test_a_card_slack_refused_is_posted_by_the_worker_and_the_job_runs(live: Pipeline) -> None:
     live.faults.fail_method("chat.postMessage", "internal_error", times=1)  # the bot's card post fails
-    job = accepted_job_id(live.send("ps", user_id="UOPERATOR").json or {})
+    job = live.job_of(live.send("ps", user_id="UOPERATOR"))
     assert job is not None
     live.start_worker()
     card = _done(live, job)
@@ -43,10 +42,10 @@ def test_a_burst_accepted_while_slack_fails_every_card_still_runs(
     # Before durable intake a job lived in the bot's memory until its card was posted: these 8 were lost.
     names = [f"dhit-{test_run_id}-burst{i}" for i in range(8)]
     live.faults.fail_method("chat.postMessage", "internal_error", times=len(names))
-    jobs = [accepted_job_id(live.send(f"run --name {n} -l dhtest.run={test_run_id} {test_image} sleep 300",
-                                      user_id="UADMIN").json or {}) for n in names[:5]]
-    jobs += [accepted_job_id(live.send(f"run --name {n} -l dhtest.run={test_run_id} {test_image} sleep 300",
-                                       user_id="UOPERATOR").json or {}) for n in names[5:]]
+    jobs = [live.job_of(live.send(f"run --name {n} -l dhtest.run={test_run_id} {test_image} sleep 300",
+                                      user_id="UADMIN")) for n in names[:5]]
+    jobs += [live.job_of(live.send(f"run --name {n} -l dhtest.run={test_run_id} {test_image} sleep 300",
+                                       user_id="UOPERATOR")) for n in names[5:]]
     assert all(jobs), jobs
     poll_until(lambda: live.faults.pending("chat.postMessage") == 0, what="the bot's card posts to fail")
     live.start_worker()

@@ -34,7 +34,6 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.webhook import Webhook
 
-from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import SlackStandIn
 from dockbolt.core.args import RunArgs
 from dockbolt.core.contract import JOB_FUNC, JobRequest, new_job_id
@@ -460,7 +459,7 @@ def test_the_same_signed_job_runs_once(world: World) -> None:
 
 def test_the_bot_queues_a_signed_envelope_without_the_command_text(world: World) -> None:
     resp = world.p.send("logs --tail 1 dhtrust-hunter2-nowhere")
-    job_id = accepted_job_id(resp.json)
+    job_id = world.p.job_of(resp)
     assert job_id is not None, resp.body
     world.status(job_id)  # the bot's job runs (and fails: no such container), which is not the point here
     rq_job = Job.fetch(job_id, connection=world.p.redis, serializer=JSONSerializer)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from tests.integration.conftest import StartPipeline
 from tests.support.pipeline import TEST_CONFIG, Pipeline, poll_until
@@ -53,7 +52,7 @@ def live(pipelines: StartPipeline, dirs: tuple[Path, Path]) -> Pipeline:
 def _outcome(p: Pipeline, text: str, user: str) -> str:
     """'denied' at the ack, else the job's final card status."""
     resp = p.send(text, user_id=user)
-    job = accepted_job_id(resp.json or {})
+    job = p.job_of(resp)
     if job is None:
         return "denied"
 

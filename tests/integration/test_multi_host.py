@@ -80,9 +80,10 @@ def test_all_merges_every_host_under_a_host_column(two: tuple[Pipeline, str, str
     assert text.startswith("2 hosts:\n") and f"• `{a}`: " in text and f"• `{b}`: " in text
     rows = [line.split() for line in text.replace("```", "\n").splitlines()]
     assert any(r[:1] == ["HOST"] for r in rows)
-    assert any(r[0] == a and r[-1] == "mh-a" for r in rows if r)
-    assert any(r[0] == b and r[-1] == "mh-b" for r in rows if r)
-    assert not any(r and r[0] == a and r[-1] == "mh-b" for r in rows)
+    assert any(r[:2] == [a, "mh-a"] for r in rows if r)  # the compact table: HOST, NAME, IMAGE, …
+    assert any(r[:2] == [b, "mh-b"] for r in rows if r)
+    assert not any(r[:2] == [a, "mh-b"] for r in rows)
+    assert all(len(line) <= 80 for line in text.split("```")[1].splitlines())  # the merged table
 
 
 def test_stop_reaches_only_the_host_it_names(two: tuple[Pipeline, str, str], second_engine: SecondEngine,

@@ -12,7 +12,6 @@ import json
 import docker
 import pytest
 
-from bot.messages import accepted_job_id
 from dockbolt.core.jobstore import JobStore
 from tests.integration.conftest import StartPipeline
 from tests.support.pipeline import CHANNEL, Pipeline
@@ -23,7 +22,7 @@ PAIRS = 9  # 18 commands: under the per-user rate limit ([policy] rate, 20 a min
 
 
 def _send(p: Pipeline, text: str, user_id: str = "UADMIN", channel_id: str = CHANNEL) -> str:
-    job = accepted_job_id(p.send(text, user_id=user_id, channel_id=channel_id).json or {})
+    job = p.job_of(p.send(text, user_id=user_id, channel_id=channel_id))
     assert job is not None, text
     return job
 

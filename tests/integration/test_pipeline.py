@@ -19,7 +19,6 @@ import docker.errors
 import pytest
 
 from bot.enqueue import Dispatcher
-from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from dockbolt.core.contract import JobRequest, new_job_id
 from tests.integration.conftest import StartPipeline
@@ -42,7 +41,7 @@ MANAGED = {"dockbolt.managed": "true"}
 def job_of(p: Pipeline, text: str, user: str = "UOPERATOR") -> str:
     """Send a command; return its job id (asserting it was accepted)."""
     resp = p.send(text, user_id=user)
-    job_id = accepted_job_id(resp.json)
+    job_id = p.job_of(resp)
     assert job_id is not None, resp.body
     return job_id
 

@@ -14,7 +14,6 @@ import pytest
 from redis import Redis
 from redis.exceptions import AuthenticationError, ResponseError
 
-from bot.messages import accepted_job_id
 from tests.conftest import unavailable
 from tests.support.pipeline import Pipeline, start_pipeline
 
@@ -55,7 +54,7 @@ def test_a_password_protected_redis_serves_the_whole_pipeline(protected_redis: s
     p: Pipeline = start_pipeline(protected_redis, tmp_path)
     try:
         p.start_worker()
-        job = accepted_job_id(p.send("ps", user_id="UOPERATOR").json or {})
+        job = p.job_of(p.send("ps", user_id="UOPERATOR"))
         assert job is not None
         card = p.standin.wait_for(lambda: (c := p.standin.find_card(job)) and c.status == "done" and c,
                                   timeout=60)

@@ -82,7 +82,7 @@ def test_host_network_is_denied_without_the_grant_and_runs_with_it(
     assert live.standin.messages() == [] and not _exists(docker_client, name)
 
     resp = live.send(text, user_id="UNETOPS")
-    job = accepted_job_id(resp.json or {})
+    job = live.job_of(resp)
     assert job is not None, resp.body
     card, thread = _finished(live, job)
     assert card.status == "done", thread
@@ -118,7 +118,7 @@ def test_an_allowed_host_path_mounts_with_the_grant(
     text = f"run --name {name} -l dhtest.run={test_run_id} -v {allowed}:/data:ro {test_image} sleep 300"
     denial = f"not allowed: `-v {allowed}:/data:ro` needs the grant `host-mounts`"
     assert _denied(live, text, "UOPERATOR") == denial
-    job = accepted_job_id(live.send(text, user_id="UNETOPS").json or {})
+    job = live.job_of(live.send(text, user_id="UNETOPS"))
     assert job is not None
     card, thread = _finished(live, job)
     assert card.status == "done", thread

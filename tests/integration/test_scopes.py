@@ -14,7 +14,6 @@ import docker.errors
 import pytest
 from docker.models.containers import Container
 
-from bot.messages import accepted_job_id
 from dockbolt.console.slack_standin import Message
 from tests.integration.conftest import StartPipeline
 from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline
@@ -62,7 +61,7 @@ def start(docker_client: docker.DockerClient, test_image: str, test_run_id: str)
 def _run(p: Pipeline, text: str, user: str = "UOPERATOR") -> tuple[str, str]:
     """Send a command that is accepted; return (final card status, thread text)."""
     resp = p.send(text, user_id=user)
-    job = accepted_job_id(resp.json or {})
+    job = p.job_of(resp)
     assert job is not None, resp.body
 
     def done() -> Message | None:

@@ -20,7 +20,6 @@ import docker
 import docker.errors
 import pytest
 
-from bot.messages import accepted_job_id
 from tests.conftest import unavailable
 from tests.integration.conftest import StartPipeline
 from tests.integration.test_deploy import APP_CHANNEL, announced
@@ -89,7 +88,7 @@ def tags(docker_client: docker.DockerClient, test_image: str, prefix: str,
 def run(p: Pipeline, text: str, user: str = "UOPERATOR") -> tuple[str, str]:
     """Send a command that is accepted; (its final card status, its thread's text)."""
     resp = p.send(text, user_id=user)
-    job = accepted_job_id(resp.json or {})
+    job = p.job_of(resp)
     assert job is not None, resp.body
     card = final_card(p.standin, job, timeout=300)
     return str(card.status), html.unescape("\n".join(m.text for m in p.standin.thread(CHANNEL, card.ts)))
@@ -230,7 +229,7 @@ run = {{ command = "sleep 600" }}
 health = {{ cmd = "test -e /bin/sh", timeout = "10s" }}
 """)
     for tag, word in (("v1", "succeeded"), ("v2", "succeeded"), ("broken", "rolled back")):
-        job = accepted_job_id(live.send(f"deploy svcapp --image {tags[tag]}", user_id="UADMIN").json or {})
+        job = live.job_of(live.send(f"deploy svcapp --image {tags[tag]}", user_id="UADMIN"))
         assert job is not None
         card = final_card(live.standin, job, timeout=300)
         assert card.status == ("done" if word == "succeeded" else "failed"), tag

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.messages import accepted_job_id
 from dockbolt.console.home import home_lines, open_home
 from dockbolt.console.slack_standin import EventsClient, HomeView, SlackStandIn
 from dockbolt.console.standin.events import app_home_opened, event_callback
+from dockbolt.core.jobstore import JobStore
 from tests.support.harness import SECRET
-from tests.support.pipeline import Pipeline, start_pipeline
+from tests.support.pipeline import Pipeline, poll_until, start_pipeline
 from tests.support.socket_bot import SocketBot, start_socket_bot
 
 pytestmark = pytest.mark.scenario
@@ -38,9 +38,11 @@ def text_of(view: HomeView) -> str:
 
 
 def test_a_signed_event_over_http_publishes_the_viewers_home(pipeline: Pipeline) -> None:
-    mine = accepted_job_id(pipeline.send("ps -a", user_id="UOPERATOR").json)
-    theirs = accepted_job_id(pipeline.send("images", user_id="UVIEWER").json)
-    assert mine is not None and theirs is not None
+    assert pipeline.send("ps -a", user_id="UOPERATOR").status == 200
+    assert pipeline.send("images", user_id="UVIEWER").status == 200
+    store = JobStore(pipeline.redis)
+    (mine,) = [r.request.job_id for r in poll_until(lambda: store.recent_for_user("UOPERATOR"))]
+    (theirs,) = [r.request.job_id for r in poll_until(lambda: store.recent_for_user("UVIEWER"))]
     assert pipeline.bot.server is not None
     events = EventsClient(pipeline.bot.server.url, SECRET)
     resp = events.app_home_opened("UOPERATOR")

@@ -79,8 +79,13 @@ def test_the_confirmation_is_asked_and_declining_sends_nothing(
 ) -> None:
     view, out, ts = shown
     asked: list[str] = []
+
+    def no(question: str) -> bool:
+        asked.append(question)
+        return False
+
     click = clicker(pipeline, view, out)
-    assert click.click(3, lambda question: asked.append(question) is not None) is False
+    assert click.click(3, no) is False
     assert asked == ["Are you sure?: Stop `web`? [y/N]"]
     assert "  (not sent: [3] Stop)" in out.getvalue().splitlines()
     time.sleep(0.5)

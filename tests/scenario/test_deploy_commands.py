@@ -52,7 +52,7 @@ def test_a_deploy_whose_run_options_need_a_grant_is_refused_and_why_says_so(bot:
     explained = ack(bot, "why deploy public", "UDEP1")
     assert explained.startswith("⛔") and "public-ports" in explained
     assert queued(bot) == 0
-    assert accepted_job_id(bot.send("deploy web --ref v2", user_id="UDEP1").json or {}) is not None
+    assert bot.job_of(bot.send("deploy web --ref v2", user_id="UDEP1")) is not None
     assert queued(bot) == 1
 
 
@@ -75,7 +75,7 @@ def test_a_lock_refuses_other_deployers_privately_and_unlock_names_whose_it_was(
         assert "locked by <@UDEP1>" in refused and "migrating the db" in refused and "until" in refused
     assert "locked by <@UDEP1>" in ack(bot, "lock web taking it over", "UDEP2")  # no silent takeover
     assert queued(bot) == 0
-    assert accepted_job_id(bot.send("deploy web", user_id="UDEP1").json or {}) is not None  # the holder
+    assert bot.job_of(bot.send("deploy web", user_id="UDEP1")) is not None  # the holder
     assert "removed <@UDEP1>'s lock" in ack(bot, "unlock web", "UDEP2")
     assert "is not locked" in ack(bot, "unlock web", "UDEP2")
 

@@ -17,12 +17,12 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bot.edge import MAX_TEXT, RateLimiter
-from bot.messages import accepted_job_id
 from bot.server import MAX_BODY
 from dockbolt.console.slash_client import SlashResponse, signature, slash_body
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.guardrails import RateLimit
 from dockbolt.core.jobstore import INFLIGHT_STALE_SECONDS, JobStore
+from tests.support.harness import job_of_ack
 from tests.support.pipeline import CHANNEL, QUEUE, TEST_CONFIG, Pipeline, poll_until, start_pipeline
 
 pytestmark = pytest.mark.scenario
@@ -107,7 +107,7 @@ def test_huge_text_is_refused_before_it_is_parsed(logged_pipeline: Pipeline,
     assert [r for r in caplog.records if r.name == "dockbolt.authz"] == []  # the listener never saw it
     assert p.send("ps " + "a" * MAX_BODY).status == 413
     at_limit = "run img " + "a" * (MAX_TEXT - 8)
-    assert accepted_job_id(p.send(at_limit).json) is not None  # at the limit: parsed and accepted as usual
+    assert p.job_of(p.send(at_limit)) is not None  # at the limit: parsed and accepted as usual
 
 
 def test_malformed_requests_get_4xx_never_5xx(logged_pipeline: Pipeline,
@@ -135,13 +135,13 @@ def test_malformed_requests_get_4xx_never_5xx(logged_pipeline: Pipeline,
 
 
 def test_the_same_signed_request_runs_once(pipeline: Pipeline) -> None:
-    body = slash_body(text="ps", user_id="UOPERATOR", channel_id=CHANNEL,
-                      response_url=pipeline.standin.new_response_url())
+    url = pipeline.standin.new_response_url()
+    body = slash_body(text="ps", user_id="UOPERATOR", channel_id=CHANNEL, response_url=url)
     ts = int(time.time())
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(ts),
                "X-Slack-Signature": signature(pipeline.slash.signing_secret, ts, body)}
     answers = [pipeline.slash.send_raw(body, headers) for _ in range(5)]
-    assert accepted_job_id(answers[0].json) is not None
+    assert job_of_ack(pipeline.redis, answers[0], "UOPERATOR", url) is not None
     assert all("Already received" in text_of(a) for a in answers[1:])
     # Slack's retry: the same command (same trigger_id), signed again later, says it is a retry.
     retry = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Request-Timestamp": str(ts + 1),
@@ -174,26 +174,26 @@ def test_the_rate_limit_holds_per_user(redis_url: str, tmp_path: Path) -> None:
 
 
 def test_the_queue_share_holds_per_user(pipeline: Pipeline) -> None:
-    ids = [accepted_job_id(pipeline.send("ps", user_id="UOPERATOR").json) for _ in range(5)]
+    ids = [pipeline.job_of(pipeline.send("ps", user_id="UOPERATOR")) for _ in range(5)]
     assert None not in ids
     refused = text_of(pipeline.send("ps -a", user_id="UOPERATOR"))
     assert "Slow down" in refused and "5 jobs of yours are queued" in refused
     assert "Slow down" not in text_of(pipeline.send("whoami", user_id="UOPERATOR"))  # not a job
-    assert accepted_job_id(pipeline.send("ps", user_id="UVIEWER").json) is not None
+    assert pipeline.job_of(pipeline.send("ps", user_id="UVIEWER")) is not None
     poll_until(lambda: queue_length(pipeline) == 6, what="six jobs queued")
     store = JobStore(pipeline.redis)
     assert store.in_flight("UOPERATOR") == 5
     store.set_status(str(ids[0]), JobStatus.RUNNING)
     assert store.in_flight("UOPERATOR") == 5
     store.set_status(str(ids[0]), JobStatus.DONE)  # one finished: room for one more
-    assert accepted_job_id(pipeline.send("ps", user_id="UOPERATOR").json) is not None
+    assert pipeline.job_of(pipeline.send("ps", user_id="UOPERATOR")) is not None
     assert "Slow down" in text_of(pipeline.send("ps", user_id="UOPERATOR"))
 
 
 def test_a_concurrent_burst_cannot_overshoot_the_queue_share(pipeline: Pipeline) -> None:
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: pipeline.send("ps", user_id="UOPERATOR"), range(20)))
-    accepted = [a for a in answers if accepted_job_id(a.json) is not None]
+    accepted = [a for a in answers if pipeline.job_of(a) is not None]
     assert len(accepted) == 5
     assert all("Slow down" in text_of(a) for a in answers if a not in accepted)
     poll_until(lambda: queue_length(pipeline) == 5, what="five jobs queued")
@@ -231,12 +231,12 @@ def test_in_flight_entries_are_admitted_settled_and_pruned(redis_url: str) -> No
 def test_the_edge_checks_survive_redis_losing_its_scripts(pipeline: Pipeline) -> None:
     # The edge runs its Lua scripts by hash (EVALSHA) on a pipeline, loaded at start-up; a Redis that
     # restarted or was flushed since has none: the edge loads them again and the checks still hold.
-    body = slash_body(text="ps", user_id="UOPERATOR", channel_id=CHANNEL,
-                      response_url=pipeline.standin.new_response_url())
+    url = pipeline.standin.new_response_url()
+    body = slash_body(text="ps", user_id="UOPERATOR", channel_id=CHANNEL, response_url=url)
     ts = int(time.time())
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(ts),
                "X-Slack-Signature": signature(pipeline.slash.signing_secret, ts, body)}
     pipeline.redis.script_flush()
-    assert accepted_job_id(pipeline.slash.send_raw(body, headers).json) is not None
+    assert job_of_ack(pipeline.redis, pipeline.slash.send_raw(body, headers), "UOPERATOR", url) is not None
     pipeline.redis.script_flush()
     assert "Already received" in text_of(pipeline.slash.send_raw(body, headers))

@@ -10,7 +10,6 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from bot.enqueue import Dispatcher
-from bot.messages import accepted_job_id
 from dockbolt.core.contract import JobRequest, new_job_id
 from tests.support.pipeline import CHANNEL, Pipeline, poll_until
 
@@ -36,7 +35,7 @@ def test_a_job_the_queue_refused_leaves_nothing_behind(pipeline: Pipeline) -> No
 
 def test_the_ack_says_accepted_only_once_the_job_is_queued(pipeline: Pipeline) -> None:
     resp = pipeline.send("ps", user_id="UOPERATOR")
-    job_id = accepted_job_id(resp.json or {})
+    job_id = pipeline.job_of(resp)
     assert job_id is not None
     # queued and recorded by the time the ack arrived: no waiting for the lazy listener or the card
     assert pipeline.redis.exists(f"rq:job:{job_id}") and pipeline.redis.exists(f"dockbolt:job:{job_id}")

@@ -17,7 +17,6 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from bot.messages import accepted_job_id
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.jobsign import open_envelope
 from tests.support.pipeline import CHANNEL, QUEUE, Pipeline, poll_until, start_pipeline
@@ -85,9 +84,8 @@ def queued(p: Pipeline) -> list[JobRequest]:
 def accepted(p: Pipeline, text: str, user: str) -> JobRequest:
     """Send an allowed command and wait until its card is posted and its job is on the queue."""
     resp = p.send(text, user_id=user)
-    assert resp.json is not None
-    job_id = accepted_job_id(resp.json)
-    assert job_id is not None, resp.json
+    job_id = p.job_of(resp)
+    assert job_id is not None, resp.body
     p.standin.wait_for(lambda: p.standin.find_card(job_id))
     return poll_until(lambda: next((j for j in queued(p) if j.job_id == job_id), None), what=f"job {job_id}")
 

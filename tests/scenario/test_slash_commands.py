@@ -90,12 +90,10 @@ def test_unbound_user_is_denied_by_default(pipeline: Pipeline) -> None:
 
 def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipeline) -> None:
     resp = pipeline.send("ps -a --filter name=web")
-    assert resp.status == 200 and resp.json is not None
-    text = resp.json["text"]
-    assert "accepted as job" in text
+    assert resp.status == 200 and resp.body == ""  # a quiet ack: Slack shows nothing, the card says it
     card = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.messages(CHANNEL)), None))
-    assert card.status == "queued" and card.job_id is not None and card.job_id in text
-    assert accepted_job_id(resp.json) == card.job_id  # machine-readable in the ack's block_id
+    assert card.status == "queued" and card.job_id is not None
+    assert pipeline.job_of(resp) == card.job_id  # the job recorded for this command's response_url
     assert "<@UOPERATOR>" in card.text
     jobs = poll_until(lambda: queued_jobs(pipeline))
     (job,) = jobs
@@ -110,7 +108,7 @@ def test_accepted_command_posts_a_card_and_queues_the_contract(pipeline: Pipelin
 def test_shell_metacharacters_arrive_as_literal_arguments(pipeline: Pipeline) -> None:
     evil = "run --name evil1 dockbolt-test/busybox sh -c 'echo $(id); rm -rf / && `reboot` | cat'"
     resp = pipeline.send(evil)
-    assert resp.json is not None and "accepted" in resp.json["text"]
+    assert pipeline.job_of(resp) is not None, resp.body
     (job,) = poll_until(lambda: queued_jobs(pipeline))
     assert job.args["command"] == ["sh", "-c", "echo $(id); rm -rf / && `reboot` | cat"]
     assert job.args["image"] == "dockbolt-test/busybox"
@@ -119,9 +117,12 @@ def test_shell_metacharacters_arrive_as_literal_arguments(pipeline: Pipeline) ->
 def test_card_falls_back_to_response_url_when_not_in_channel(pipeline: Pipeline) -> None:
     pipeline.faults.fail_channel("CCLOSED", error="not_in_channel")
     resp = pipeline.send("ps", channel_id="CCLOSED")
-    assert resp.json is not None and "accepted" in resp.json["text"]
+    assert resp.body == ""  # quiet: no card can say it, so the lazy listener says "accepted" instead
     post = pipeline.standin.wait_for(lambda: next(iter(pipeline.standin.response_posts), None))
     assert "can't post in this channel" in post.text
+    note = pipeline.standin.wait_for(
+        lambda: next((r for r in pipeline.standin.response_posts if "accepted as job" in r.text), None))
+    assert note.ephemeral and accepted_job_id(note.payload) == pipeline.job_of(resp)
     (job,) = poll_until(lambda: queued_jobs(pipeline))
     assert job.thread_ts is None and job.response_url
 
@@ -136,9 +137,10 @@ def test_group_binding_holds_only_in_its_channel(redis_url: str, tmp_path: objec
         inside = p.send("ps", user_id="UMEMBER", channel_id=CHANNEL)
         elsewhere = p.send("ps", user_id="UMEMBER", channel_id="COTHER")
         stop = p.send("stop web", user_id="UMEMBER", channel_id=CHANNEL)
+        accepted = p.job_of(inside)
     finally:
         p.close()
-    assert inside.json is not None and "accepted" in inside.json["text"]
+    assert accepted is not None, inside.body
     assert elsewhere.json is not None and "not allowed" in elsewhere.json["text"]
     assert stop.json is not None and "not allowed" in stop.json["text"]
 
@@ -155,7 +157,7 @@ def test_help_lists_only_what_the_caller_may_run(pipeline: Pipeline) -> None:
 
 def test_jobs_lists_the_callers_recent_jobs(pipeline: Pipeline) -> None:
     first = pipeline.send("ps")
-    assert first.json is not None
+    assert pipeline.job_of(first) is not None, first.body
     poll_until(lambda: queued_jobs(pipeline))
     listing = pipeline.send("jobs")
     other = pipeline.send("jobs", user_id="UVIEWER")

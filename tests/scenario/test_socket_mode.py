@@ -24,6 +24,7 @@ from bot.messages import accepted_job_id, already_received
 from dockbolt.console.slack_standin import Message, SlackStandIn
 from dockbolt.console.standin.socket_messages import slash_command
 from dockbolt.core.contract import JobStatus
+from dockbolt.core.jobstore import JobStore
 from tests.support.pipeline import CHANNEL, children, gone
 from tests.support.socket_bot import (
     CONNECT_GUARD,
@@ -56,6 +57,14 @@ def worker(bot: SocketBot) -> None:
     bot.start_worker()
 
 
+def socket_job(bot: SocketBot, response_url: str) -> str:
+    """The job recorded (before the quiet ack) for the command sent with ``response_url``."""
+    found = [r.request.job_id for r in JobStore(bot.redis).recent_for_user("UOPERATOR", 50)
+             if r.request.response_url == response_url]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def done_card(bot: SocketBot, job_id: str) -> Message:
     """Wait until the job's card says it is done."""
     def card() -> Message | None:
@@ -66,13 +75,11 @@ def done_card(bot: SocketBot, job_id: str) -> Message:
 
 
 def test_slash_command_over_the_socket_is_acked_and_its_job_done(bot: SocketBot, worker: None) -> None:
-    ack = bot.socket.slash_command("ps -a", user_id="UOPERATOR", channel_id=CHANNEL,
-                                   response_url=bot.standin.new_response_url())
+    url = bot.standin.new_response_url()
+    ack = bot.socket.slash_command("ps -a", user_id="UOPERATOR", channel_id=CHANNEL, response_url=url)
     assert ack.kind == "slash_commands" and ack.connection == 1
-    assert ack.payload is not None and ack.payload.get("response_type", "ephemeral") == "ephemeral"
-    assert "accepted as job" in ack.text, ack.payload
-    job_id = accepted_job_id(ack.payload)
-    assert job_id is not None and job_id in ack.text
+    assert ack.text == "" and accepted_job_id(ack.payload) is None, ack.payload  # quiet: the card says it
+    job_id = socket_job(bot, url)
     card = done_card(bot, job_id)
     assert card.channel == CHANNEL and "<@UOPERATOR>" in card.text
     bot.standin.wait_for(lambda: bot.standin.thread(CHANNEL, card.ts) or None, timeout=CONNECT_GUARD)
@@ -99,10 +106,10 @@ def test_a_redelivered_envelope_is_answered_but_not_run_again(bot: SocketBot) ->
 @pytest.fixture
 def card(bot: SocketBot, worker: None) -> Message:
     """A job card the bot posted for a command that came over the socket."""
-    ack = bot.socket.slash_command("ps", user_id="UOPERATOR", channel_id=CHANNEL)
-    job_id = accepted_job_id(ack.payload)
-    assert job_id is not None, ack.payload
-    return done_card(bot, job_id)
+    url = bot.standin.new_response_url()
+    ack = bot.socket.slash_command("ps", user_id="UOPERATOR", channel_id=CHANNEL, response_url=url)
+    assert ack.text == "", ack.payload
+    return done_card(bot, socket_job(bot, url))
 
 
 def test_a_button_click_over_the_socket_is_acked_and_changes_nothing(bot: SocketBot, card: Message) -> None:

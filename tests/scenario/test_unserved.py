@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from rq import Queue
 
-from bot.messages import accepted_job_id
 from dockbolt.core.contract import JobStatus
 from dockbolt.core.hosts import HostInfo, HostRegistry
 from dockbolt.core.jobstore import JobStore
@@ -21,7 +20,7 @@ def _said(p: Pipeline, ts: str, words: str) -> list[str]:
 
 
 def test_a_job_whose_host_lost_its_workers_is_told_then_failed(pipeline: Pipeline) -> None:
-    job = accepted_job_id(pipeline.send("ps", user_id="UOPERATOR").json or {})
+    job = pipeline.job_of(pipeline.send("ps", user_id="UOPERATOR"))
     assert job is not None
     card = pipeline.standin.wait_for(lambda: pipeline.standin.find_card(job))
     said = pipeline.standin.wait_for(lambda: _said(pipeline, card.ts, "No worker is serving") or None,

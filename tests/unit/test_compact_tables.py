@@ -8,9 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dockbolt.core.fanout import Part, merge
+from dockbolt.core.goformat import IMAGES_FIELDS, PS_FIELDS
 from dockbolt.core.tables import Column, Table, display_width, fit_widths
 from workers.docker_port import ContainerSummary, ImageSummary, PortMapping
-from workers.formatting import compact_ports, images_compact_table, ps_compact_table
+from workers.formatting import compact_ports, images_compact_table, images_fields, ps_compact_table, ps_fields
 
 LONG_IMAGE = "registry.example.com:5000/platform/payments-gateway-service:2026.12.06-build.4711"
 LONG_NAME = "payments-gateway-service-production-eu-west-1-canary-2"
@@ -41,7 +42,7 @@ def test_ps_compact_is_name_image_status_ports_and_fits_80_columns() -> None:
     lines = text.splitlines()
     assert lines[0].split() == ["NAME", "IMAGE", "STATUS", "PORTS"]
     assert max(widths(text)) <= 80 and max(len(line) for line in lines) <= 80
-    assert lines[1].startswith("payments-gatewa…  ") and "registry.exampl" in lines[1] and "…" in lines[1]
+    assert lines[1].startswith("payments-gateway-se…  ") and "registry.exampl" in lines[1]
     assert "Up 3 hours (healthy)" in lines[1]  # STATUS is the last column cut
     assert lines[2].split() == ["db", "postgres:16", "Exited", "(137)", "2", "hours", "ago"]
 
@@ -101,7 +102,7 @@ def test_a_compact_table_survives_json_and_a_plain_one_stays_the_clis() -> None:
     grid = ps_compact_table([summary("web")])
     back = Table.from_dict(grid.to_dict())
     assert back == grid and back.layout == "compact" and back.render() == grid.render()
-    assert [getattr(h, "floor", None) for h in back.headers] == [16, 16, 24, 8]
+    assert [getattr(h, "floor", None) for h in back.headers] == [20, 16, 24, 12]
     plain = Table.of(("ID", "NAMES"), [("1", "web")])
     assert plain.layout == "cli" and "columns" not in plain.to_dict()
     assert Table.from_dict(plain.to_dict()).render() == "ID        NAMES\n1         web"
@@ -120,3 +121,10 @@ def test_images_compact_is_repository_tag_id_created_size() -> None:
     assert lines[2].split()[1:] == ["121212121212", "About", "an", "hour", "ago", "1.99MB"]
     assert lines[3].split()[0] == "busybox:latest"
     assert max(widths(text)) <= 80
+
+
+def test_the_worker_fills_every_field_the_bot_accepts() -> None:
+    assert set(ps_fields(summary("web"), now=0)) == set(PS_FIELDS)
+    (record,) = images_fields([ImageSummary("sha256:" + "12" * 32, ("app:1",), 0, 10)], now=0)
+    assert set(record) == set(IMAGES_FIELDS)
+    assert [record[k] for k in ("Repository", "Tag", "ID", "Size")] == ["app", "1", "12" * 6, "10B"]

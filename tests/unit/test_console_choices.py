@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +26,8 @@ from dockbolt.console.render import body
 from dockbolt.console.repl import run_console
 from dockbolt.console.slack_standin import Message, SlackStandIn
 from dockbolt.console.slash_client import SlashClient
+from dockbolt.console.standin.response_urls import ResponseUrls
+from dockbolt.console.standin.state import StandInState
 from dockbolt.console.view import ConsoleView, Printer
 from dockbolt.core.card import build_card
 from dockbolt.core.contract import JobStatus
@@ -129,8 +132,9 @@ def test_a_click_on_a_thread_reply_has_slacks_block_actions_shape() -> None:
     assert payload["message"]["ts"] == message.ts and payload["message"]["thread_ts"] == message.thread_ts
     assert payload["message"]["blocks"] == message.blocks and payload["message"]["bot_id"]
     assert payload["response_url"] == "http://127.0.0.1:1/response/abc"
-    [action] = payload["actions"]
-    assert to_action(payload) is action  # what Bolt routes on
+    assert len(payload["actions"]) == 1
+    action: dict[str, Any] = payload["actions"][0]
+    assert to_action(payload) is payload["actions"][0]  # what Bolt routes on
     assert action == {"action_id": "dockbolt_restart", "block_id": "dockbolt_job:4f2a", "type": "button",
                       "text": plain("Restart"), "value": "web", "action_ts": action["action_ts"]}
     assert float(action["action_ts"]) > 0
@@ -168,6 +172,8 @@ class FakeBot:
 
     interactions: list[dict[str, Any]] = field(default_factory=list)
     raw: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    client: WebClient | None = None  # set for the "deploy" command, which acks nothing and posts a card
+    jobs: list[threading.Thread] = field(default_factory=list)
 
     def handle(self, headers: dict[str, str], raw: bytes) -> tuple[int, bytes]:
         self.raw.append((headers, raw))
@@ -184,8 +190,23 @@ class FakeBot:
                     blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "stopping *web*"}},
                             {"type": "actions", "elements": [button("dockbolt_undo", "Undo", "web")]}])
             return 200, b""
+        if form["text"] == "deploy" and self.client is not None:
+            self.jobs.append(threading.Thread(target=self.deploy, args=(self.client,)))
+            self.jobs[-1].start()
+            return 200, b""  # as the bot acks a job: nothing; its card (posted right after) says it all
         return 200, json.dumps({"response_type": "ephemeral", "text": "web",
                                 "blocks": [SECTION, JOB_BUTTONS]}).encode()
+
+    def deploy(self, client: WebClient) -> None:
+        def card(status: JobStatus, extra: list[Any]) -> dict[str, Any]:
+            c = build_card(job_id="d3e4", user_id=USER, command="/docker", command_text="deploy",
+                           status=status)
+            return {"text": c.text, "blocks": [*c.blocks, *extra], "metadata": c.metadata}
+
+        time.sleep(0.02)
+        ts = client.chat_postMessage(channel=CHANNEL, **card(JobStatus.RUNNING, []))["ts"]
+        time.sleep(0.4)
+        client.chat_update(channel=CHANNEL, ts=ts, **card(JobStatus.DONE, [JOB_BUTTONS]))
 
 
 @pytest.fixture
@@ -220,10 +241,10 @@ def standin() -> Iterator[SlackStandIn]:
         yield s
 
 
-def session(url: str, standin: SlackStandIn, text: str) -> list[str]:
+def session(url: str, standin: SlackStandIn, text: str, settle: float = 0.05) -> list[str]:
     out = io.StringIO()
     run_console(bot_url=url, signing_secret=SECRET, standin=standin, user_id=USER, channel_id=CHANNEL,
-                stdin=io.StringIO(text), stdout=out, settle=0.05)
+                stdin=io.StringIO(text), stdout=out, settle=settle)
     return out.getvalue().splitlines()
 
 
@@ -255,7 +276,7 @@ def test_a_click_is_a_signed_form_post_that_bolt_verifies_and_routes(standin: Sl
         clicked.append(body["actions"][0]["value"])
 
     def dispatch(raw_body: bytes, signature: str) -> int:
-        request_headers = {**headers, "x-slack-signature": signature}
+        request_headers: dict[str, str | Sequence[str]] = {**headers, "x-slack-signature": signature}
         return app.dispatch(BoltRequest(body=raw_body.decode(), headers=request_headers)).status
 
     assert dispatch(raw, headers["x-slack-signature"]) == 200 and clicked == ["web"]
@@ -315,3 +336,55 @@ def test_a_job_card_shows_its_choices_once_and_again_when_they_change(standin: S
     assert lines[1:] == ["    [1] Logs  [2] Restart  [3] Stop", lines[2], "    [1] Logs  [4] Start"], lines
     assert lines[0].startswith("  [job 4f2a] running") and lines[2].startswith("  [job 4f2a] running → done")
     assert view.choices.get(4).source.message["ts"] == ts  # type: ignore[union-attr,index]
+
+
+def test_a_clicked_job_card_in_a_thread_shows_as_a_card_and_owns_the_replies_after_it(
+    standin: SlackStandIn,
+) -> None:
+    out = io.StringIO()
+    view = ConsoleView(Printer(out), channel_id=CHANNEL, user_id=USER)
+    unsubscribe = standin.subscribe(view.on_event)
+    client = WebClient(token=standin.token, base_url=standin.base_url)
+
+    def card(job_id: str, text: str, status: JobStatus) -> dict[str, Any]:
+        c = build_card(job_id=job_id, user_id=USER, command="/docker", command_text=text, status=status)
+        return {"text": c.text, "blocks": c.blocks, "metadata": c.metadata}
+
+    try:
+        root = client.chat_postMessage(channel=CHANNEL, **card("aaaa", "run web", JobStatus.DONE))["ts"]
+        client.chat_postMessage(channel=CHANNEL, thread_ts=root, text="started web")
+        view.new_command()
+        clicked = client.chat_postMessage(channel=CHANNEL, thread_ts=root,
+                                          **card("bbbb", "logs web", JobStatus.RUNNING))["ts"]
+        client.chat_postMessage(channel=CHANNEL, thread_ts=root, text="log line")
+        client.chat_update(channel=CHANNEL, ts=clicked, **card("bbbb", "logs web", JobStatus.DONE))
+    finally:
+        unsubscribe()
+    lines = out.getvalue().splitlines()
+    assert lines[1:3] == ["    started web", "  [job bbbb] running — @UME ran `/docker logs web`"], lines
+    assert lines[3] == "    log line" and lines[4].startswith("  [job bbbb] running → done")
+
+
+def test_a_clicks_response_url_replaces_the_message_clicked() -> None:
+    state = StandInState()
+    urls = ResponseUrls(state, "UBOT")
+    state.put_message(Message(channel=CHANNEL, ts="1764170000.000100", text="up", blocks=[JOB_BUTTONS]))
+    url = urls.new_url(CHANNEL, original_ts="1764170000.000100")
+    assert urls.post(url.rsplit("/", 1)[1], {"text": "web stopped", "response_type": "in_channel",
+                                             "replace_original": True}) == (200, '{"ok": true}')
+    [message] = state.messages(CHANNEL)
+    assert message.ts == "1764170000.000100" and message.text == "web stopped" and message.updates == 1
+
+
+def test_after_an_empty_ack_the_console_follows_the_job_whose_card_appears(
+    standin: SlackStandIn, bot: tuple[str, FakeBot]
+) -> None:
+    url, fake = bot
+    fake.client = WebClient(token=standin.token, base_url=standin.base_url)
+    lines = session(url, standin, "deploy\n1\n", settle=0.2)
+    for job in fake.jobs:
+        job.join()
+    # The number typed next is read once the job is done, so its buttons are there to pick.
+    assert lines.index("    [1] Logs  [2] Restart  [3] Stop") < lines.index("/docker> 1")
+    assert "  (clicked [1] Logs)" in lines
+    assert [p["actions"][0]["action_id"] for p in fake.interactions] == ["dockbolt_logs"]

@@ -7,6 +7,7 @@ import time
 
 from dockbolt.core import goformat
 from dockbolt.core.args import PsArgs
+from dockbolt.core.buttons import container_menu
 from dockbolt.core.tables import Table
 from workers import formatting, messages
 from workers.docker_port import ContainerSummary
@@ -21,7 +22,9 @@ def handle(ctx: HandlerContext, args: PsArgs) -> Reply:
     grid = grid_of(args.format, containers, now=time.time())
     return Reply(text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers),
                                           statuses=tuple(args.filters.get("status", ()))),
-                 body=grid.render() or None, filename="ps.txt", table=grid)
+                 body=grid.render() or None, filename="ps.txt", table=grid,
+                 buttons=tuple(container_menu(((c.name, c.state == "running") for c in containers),
+                                              ctx.job.host)))
 
 
 def grid_of(fmt: str, containers: list[ContainerSummary], now: float) -> Table:
