@@ -29,6 +29,7 @@ from dockbolt.core.scopes import run_requirements
 log = logging.getLogger(__name__)
 
 ANSWER_KEY = "dockbolt_click_answer"
+REPLACE_KEY = "dockbolt_click_replaces"  # the answer replaces the clicked (private) message
 
 
 class ActionListener:
@@ -55,7 +56,7 @@ class ActionListener:
         value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
         clicker, channel, thread = click_fields(body)
         if name == ACTION_CANCEL:
-            context[ANSWER_KEY + ":replace"] = True
+            context[REPLACE_KEY] = True
             return messages.cancelled()
         if name in (ACTION_APPROVE, ACTION_DENY):
             groups = self.commands.groups_of(clicker)
@@ -66,8 +67,13 @@ class ActionListener:
                    "command": self.commands.config.slack.command,
                    "response_url": str(body.get("response_url") or "")}
         answer = self.commands.decide(command, context, thread=thread, confirmed=name == ACTION_CONFIRMED)
-        # A queued job shows itself: its card in the thread clicked. Anything else is said privately.
-        return "" if context.get(CONTEXT_KEY) is not None else answer.text
+        accepted = context.get(CONTEXT_KEY)
+        if accepted is None:  # refused, denied, held back, answered: said privately
+            return answer.text
+        if name == ACTION_CONFIRMED and (body.get("container") or {}).get("is_ephemeral"):
+            context[REPLACE_KEY] = True  # the private "are you sure?" becomes what happened
+            return messages.confirmed(accepted[0].job_id)
+        return ""  # a queued job shows itself: its card in the thread clicked
 
     def _approver_refusal(self, req: ApprovalRequest, clicker: str, groups: frozenset[str]) -> str:
         """"" when the approver's own bindings allow the command, else why not."""
@@ -94,7 +100,7 @@ class ActionListener:
             self.commands.lazy(context, respond)
         said: str = context.get(ANSWER_KEY) or ""
         if said:
-            replace_original = bool(context.get(ANSWER_KEY + ":replace"))
+            replace_original = bool(context.get(REPLACE_KEY))
             respond(text=said, response_type="ephemeral", replace_original=replace_original)
 
 

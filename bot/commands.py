@@ -1,9 +1,11 @@
-"""The slash-command listener: parse → authorize → (answer | accept + ack). The one enforcement point.
+"""The slash-command listener: parse → authorize → (answer | hold back | accept + ack). The one
+enforcement point, for typed commands and for clicks on the bot's buttons (``bot.actions``) alike.
 
 The ack path does no Slack or Docker I/O (only a cached user-group lookup and Redis), so Slack gets its
 answer in milliseconds. A queued verb is recorded, enqueued and its card written to the outbox before the
-ack says "accepted" (nothing accepted lives only in this process's memory); the lazy listener delivers
-the card after the ack.
+ack (nothing accepted lives only in this process's memory); the ack itself is empty — the card says it
+all — and the lazy listener delivers the card, saying "accepted as job X" privately only when the card
+is late. A command an approval rule or ``[policy.confirm]`` holds back is not queued: the ack says why.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ console follows that job as it does a command's, so piped input stays in order.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 
@@ -72,11 +71,21 @@ class Clicker:
 
 def job_started(standin: SlackStandIn, view: ConsoleView, quiet: float, *, events: int, jobs: set[str]
                 ) -> str | None:
-    """After the bot answered with nothing to show: wait until the stand-in is quiet (``events``: the
-    view's count before the request) and return the job whose card appeared meanwhile (not in ``jobs``)."""
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the waiting, not the console
-        wait_until_quiet(standin, lambda: view.events, quiet, start=events)
-    return min(view.job_ids() - jobs, default=None)
+    """After the bot answered with nothing to show: the job whose card appears (not in ``jobs``), as soon
+    as it does; None once the stand-in stayed quiet for ``quiet`` seconds (``events``: the view's count
+    before the request) without one. Ctrl-C propagates: the caller stops waiting."""
+    deadline, seen = time.monotonic() + max(quiet * 25, 1.0), [events]
+
+    def news() -> bool:
+        return view.events != seen[0] or bool(view.job_ids() - jobs)
+
+    while (new := min(view.job_ids() - jobs, default=None)) is None and time.monotonic() < deadline:
+        try:
+            standin.wait_for(news, timeout=max(quiet, 0.05))
+        except TimeoutError:
+            return None
+        seen[0] = view.events
+    return new
 
 
 def wait_until_quiet(standin: SlackStandIn, state: Callable[[], object], quiet: float, *,

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 with contextlib.suppress(ImportError):  # line editing and history for input() (not on every platform)
     import readline  # noqa: F401
 
-from bot.messages import accepted_job_id
+from bot.messages import PRIVATE_BLOCK, accepted_job_id
 from dockbolt.console.clicking import Clicker, job_started, wait_until_quiet
 from dockbolt.console.home import HOME_WORD, open_home
 from dockbolt.console.render import body, indent
@@ -27,6 +27,7 @@ from dockbolt.console.slash_client import SlashClient, SlashResponse
 from dockbolt.console.view import ONLY_YOU, ConsoleView, Printer
 
 EXIT_WORDS = frozenset({"exit", "quit"})
+PRIVATE_WAIT = 60.0  # seconds a --private job's first answer is waited for
 
 
 def run_console(
@@ -70,20 +71,22 @@ def run_console(
             if text == HOME_WORD:  # the App Home tab, as the bot publishes it (dockbolt.console.home)
                 printer.lines(open_home(standin, bot_url, signing_secret, user_id))
                 continue
-            if text.isdigit() and text == line.strip():  # a numbered choice ([3] Stop): click it
-                sent = clicker.click(int(text), lambda q: _confirm(stdin, printer, q, interactive))
-                job_id = clicker.job_id if sent else None
-            else:
-                job_id = _send(
-                    client, standin, view, printer, text, user_id=user_id, channel_id=channel_id,
-                    command=command, settle=settle,
-                )
-            if job_id is not None:
-                try:
+            job_id = None
+            try:
+                if text.isdigit() and text == line.strip():  # a numbered choice ([3] Stop): click it
+                    sent = clicker.click(int(text), lambda q: _confirm(stdin, printer, q, interactive))
+                    job_id = clicker.job_id if sent else None
+                else:
+                    job_id = _send(
+                        client, standin, view, printer, text, user_id=user_id, channel_id=channel_id,
+                        command=command, settle=settle,
+                    )
+                if job_id is not None:
                     _wait_for_job(standin, printer, job_id, wait_timeout, settle)
-                except KeyboardInterrupt:  # Ctrl-C stops the waiting, not the job nor the console
-                    printer.lines([f"  (not waiting for job {job_id} any more: it goes on, and what it "
-                                   "posts still shows here)"])
+            except KeyboardInterrupt:  # Ctrl-C stops the waiting, not the job nor the console
+                which = f"job {job_id}" if job_id else "the job"
+                printer.lines([f"  (not waiting for {which} any more: it goes on, and what it posts still "
+                               "shows here)"])
     finally:
         unsubscribe()
     return 0
@@ -162,12 +165,25 @@ def _send(
     except OSError as exc:
         printer.release([f"  ! cannot reach the bot at {client.url}: {exc}"])
         return None
+    except KeyboardInterrupt:
+        printer.release([])
+        raise
     printer.release(ack_lines(resp, view))
     if resp.status != 200:
         return None
     if resp.json is None and not resp.body.strip():  # an empty ack: the job's card says it was accepted
         return job_started(standin, view, settle, events=before, jobs=jobs)
+    if _private(resp.json):  # no card will come: show the private answer once it arrived and settled
+        with contextlib.suppress(TimeoutError):
+            standin.wait_for(lambda: view.events != before, timeout=PRIVATE_WAIT)
+        wait_until_quiet(standin, lambda: view.events, settle)
+        return None
     return accepted_job_id(resp.json)
+
+
+def _private(ack: dict[str, Any] | None) -> bool:
+    """The ack of a ``--private`` job (its answer comes as private messages, no card)."""
+    return any(str(b.get("block_id", "")).startswith(PRIVATE_BLOCK) for b in (ack or {}).get("blocks") or ())
 
 
 def _wait_for_job(

@@ -194,7 +194,7 @@ def test_a_stop_cut_by_the_engine_going_away_fails_and_the_worker_recovers_by_it
     assert worker.poll() is None, p.worker_log()
 
     proxy.start()  # the same path: the worker was never told about it
-    ps_job = job_of(p, "ps")
+    ps_job = job_of(p, "ps --format table")
     assert finished(p, ps_job) == "done", p.worker_log()
     text = p.standin.wait_for(lambda: thread_text(p.standin, ps_job) or None, timeout=WAIT)
     listed = "\n".join([text, *thread_files(p, ps_job)])

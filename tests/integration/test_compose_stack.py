@@ -327,7 +327,7 @@ def test_the_compose_stack_answers_runs_jobs_and_guards_itself(stack: Stack) -> 
     assert USER in who.body and "stackops" in who.body, who.body
 
     # Queued, run by the worker container on the host's engine, reported on the card in the stand-in.
-    job = stack.job(f"ps --filter label=com.docker.compose.project={stack.project}")
+    job = stack.job(f"ps --format table --filter label=com.docker.compose.project={stack.project}")
     card, thread = stack.finished(job)
     assert card.status == "done", f"{thread}\n{stack.logs()}"
     assert all(c.name in thread for c in containers.values()), thread

@@ -256,7 +256,7 @@ def test_a_worker_with_an_ssh_docker_host_runs_commands_end_to_end(
         assert second_engine.client.containers.get(name).status == "running"
         with pytest.raises(docker.errors.NotFound):
             docker_client.containers.get(name)
-        card, replies = finished(p, job_of(p, "ps"))
+        card, replies = finished(p, job_of(p, "ps --format table"))
         assert card.status == "done", thread_text(replies) + p.worker_log()
         assert name in thread_text(replies)
     finally:

@@ -10,7 +10,7 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from dockbolt.console.standin.models import Message
+from dockbolt.console.standin.models import Ephemeral, Message
 from dockbolt.core.buttons import container_buttons
 from dockbolt.core.contract import JobRequest, JobStatus
 from dockbolt.core.jobsign import open_envelope
@@ -117,7 +117,7 @@ def test_confirmation_asks_first_and_runs_only_on_yes(approvals: Pipeline) -> No
     ack = approvals.send("rm web")
     assert ack.json is not None and "Nothing has run yet" in ack.json["text"]
     buttons = choices(ack.json["blocks"])
-    assert set(buttons) == {"Yes, rm", "Cancel"}
+    assert set(buttons) == {"Yes, remove", "Cancel"}
     time.sleep(0.5)
     assert queued(approvals) == []
     two = approvals.send("stop web db")
@@ -126,10 +126,18 @@ def test_confirmation_asks_first_and_runs_only_on_yes(approvals: Pipeline) -> No
     assert one.json is None or "Nothing has run yet" not in one.json.get("text", "")
     poll_until(lambda: [j for j in queued(approvals) if j.verb == "stop"], timeout=10)
 
-    ephemeral = Message(CHANNEL, "1.000001", ack.json["text"], blocks=ack.json["blocks"])
-    click(approvals, ephemeral, "Yes, rm", "UOPERATOR")
+    asked = Ephemeral(CHANNEL, "UOPERATOR", ack.json["text"], "1.000001", blocks=ack.json["blocks"])
+    click(approvals, asked, "Cancel", "UOPERATOR")
+    cancelled = approvals.standin.wait_for(lambda: next((r for r in approvals.standin.response_posts
+                                                         if "Cancelled" in r.text), None), timeout=10)
+    assert cancelled.replace_original
+    time.sleep(0.5)
+    assert not [j for j in queued(approvals) if j.verb == "rm"]
+    click(approvals, asked, "Yes, remove", "UOPERATOR")
     rm = poll_until(lambda: [j for j in queued(approvals) if j.verb == "rm"], timeout=10)
     assert rm[0].args["names"] == ["web"] and rm[0].user_id == "UOPERATOR"
+    done = said_privately(approvals, "Confirmed")
+    assert rm[0].job_id in done
 
 
 def test_two_person_rule(approvals: Pipeline) -> None:

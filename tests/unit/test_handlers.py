@@ -115,7 +115,22 @@ def test_a_status_filter_heads_the_table_with_its_status_not_running(docker: Rec
 
 @pytest.mark.parametrize(("show_all", "text"), [(False, "No running containers."), (True, "No containers.")])
 def test_ps_with_nothing_to_show(call: Call, show_all: bool, text: str) -> None:
-    assert call("ps", all=show_all, filters={"name": ["nothing"]}).text == text
+    reply = call("ps", all=show_all, filters={"name": ["nothing"]})
+    assert reply.text == text
+    assert reply.body is None and reply.buttons == ()  # no lone header, no empty menu
+
+
+def test_an_empty_cli_table_keeps_its_header_like_docker(call: Call) -> None:
+    header = "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES"
+    assert call("ps", format="table").body == header
+    assert call("images").body is None
+
+
+def test_ps_offers_a_menu_per_listed_container(docker: RecordingDocker, call: Call) -> None:
+    docker.containers = [container("a"), container("b", state="exited", status="Exited (1) 2 minutes ago")]
+    reply = call("ps", all=True, filters={})
+    assert [(b.group, b.label) for b in reply.buttons] == [("a", "Logs"), ("a", "Restart"), ("a", "Stop"),
+                                                          ("b", "Logs"), ("b", "Start")]
 
 
 def test_images_table(docker: RecordingDocker, call: Call) -> None:

@@ -18,8 +18,9 @@ def handle(ctx: HandlerContext, args: ImagesArgs) -> Reply:
     """List local images like ``docker images``."""
     images = ctx.docker.list_images()
     grid = grid_of(args.format, images, now=time.time())
-    return Reply(text=messages.images_summary(len(images)), body=grid.render() or None,
-                 filename="images.txt", table=grid)
+    return Reply(text=messages.images_summary(len(images)),
+                 body=(grid.render() or None) if images or args.format else None, filename="images.txt",
+                 table=grid)
 
 
 def grid_of(fmt: str, images: list[ImageSummary], now: float) -> Table:

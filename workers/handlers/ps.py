@@ -22,7 +22,8 @@ def handle(ctx: HandlerContext, args: PsArgs) -> Reply:
     grid = grid_of(args.format, containers, now=time.time())
     return Reply(text=messages.ps_summary(len(containers), args.all, hidden=len(rows) - len(containers),
                                           statuses=tuple(args.filters.get("status", ()))),
-                 body=grid.render() or None, filename="ps.txt", table=grid,
+                 body=(grid.render() or None) if containers or args.format else None,  # no lone header
+                 filename="ps.txt", table=grid,
                  buttons=tuple(container_menu(((c.name, c.state == "running") for c in containers),
                                               ctx.job.host)))
 

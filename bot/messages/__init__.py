@@ -1,13 +1,80 @@
-"""Every user-facing string the bot sends (acks, errors, fallbacks), as small pure functions."""
+"""Every user-facing string the bot sends (acks, errors, fallbacks), as small pure functions: this package is
+the bot's one place for them — general texts here, those of buttons and approvals in ``clicks``, of the
+App Home tab in ``home``, all importable from here."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from dockbolt.core.buttons import ACTION_CANCEL, ACTION_CONFIRMED, Button, actions_block
+from bot.messages.answer import Answer as Answer
+from bot.messages.clicks import (
+    approval_already as approval_already,
+)
+from bot.messages.clicks import (
+    approval_decided as approval_decided,
+)
+from bot.messages.clicks import (
+    approval_refused as approval_refused,
+)
+from bot.messages.clicks import (
+    approval_request as approval_request,
+)
+from bot.messages.clicks import (
+    approval_requested as approval_requested,
+)
+from bot.messages.clicks import (
+    cancelled as cancelled,
+)
+from bot.messages.clicks import (
+    confirm_prompt as confirm_prompt,
+)
+from bot.messages.clicks import (
+    confirmed as confirmed,
+)
+from bot.messages.home import (
+    HOME_HEADER as HOME_HEADER,
+)
+from bot.messages.home import (
+    HOME_HOSTS as HOME_HOSTS,
+)
+from bot.messages.home import (
+    HOME_JOBS as HOME_JOBS,
+)
+from bot.messages.home import (
+    HOME_NO_HOSTS as HOME_NO_HOSTS,
+)
+from bot.messages.home import (
+    HOME_NO_JOBS as HOME_NO_JOBS,
+)
+from bot.messages.home import (
+    HOME_ROLES as HOME_ROLES,
+)
+from bot.messages.home import (
+    home_host as home_host,
+)
+from bot.messages.home import (
+    home_intro as home_intro,
+)
+from bot.messages.home import (
+    home_job as home_job,
+)
+from bot.messages.home import (
+    home_may_run as home_may_run,
+)
+from bot.messages.home import (
+    home_no_roles as home_no_roles,
+)
+from bot.messages.home import (
+    home_not_allowed as home_not_allowed,
+)
+from bot.messages.home import (
+    home_role as home_role,
+)
+from bot.messages.home import (
+    home_unavailable as home_unavailable,
+)
 from dockbolt.core.contract import JobRequest
 from dockbolt.core.errors import UsageError
 from dockbolt.core.mrkdwn import escape
@@ -16,14 +83,6 @@ from dockbolt.core.mrkdwn import escape
 # human text is free to change.
 ACCEPTED_BLOCK = "dockbolt-accepted"
 PRIVATE_BLOCK = "dockbolt-accepted-private"  # …of a private job's ack: no card will come
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A private answer to a slash command: its text, and Block Kit blocks when it has any."""
-
-    text: str
-    blocks: list[dict[str, Any]] | None = None
 
 
 def build_context_refused(reason: str, command: str) -> str:
@@ -105,70 +164,6 @@ def deploy_lost(job: JobRequest) -> str:
 def internal_error() -> str:
     """The ack when the bot itself failed while handling a command."""
     return ":x: Something went wrong in dockbolt while handling that command; nothing was run. It is logged."
-
-
-# --- buttons, confirmations and approvals (bot/actions.py, bot/approvals.py) -----------------------------
-
-def confirm_prompt(command: str, shown: str, verb: str, names: Sequence[str], run_text: str) -> Answer:
-    """A private "are you sure?" for a command ``[policy.confirm]`` holds back: Yes runs it, Cancel not."""
-    what = ", ".join(f"`{escape(n)}`" for n in names) or "it"
-    text = f":warning: `{escape(f'{command} {shown}')}` will {escape(verb)} {what}. Nothing has run yet."
-    buttons = [Button(f"Yes, {verb}", run_text, style="danger", action=ACTION_CONFIRMED),
-               Button("Cancel", "cancel", action=ACTION_CANCEL)]
-    section = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-    return Answer(text, [section, actions_block(buttons)])
-
-
-def cancelled() -> str:
-    """The confirmation message, once its Cancel is clicked."""
-    return ":heavy_multiplication_x: Cancelled; nothing was run."
-
-
-def _approvers(users: Sequence[str], groups: Sequence[str]) -> str:
-    return " or ".join([f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in groups])
-
-
-def approval_requested(shown: str, command: str, users: Sequence[str], groups: Sequence[str],
-                       expires_in: str) -> str:
-    """The requester's private ack: the command waits for an approver."""
-    return (f":hourglass_flowing_sand: `{escape(f'{command} {shown}')}` needs a second person: "
-            f"{_approvers(users, groups)} can approve it in this channel within {expires_in}. Nothing runs "
-            "until then.")
-
-
-def approval_request(user_id: str, shown: str, command: str, users: Sequence[str], groups: Sequence[str],
-                     expires_in: str) -> str:
-    """The channel's approval request (with Approve / Deny)."""
-    return (f":raised_hand: <@{user_id}> asks to run `{escape(f'{command} {shown}')}`. Approval needed "
-            f"from {_approvers(users, groups)} (not the requester) — expires in {expires_in}.")
-
-
-def approval_decided(user_id: str, shown: str, command: str, outcome: str, by: str, job_id: str = "") -> str:
-    """The approval request once decided: approved (running as job X), denied, expired, or refused."""
-    what = f"<@{user_id}> asked to run `{escape(f'{command} {shown}')}`"
-    if outcome == "approved":
-        return f":white_check_mark: {what} — *approved* by <@{by}>; running as job `{job_id}` in this thread."
-    if outcome == "denied":
-        return f":no_entry_sign: {what} — *denied* by <@{by}>. Nothing ran."
-    if outcome == "expired":
-        return f":alarm_clock: {what} — *expired* without approval. Nothing ran."
-    return f":warning: {what} — approved by <@{by}>, but not run: {outcome}"
-
-
-def approval_refused(why: str, users: Sequence[str] = (), groups: Sequence[str] = ()) -> str:
-    """A click on Approve/Deny that does nothing, and why."""
-    texts = {
-        "own": "You asked for this one: someone else has to approve it.",
-        "not approver": f"Only {_approvers(users, groups)} can decide this request.",
-        "gone": "This approval request no longer exists.",
-    }
-    return f":no_entry: {texts.get(why, escape(why))} Nothing was run."
-
-
-def approval_already(status: str, by: str) -> str:
-    """A click on a request decided before."""
-    who = f" by <@{by}>" if by else ""
-    return f":information_source: This request was already {escape(status)}{who}; nothing more was done."
 
 
 # --- audit (bot/verbs/audit.py); ``filters`` and ``user`` arrive as escaped mrkdwn -----------------------
@@ -325,70 +320,3 @@ def which_host(live: Sequence[str], verb: str, fans_out: bool) -> str:
     return (f":question: Which host? {len(live)} Docker hosts are live: {listed}. Say it first, e.g. "
             f"`@{escape(live[0])} {verb}`{every}. Nothing was queued (an admin can give this channel a "
             "default host: `[[hosts.channels]]`).")
-
-
-# --- The App Home tab (bot/home.py): what `whoami`, `jobs` and `hosts` tell the viewer; plain text in -----
-
-HOME_HEADER, HOME_ROLES, HOME_HOSTS = "dockbolt", "*Your roles*", "*Docker hosts*"
-HOME_JOBS, HOME_NO_JOBS = "*Your recent jobs* (newest first)", "No recent jobs."
-HOME_NO_HOSTS = "No host has registered yet: start `dockbolt worker` with access to a Docker engine."
-
-
-def _hcode(text: str) -> str:
-    from dockbolt.core.mrkdwn import code  # the one helper this section adds to the imports above
-
-    return code(escape(text))
-
-
-def _hlist(items: Sequence[str]) -> str:
-    return ", ".join(_hcode(i) for i in items) if items else "nothing"
-
-
-def home_intro(user: str, command: str, when: str) -> str:
-    """Under the title: who is looking, and which commands say the same."""
-    c = escape(command)
-    return (f"You are <@{escape(user)}> ({_hcode(user)}). What `{c} whoami`, `{c} jobs` and `{c} hosts` tell "
-            f"you, as of {escape(when)}; reopen this tab to refresh it.")
-
-
-def home_no_roles(user: str) -> str:
-    """A viewer who holds no role anywhere."""
-    return f"You have no roles — ask an admin to bind one to your id {_hcode(user)}."
-
-
-def home_role(role: str, how: str, channels: Sequence[str], scope: Sequence[tuple[str, Sequence[str]]],
-              allows: Sequence[str], grants: Sequence[str]) -> str:
-    """One role: how it is held, where (every channel, or its channels), scope globs, verbs and grants."""
-    where = ("only in " + ", ".join(f"<#{escape(c)}>" for c in channels)) if channels else "in every channel"
-    only = " and ".join(f"{what} {_hlist(globs)}" for what, globs in scope if globs)
-    return (f"• {_hcode(role)} ({escape(how)}) — {where}" + (f" — only {only}" if only else "")
-            + f"\n      allows {_hlist(allows)}" + (f" · grants {_hlist(grants)}" if grants else ""))
-
-
-def home_may_run(verbs: Sequence[str]) -> str:
-    """The verbs the viewer may run in any channel."""
-    return f"*In any channel you may run:* {_hlist(verbs)}. A channel-bound role adds its verbs there."
-
-
-def home_job(job_id: str, command_text: str, status: str, host: str, age: str, channel: str) -> str:
-    """One job of the viewer's: what, status, host, how long ago it was queued, where."""
-    on = f" on {_hcode(host)}" if host else ""
-    return (f"• {_hcode(job_id)} {_hcode(command_text)} — *{escape(status)}*{on} · queued {escape(age)} · "
-            f"<#{escape(channel)}>")
-
-
-def home_host(name: str, workers: int, load: str, seen: str) -> str:
-    """One host: live (its workers) or no worker, its load, when it was last seen."""
-    state = f"live ({workers} worker{'s' if workers != 1 else ''})" if workers else "*no worker*"
-    return f"• {_hcode(name)} — {state} · {escape(load)} · last seen {escape(seen)}"
-
-
-def home_not_allowed(verb: str) -> str:
-    """A section none of the viewer's everywhere-roles allows (as the verb would refuse)."""
-    return (f"Not shown: none of your roles allows `{verb}` in every channel (where a channel-bound role "
-            "does, the command answers in that channel).")
-
-
-def home_unavailable(what: str) -> str:
-    """A section that could not be read."""
-    return f":x: {what} unavailable right now (Redis unreachable); reopen this tab to try again."
