@@ -105,23 +105,26 @@ def usage_error(err: UsageError, command: str) -> str:
 def accepted(job: JobRequest) -> Answer:
     """The private "accepted" note for a queued command (in the ack when it says more, e.g. with an `-e`
     warning; otherwise sent only when the card is late); its block_id names the job (``accepted_job_id``)."""
-    where = f" on `{escape(job.host)}`" if job.host else ""
-    text = (f":inbox_tray: `{job.command} {job.command_text}` accepted as job `{job.job_id}`{where} — follow "
-            "it in the thread.")
-    block = {"type": "section", "block_id": f"{ACCEPTED_BLOCK}:{job.job_id}",
-             "text": {"type": "mrkdwn", "text": text}}
-    return Answer(text, [block])
+    return _job_ack(ACCEPTED_BLOCK, job, f":inbox_tray: `{job.command} {job.command_text}` accepted as job "
+                    f"`{job.job_id}`{_on(job)} — follow it in the thread.")
+
+
+def _on(job: JobRequest) -> str:
+    return f" on `{escape(job.host)}`" if job.host else ""
+
+
+def _job_ack(prefix: str, job: JobRequest, text: str) -> Answer:
+    """An ack naming its job in its block_id (``prefix:job_id``), for programs to find."""
+    return Answer(text, [{"type": "section", "block_id": f"{prefix}:{job.job_id}",
+                          "text": {"type": "mrkdwn", "text": text}}])
 
 
 def accepted_privately(job: JobRequest) -> Answer:
     """The ack of a job whose answer goes to the caller alone (`--private`, ``private_verbs``); its
     block_id (``PRIVATE_BLOCK``: no card will come) names the job for ``accepted_job_id``."""
-    where = f" on `{escape(job.host)}`" if job.host else ""
-    text = (f":lock: `{job.command} {job.command_text}` runs as job `{job.job_id}`{where}. Only you will see "
-            "the answer (here; long output as a file in a DM from me).")
-    block = {"type": "section", "block_id": f"{PRIVATE_BLOCK}:{job.job_id}",
-             "text": {"type": "mrkdwn", "text": text}}
-    return Answer(text, [block])
+    return _job_ack(PRIVATE_BLOCK, job, f":lock: `{job.command} {job.command_text}` runs as job "
+                    f"`{job.job_id}`{_on(job)}. Only you will see the answer (here; long output as a file in "
+                    "a DM from me).")
 
 
 QUIET = Answer("")  # the ack of a job whose card says it all: Slack shows nothing

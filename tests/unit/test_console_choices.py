@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,6 +30,7 @@ from dockbolt.console.standin.state import StandInState
 from dockbolt.console.view import ConsoleView, Printer
 from dockbolt.core.card import build_card
 from dockbolt.core.contract import JobStatus
+from tests.support.fake_endpoint import serving
 
 SECRET = "choices-test-secret"
 CHANNEL = "CCONSOLE"
@@ -212,27 +212,8 @@ class FakeBot:
 @pytest.fixture
 def bot() -> Iterator[tuple[str, FakeBot]]:
     fake = FakeBot()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            status, answer = fake.handle({k.lower(): v for k, v in self.headers.items()}, raw)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json" if answer.startswith(b"{") else "text/plain")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/slack/events", fake
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(lambda headers, raw: fake.handle(headers, raw)) as url:  # looked up per request
+        yield url, fake
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from dockbolt.console.slash_client import SlashResponse
 from dockbolt.console.view import Printer
 from dockbolt.core.card import build_card
 from dockbolt.core.contract import JobStatus
+from tests.support.fake_endpoint import serving
 
 SECRET = "console-test-secret"
 TOKEN = "xoxb-console-test"
@@ -140,29 +141,10 @@ def standin() -> Iterator[SlackStandIn]:
 @pytest.fixture
 def bot(standin: SlackStandIn) -> Iterator[tuple[str, FakeBot]]:
     fake = FakeBot(standin)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            status, body = fake.handle({k.lower(): v for k, v in self.headers.items()}, raw)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json" if body.startswith(b"{") else "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/slack/events", fake
-    for job in fake.jobs:
-        job.join()
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(lambda headers, raw: fake.handle(headers, raw)) as url:  # looked up per request
+        yield url, fake
+        for job in fake.jobs:
+            job.join()
 
 
 class TtyInput(io.StringIO):
