@@ -22,7 +22,6 @@ from redis import Redis
 from bot import messages
 from dockbolt.core.approvals import ApprovalRequest, ApprovalRule, ApprovalStore
 from dockbolt.core.buttons import ACTION_APPROVE, ACTION_DENY, Button
-from dockbolt.core.card import format_elapsed
 from dockbolt.core.contract import JobRequest, JobStatus, new_job_id
 from dockbolt.core.jobstore import JobStore, redis_time
 from dockbolt.core.outbox import Outbox
@@ -55,7 +54,7 @@ class ApprovalDesk:
         note = JobRequest(job_id=req.request_id, verb=verb, args={}, user_id=user_id, channel_id=channel_id,
                           command_text=f"{shown} (approval request)", command=command, announce_in=channel_id,
                           queued_at=now)
-        expires_in = format_elapsed(rule.expires)
+        expires_in = messages.duration(rule.expires)
         pipe = self.redis.pipeline()
         self.jobs.record_queued(note, pipe)
         self.outbox.announce(req.request_id, channel_id, messages.approval_request(

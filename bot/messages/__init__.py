@@ -285,11 +285,16 @@ def unserved_failed(job_id: str, host: str, waited: float) -> str:
 
 def ago(seconds: float) -> str:
     """"12 s ago", "3 min ago", "2.5 h ago"."""
+    return f"{duration(seconds)} ago"
+
+
+def duration(seconds: float) -> str:
+    """"12 s", "15 min", "2.5 h"."""
     if seconds < 90:
-        return f"{seconds:.0f} s ago"
+        return f"{seconds:.0f} s"
     if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def host_unserved(host: str, last_seen: float | None) -> str:

@@ -25,8 +25,10 @@ from dockbolt.console.render import body, indent
 from dockbolt.console.slack_standin import Message, SlackStandIn
 from dockbolt.console.slash_client import SlashClient, SlashResponse
 from dockbolt.console.view import ONLY_YOU, ConsoleView, Printer
+from dockbolt.core.config import USER_ID_RE
 
 EXIT_WORDS = frozenset({"exit", "quit"})
+AS_WORD = "as"  # `as U0123ABC`: type and click as another user of the workspace
 PRIVATE_WAIT = 60.0  # seconds a --private job's first answer is waited for
 
 
@@ -70,6 +72,9 @@ def run_console(
                 printer.lines([f"{command}> {text}"])  # piped input: show what is being run
             if text == HOME_WORD:  # the App Home tab, as the bot publishes it (dockbolt.console.home)
                 printer.lines(open_home(standin, bot_url, signing_secret, user_id))
+                continue
+            if text.split()[:1] == [AS_WORD]:  # another user from now on (a second person, for approvals)
+                user_id = view.user_id = clicker.user_id = _as_user(text, printer) or user_id
                 continue
             job_id = None
             try:
@@ -140,6 +145,16 @@ def ack_lines(resp: SlashResponse, view: ConsoleView | None = None) -> list[str]
         actions = view.answer_actions(text, blocks, in_channel=in_channel) if view is not None else None
         return indent(body(text, blocks, actions), "  " if in_channel else ONLY_YOU)
     return indent(resp.body.strip(), ONLY_YOU)
+
+
+def _as_user(text: str, printer: Printer) -> str | None:
+    """The user id of `as U0123ABC` (said), or None (the usage said)."""
+    who = text.split()[1:]
+    if len(who) != 1 or not USER_ID_RE.match(who[0]):
+        printer.lines(["  ! usage: as USER_ID (a Slack user id such as U0123ABC)"])
+        return None
+    printer.lines([f"  (you are {who[0]} now: commands and clicks are theirs)"])
+    return who[0]
 
 
 def _send(

@@ -416,3 +416,12 @@ def test_lines_arriving_at_the_prompt_go_below_it_and_the_prompt_returns() -> No
     printer.prompt_answered()
     printer.lines(["  after"])
     assert out.getvalue() == "/docker> \n  late news\n/docker>   after\n"
+
+
+def test_as_switches_who_types_and_clicks(standin: SlackStandIn, bot: tuple[str, FakeBot]) -> None:
+    url, _ = bot
+    _, lines = session(url, standin, "whoami\nas UOTHER\nwhoami\nas nobody\n")
+    said = [line for line in lines if "you are @" in line]
+    assert len(said) == 2 and USER in said[0] and "UOTHER" in said[1], lines
+    assert "  (you are UOTHER now: commands and clicks are theirs)" in lines
+    assert "  ! usage: as USER_ID (a Slack user id such as U0123ABC)" in lines
