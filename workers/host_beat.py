@@ -43,7 +43,9 @@ class HostBeat:
         """One beat (raises DockerUnavailable / RedisError when it cannot be taken)."""
         if self._engine is None:
             self._engine = connect_monitor(self.settings.docker_host, tls=self.settings.docker_tls)
-        self.registry.beat(HostInfo.from_info(self.host, self._engine.info()), self.worker)
+        info = self._engine.info()  # may take a while on a busy engine: ``stop`` may have come meanwhile
+        if not self._stop.is_set():  # a late beat would count this worker again after it left
+            self.registry.beat(HostInfo.from_info(self.host, info), self.worker)
 
     def nudge(self) -> None:
         """Beat now (Redis is back, or lost this worker's records)."""
@@ -62,6 +64,10 @@ class HostBeat:
                     self._engine = None
             self._wake.wait(every)
             self._wake.clear()
+        # Stopped. ``stop`` left already unless its wait for this thread ran out while a beat was under
+        # way: leave (again) now that it is over.
+        with contextlib.suppress(RedisError):
+            self.registry.leave(self.host, self.worker)
 
     def stop(self) -> None:
         """Stop beating and leave the host's worker count."""
