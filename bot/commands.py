@@ -77,7 +77,7 @@ class CommandListener:
         """Answer within Slack's 3 s: a private error, a bot-answered verb, "only you will see the answer"
         for a private job, or nothing for a job whose card says it was accepted."""
         try:
-            answer = self._decide(body, context)
+            answer = self.decide(body, context)
             if answer.text:
                 ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
             else:  # a job whose card says it all: Slack shows nothing (``lazy`` says "accepted" if late)
@@ -93,15 +93,11 @@ class CommandListener:
             return frozenset()
         return frozenset(self.groups.groups_of(user_id, self._referenced))
 
-    def decide(self, body: dict[str, Any], context: BoltContext, *, thread: str = "", confirmed: bool = False,
-               approved_by: str = "") -> messages.Answer:
-        """A command from a click: as typed by the clicker, its job in the clicked message's ``thread``;
-        ``confirmed`` once the clicker confirmed it, ``approved_by`` an approver (then it is not held back
-        again)."""
-        return self._decide(body, context, thread=thread, confirmed=confirmed, approved_by=approved_by)
-
-    def _decide(self, body: dict[str, Any], context: BoltContext, *, thread: str = "",
-                confirmed: bool = False, approved_by: str = "") -> messages.Answer:
+    def decide(self, body: dict[str, Any], context: BoltContext, *, thread: str = "",
+               confirmed: bool = False, approved_by: str = "") -> messages.Answer:
+        """What a command gets: typed (``body`` is the slash command's), or from a click (the clicker's, its
+        job in the clicked message's ``thread``; ``confirmed`` once the clicker confirmed it, ``approved_by``
+        an approver: then it is not held back again)."""
         text = str(body.get("text", "")).strip()
         user_id, channel_id = str(body.get("user_id", "")), str(body.get("channel_id", ""))
         command = str(body.get("command") or self.config.slack.command)

@@ -6,7 +6,6 @@ viewer's Home view with views.publish, which the stand-in records per user.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from dockbolt.console.standin.events import app_home_opened, event_callback
 from dockbolt.core.jobstore import JobStore
 from tests.support.harness import SECRET
 from tests.support.pipeline import Pipeline, poll_until, start_pipeline
-from tests.support.socket_bot import SocketBot, start_socket_bot
+from tests.support.socket_bot import SocketBot
 
 pytestmark = pytest.mark.scenario
 
@@ -109,16 +108,6 @@ def test_the_console_home_command_prints_the_published_view(pipeline: Pipeline) 
     assert any("`admin` (binding #3 (users))" in line for line in lines)
     bad = open_home(pipeline.standin, pipeline.bot.server.url, "wrong", "UADMIN", timeout=1)
     assert bad[0].startswith("  ! the bot answered HTTP 401")
-
-
-@pytest.fixture
-def socket_bot(redis_url: str, tmp_path: Path) -> Iterator[SocketBot]:
-    b = start_socket_bot(redis_url, tmp_path)
-    try:
-        b.wait_connected(1)
-        yield b
-    finally:
-        b.close()
 
 
 def test_app_home_opened_over_socket_mode_publishes_the_home(socket_bot: SocketBot) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,9 +59,9 @@ def said_privately(p: Pipeline, words: str) -> str:
 
 
 @pytest.fixture
-def approvals(redis_url: str, tmp_path: Path) -> Pipeline:
+def approvals(redis_url: str, tmp_path: Path) -> Iterator[Pipeline]:
     p = start_pipeline(redis_url, tmp_path, APPROVALS.replace("{expires}", "15m"))
-    yield p  # type: ignore[misc]
+    yield p
     p.close()
 
 

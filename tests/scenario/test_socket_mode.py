@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,14 +39,9 @@ ACK_DEADLINE = 3.0  # Slack's: an ack later than this is an error shown to the u
 
 
 @pytest.fixture
-def bot(redis_url: str, tmp_path: Path) -> Iterator[SocketBot]:
+def bot(socket_bot: SocketBot) -> SocketBot:
     """`dockbolt bot` in Socket Mode, connected to the stand-in (connection 1 open)."""
-    b = start_socket_bot(redis_url, tmp_path)
-    try:
-        b.wait_connected(1)
-        yield b
-    finally:
-        b.close()
+    return socket_bot
 
 
 @pytest.fixture
