@@ -388,7 +388,5 @@ def _summary(row: Mapping[str, Any]) -> ContainerSummary:
 def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT,
             tls: DockerTLS | None = None) -> DockerPort:
     """Connect to the engine at ``docker_host`` (default: the local socket; ``tls`` as the docker CLI's
-    variables say) and check it answers."""
-    engine = DockerEngine(client_for(docker_host, timeout, tls), docker_host or DEFAULT_DOCKER_HOST)
-    engine.ping()
-    return engine
+    variables say); its ``/_ping`` has answered (``client_for`` negotiates the API version by it)."""
+    return DockerEngine(client_for(docker_host, timeout, tls), docker_host or DEFAULT_DOCKER_HOST)

@@ -15,6 +15,7 @@ is not queued again by anyone, and its one-time claim (``trust.seen_key``) refus
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -262,6 +263,7 @@ def run_worker(settings: Settings, policy: Policy, *, burst: bool = False,
         deliverer.start()
     beat = HostBeat(settings, redis, host_name, name).start()
     worker.registered_again = beat.nudge  # commands for this host are refused until it beats again
+    gc.freeze()  # FREEZE
     try:
         serve(worker, burst=burst)
     finally:

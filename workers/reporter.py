@@ -33,6 +33,9 @@ from workers.reply import Reply
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 3.0  # seconds between card edits: chat.update is Tier 3 (≈ 50/min per workspace)
+# The card says "running" only for a job still running this long after it started: a quick one goes from
+# "queued" to its result in one edit (half the chat.update calls), and the edit costs it nothing meanwhile.
+RUNNING_AFTER = 1.0
 
 
 class ThreadReporter:
@@ -44,12 +47,43 @@ class ThreadReporter:
         self.redactor = redactor
         self._last_progress = 0.0
         self._lock = threading.Lock()
+        self._edit = threading.RLock()  # a held-back "running" edit and any other card edit, one at a time
+        self._running: threading.Timer | None = None
 
     def card(self, status: JobStatus, *, elapsed: float | None = None, detail: str = "",
              buttons: Sequence[Button] = ()) -> None:
-        """Show ``status`` on the job card, with ``buttons`` under it."""
+        """Show ``status`` on the job card, with ``buttons`` under it (a held-back "running" is dropped)."""
         detail = self.redactor.redact_command(detail)
-        self.outbox.card(self.job.job_id, status, elapsed=elapsed, detail=detail, buttons=buttons)
+        with self._edit:
+            self.no_running()
+            self.outbox.card(self.job.job_id, status, elapsed=elapsed, detail=detail, buttons=buttons)
+
+    def running_soon(self, after: float = RUNNING_AFTER) -> None:
+        """Show "running" on the card in ``after`` seconds, unless a card edit or ``no_running`` comes
+        first."""
+        timer = threading.Timer(after, self._show_running)
+        timer.daemon = True
+        with self._edit:
+            self._running = timer
+        timer.start()
+
+    def no_running(self) -> None:
+        """Drop a held-back "running" edit; one being written has been written when this returns (so a
+        later edit, the final one, always comes after it)."""
+        with self._edit:
+            if self._running is not None:
+                self._running.cancel()
+                self._running = None
+
+    def _show_running(self) -> None:
+        with self._edit:
+            if self._running is None:  # dropped meanwhile
+                return
+            self._running = None
+            try:
+                self.card(JobStatus.RUNNING)
+            except RedisError as exc:  # the job goes on; its final edit will say more
+                log.warning("job %s: could not show it running (%s)", self.job.job_id, exc)
 
     def progress(self, text: str) -> None:
         """Show a progress line on the card, at most once every few seconds."""

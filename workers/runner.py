@@ -102,7 +102,7 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     offered: tuple[Button, ...] = ()
     waited_for = ""
     try:
-        _tell(job, reporter.card, JobStatus.RUNNING)
+        reporter.running_soon()  # a quick job's card goes from queued to its result in one edit
 
         def waiting(earlier: str) -> None:
             nonlocal waited_for
@@ -125,6 +125,7 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
         raise
     finally:
         beat.stop()
+        reporter.no_running()  # never after the final edit
         elapsed = time.monotonic() - started
 
         # What the final card offers next: the result's buttons, or Retry.

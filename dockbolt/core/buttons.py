@@ -10,7 +10,7 @@ and confirmations.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -48,7 +48,7 @@ class Button:
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready (an outbox entry carries buttons as dicts)."""
-        return {k: v for k, v in asdict(self).items() if v}
+        return {k: v for k in self.__dataclass_fields__ if (v := getattr(self, k))}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Button:

@@ -24,7 +24,7 @@ import json
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.client import Pipeline
@@ -134,7 +134,9 @@ class Entry:
 
     def to_json(self, *, stamped: bool = False) -> str:
         """The entry as stored; without ``at`` unless ``stamped`` (a new entry: the server stamps it)."""
-        d = {k: v for k, v in asdict(self).items() if v is not None and (v != "" or k == "text")}
+        # Shallow (``asdict`` deep-copies every button): json.dumps copies nothing either.
+        fields = ((k, getattr(self, k)) for k in self.__dataclass_fields__)
+        d = {k: v for k, v in fields if v is not None and (v != "" or k == "text")}
         if not stamped:
             del d["at"]
         return json.dumps(d, ensure_ascii=False)

@@ -101,6 +101,8 @@ def _regex(alts: tuple[int, ...]) -> re.Pattern[str]:
 
 _TEXT_RE = _regex(_TEXT_ALTS)
 _COMMAND_RE = _regex(_COMMAND_ALTS)
+for _alt in _COMMAND_ALTS:  # a line usually triggers one alternative: each compiled at import (where a
+    _regex((_alt,))         # worker's forked jobs inherit it), not again in every job
 _PEM = re.compile(r"(?P<begin>-----BEGIN (?P<kind>[A-Z0-9 ]*?)PRIVATE KEY(?: BLOCK)?-----).*?"
                   r"(?P<end>-----END (?P=kind)PRIVATE KEY(?: BLOCK)?-----|\Z)", re.S)
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")

@@ -44,6 +44,8 @@ def char_width(ch: str) -> int:
 
 def display_width(text: str) -> int:
     """Display width of ``text`` (as a terminal or Slack's monospace font shows it)."""
+    if text.isascii():  # nearly every cell: one column per character
+        return len(text)
     return sum(char_width(c) for c in text)
 
 

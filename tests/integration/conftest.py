@@ -135,7 +135,8 @@ StartPipeline = Callable[..., Pipeline]
 def pipelines(redis_url: str, tmp_path: Path, docker_client: docker.DockerClient,
               test_run_id: str) -> Iterator[StartPipeline]:
     """Start pipelines (``config_text``, a real worker unless ``worker=False``); at the end close them and
-    remove the containers labelled ``dhtest.run=<run id>`` that the tests had dockbolt create."""
+    remove the containers the tests had dockbolt create: labelled ``dhtest.run=<run id>``, or named with
+    the run id."""
     started: list[Pipeline] = []
 
     def start(config_text: str = TEST_CONFIG, *, worker: bool = True) -> Pipeline:
@@ -148,7 +149,10 @@ def pipelines(redis_url: str, tmp_path: Path, docker_client: docker.DockerClient
     yield start
     for p in started:
         p.close()
-    for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
+    # Also those run from chat without the label whose name carries the run id (as test names do).
+    made = {c.id: c for f in ({"label": f"dhtest.run={test_run_id}"}, {"name": test_run_id})
+            for c in docker_client.containers.list(all=True, filters=f)}
+    for c in made.values():
         with contextlib.suppress(docker.errors.NotFound):
             c.remove(force=True)
 
