@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import docker
@@ -383,6 +383,13 @@ def _summary(row: Mapping[str, Any]) -> ContainerSummary:
         ),
         labels=dict(row.get("Labels") or {}),
     )
+
+
+def close_stream(stream: Any) -> None:
+    """Close a streaming answer of the SDK (its socket shut down: a read blocked on it returns); twice is
+    harmless. Over ssh the SDK cannot (a paramiko channel): such a stream ends with its read timeout."""
+    with suppress(docker.errors.DockerException, OSError, AttributeError):
+        stream.close()
 
 
 def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT,

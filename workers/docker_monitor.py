@@ -16,7 +16,7 @@ from dockbolt.core.errors import DockerUnavailable, TargetNotFound
 from dockbolt.core.settings import DockerTLS
 from workers.docker_connect import DEFAULT_DOCKER_HOST, client_for
 from workers.docker_connect import reason as _reason
-from workers.docker_engine import DockerEngine
+from workers.docker_engine import DockerEngine, close_stream
 
 # The container events the watcher acts on (the engine sends others too: exec_*, attach, …).
 EVENTS = ("die", "oom", "health_status", "restart", "start", "kill", "destroy", "stop")
@@ -25,6 +25,9 @@ READ_TIMEOUT = 30  # seconds a silent event stream may stay open before it is op
 
 class EngineMonitor(DockerEngine):
     """A ``DockerEngine`` that also follows events and takes cheap stats samples."""
+
+    _stream: Any = None  # the open event stream (the SDK's CancellableStream), for ``interrupt``
+    _interrupted = False
 
     def host_name(self) -> str:
         """The engine's host name (``docker info``'s Name): the ``host`` label of every series."""
@@ -48,12 +51,24 @@ class EngineMonitor(DockerEngine):
         try:
             with self._edge():
                 stream = self._api.events(decode=True, **params)
+            self._stream = stream
+            if self._interrupted:  # stopped while it was being opened
+                close_stream(stream)
             try:
                 yield from stream
             finally:
-                stream.close()
+                self._stream = None
+                close_stream(stream)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise DockerUnavailable(f"event stream from {self.host} cut: {_reason(exc)}") from exc
+
+    def interrupt(self) -> None:
+        """End the open ``events`` stream, and any opened from now on, at once (from another thread): its
+        reader sees the stream end instead of waiting for the next event or the read timeout."""
+        self._interrupted = True
+        stream = self._stream
+        if stream is not None:
+            close_stream(stream)
 
     def stats_once(self, container_id: str) -> dict[str, Any]:
         """One reading without the engine's second one (``one_shot``): ``precpu_stats`` is empty, so CPU %
@@ -68,6 +83,4 @@ class EngineMonitor(DockerEngine):
 def connect_monitor(docker_host: str | None, timeout: int = READ_TIMEOUT,
                     tls: DockerTLS | None = None) -> EngineMonitor:
     """Connect to the engine at ``docker_host`` for watching (reads time out after ``timeout`` s)."""
-    engine = EngineMonitor(client_for(docker_host, timeout, tls), docker_host or DEFAULT_DOCKER_HOST)
-    engine.ping()
-    return engine
+    return EngineMonitor(client_for(docker_host, timeout, tls), docker_host or DEFAULT_DOCKER_HOST)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,9 @@ from workers.sampler import Sampler
 from workers.watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+STOP_CHECK = 1.0  # s between two looks at whether the event loop ended by itself
+STOP_GRACE = 10.0  # s the event loop may take to finish what it handles once stopped
 
 
 def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
@@ -56,9 +60,17 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
         deliverer.start()
     log.info("watcher for %s (%s): every %d s; alerts to routes or %s", host, engine.host, monitor.interval,
              monitor.notify_channel or "no notify channel")
+    # The events are followed in a thread and the signal is waited for here: a read blocked on a quiet
+    # event stream would otherwise hold a SIGTERM until the next event or the read timeout (30 s).
+    follower = threading.Thread(target=watcher.run, name="dockbolt-watch-events", daemon=True)
+    follower.start()
     try:
-        watcher.run()
+        while follower.is_alive() and not watcher.stop.wait(STOP_CHECK):
+            pass
     finally:
+        watcher.stop.set()
+        engine.interrupt()
+        follower.join(timeout=STOP_GRACE)
         if deliverer is not None:
             deliverer.stop()
         engine.close()
