@@ -1,0 +1,71 @@
+"""`docker stop` and systemd send SIGTERM and SIGKILL a process that has not exited 10 s (90 s) later: a
+worker and a watcher stop promptly on SIGTERM, whichever of their threads the kernel hands it to.
+
+Python runs a signal's handler in the main thread, when that thread next runs Python code. The watcher's
+main thread used to block in the read of a quiet event stream, so a SIGTERM delivered to another thread
+waited for the next engine event or the stream's 30-s read timeout (that case failed before the fix; the
+worker's cases, which passed already, guard the worker). Each signal goes to one thread in particular
+(``tgkill``). The waits are hang guards, well under those 30 s.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import signal
+import subprocess
+
+import pytest
+
+from tests.integration.conftest import StartPipeline
+from tests.support.pipeline import TEST_CONFIG, poll_until
+
+pytestmark = pytest.mark.integration
+
+GUARD = 20.0  # s: far above a prompt stop, below the old wait
+SYS_TGKILL = {"x86_64": 234, "aarch64": 131}
+
+
+def tgkill(pid: int, tid: int, sig: int) -> None:
+    """Send ``sig`` to thread ``tid`` of process ``pid`` (Linux's tgkill; Python has no wrapper)."""
+    number = SYS_TGKILL.get(platform.machine())
+    if number is None:
+        pytest.skip(f"tgkill's number on {platform.machine()} is not known here")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(number, pid, tid, sig) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+def threads(pid: int) -> list[int]:
+    """The process's thread ids, its main thread first."""
+    return [pid, *sorted(t for t in map(int, os.listdir(f"/proc/{pid}/task")) if t != pid)]
+
+
+def stopped(proc: subprocess.Popen[bytes], log: str) -> int:
+    try:
+        return proc.wait(timeout=GUARD)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"still running {GUARD:g} s after SIGTERM: {log[-2000:]}")
+
+
+@pytest.mark.parametrize("to", ["main thread", "another thread"])
+def test_an_idle_worker_stops_on_sigterm(pipelines: StartPipeline, to: str) -> None:
+    p = pipelines(TEST_CONFIG, worker=False)
+    worker = p.start_worker()
+    assert p.send("ps").status == 200  # it has run a job: every thread it keeps is up
+    poll_until(lambda: len(threads(worker.pid)) > 1, what="the worker's threads")
+    main, *others = threads(worker.pid)
+    tgkill(worker.pid, main if to == "main thread" else others[-1], signal.SIGTERM)
+    assert stopped(worker, p.worker_log()) == 0, p.worker_log()
+
+
+@pytest.mark.parametrize("to", ["main thread", "another thread"])
+def test_a_watcher_on_a_quiet_engine_stops_on_sigterm(pipelines: StartPipeline, to: str) -> None:
+    p = pipelines(TEST_CONFIG + '\n[monitor]\ninterval = "1s"\n', worker=False)
+    watcher = p.start_watcher()
+    main, *others = threads(watcher.pid)
+    assert others, "the watcher follows events and samples in threads of its own"
+    tgkill(watcher.pid, main if to == "main thread" else others[-1], signal.SIGTERM)
+    assert stopped(watcher, p.watcher_log()) == 0, p.watcher_log()
