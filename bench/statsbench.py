@@ -30,7 +30,7 @@ from bench.deploybench import IMAGE, through_bot, timed_cli
 from dockbolt.cli.local_redis import LocalRedis
 from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.stathistory import Sample, StatsHistory
-from tests.support.harness import Pipeline, start_pipeline
+from tests.support.harness import HOST, Pipeline, start_pipeline
 from workers.docker_monitor import connect_monitor
 from workers.sampler import Sampler
 
@@ -91,7 +91,7 @@ def stats_figures(config_text: str | None = None, rounds: int = ROUNDS) -> dict[
     try:
         with LocalRedis() as local, tempfile.TemporaryDirectory(prefix="dhbench-") as tmp:
             redis = Redis.from_url(local.url)
-            history = StatsHistory(redis, engine.host_name(), MonitorConfig())
+            history = StatsHistory(redis, HOST, MonitorConfig())  # the host the harness's worker serves
             p = start_pipeline(local.url, Path(tmp), config_text)
             try:
                 p.start_worker()
