@@ -10,6 +10,11 @@ The worker outlives Redis (``DockboltWorker`` and ``serve``): a lost connection 
 calls ``work()`` again. During a job the work horse is never abandoned: the worker keeps waiting for it
 (heartbeats that fail are skipped and resume when Redis answers) and only then leaves ``work()``. The job
 is not queued again by anyone, and its one-time claim (``trust.seen_key``) refuses a second run.
+
+A quick read (``ps``, ``images``, ``inspect``: ``Handler.in_process``) runs in the worker's own process
+instead, as RQ's ``SimpleWorker`` runs every job: a fork and its copy-on-write faults cost more than such a
+job itself (~20 ms of kernel time per job on a small VM). Everything else gets a horse: a crash, a leak or
+a long stream stays in it.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, worker_registration
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import WorkerStatus
 
 from dockbolt.core.apps import AppConfig
 from dockbolt.core.buildsrc import BuildConfig
@@ -40,6 +47,7 @@ from dockbolt.core.codec import prepare
 from dockbolt.core.contract import WORKER_TTL, JobRequest, host_queue
 from dockbolt.core.delivery import Deliverer
 from dockbolt.core.errors import DockerUnavailable
+from dockbolt.core.jobsign import JOB_KEY
 from dockbolt.core.metrics import QUEUE_DEPTH
 from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.rbac import Policy
@@ -76,6 +84,7 @@ class DockboltWorker(TrustingWorker):
         super().__init__(*args, **kwargs)
         self.redis_lost: str | None = None  # why the last work() ended for Redis, until serve() recovers
         self.stop_asked = False
+        self._here = False  # a job is running in this process (``_perform_here``), not in a horse
         self._beat_missed = False
         # Called when the worker registers again after Redis lost it (its host beats at once then).
         self.registered_again: Callable[[], None] = lambda: None
@@ -112,6 +121,23 @@ class DockboltWorker(TrustingWorker):
         except REDIS_DOWN as exc:
             raise self.lost(exc) from exc
 
+    def _perform_here(self, job: Job, queue: Queue) -> None:
+        """Run the job in this process (RQ's ``SimpleWorker.execute_job``): no fork, no horse. Its timeout
+        is RQ's death penalty (SIGALRM, this main thread) as in a horse; this worker's record is kept alive
+        for the job's timeout (no beats meanwhile), as ``SimpleWorker`` keeps it."""
+        self._here = True
+        try:
+            self.prepare_execution(job)
+            self.perform_job(job, queue)
+        finally:
+            self._here = False
+            self.set_state(WorkerStatus.IDLE)
+
+    def get_heartbeat_ttl(self, job: Job) -> int:
+        if self._here:
+            return int(job.timeout if job.timeout and job.timeout > 0 else DEFAULT_WORKER_TTL) + 60
+        return int(super().get_heartbeat_ttl(job))
+
     def maintain_heartbeats(self, job: Job) -> None:
         """While the horse runs, a beat Redis cannot take is skipped: the worker keeps waiting for it."""
         try:
@@ -129,17 +155,33 @@ class DockboltWorker(TrustingWorker):
             super().set_current_job_working_time(current_job_working_time, pipeline)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """RQ's fork-and-monitor; whatever happens, the horse has exited when this returns or raises.
-        Then (here, in the parent: the horse's own counts die with it) the job's duration is observed."""
+        """RQ's fork-and-monitor, or for a quick read (``runs_here``) RQ's ``SimpleWorker`` way, in this
+        process; whatever happens, a horse has exited when this returns or raises. Then (here, in the
+        parent: a horse's own counts die with it) the job's duration is observed."""
         start = time.monotonic()
         try:
-            super().execute_job(job, queue)
+            if runs_here(job):
+                self._perform_here(job, queue)
+            else:
+                super().execute_job(job, queue)
         except REDIS_DOWN as exc:
             raise self.lost(exc) from exc
         finally:
             if self.horse_pid:  # RQ's monitor raised before the horse exited: never leave it unwatched
                 self.wait_for_horse()
         observe_job(self.connection, job.id, time.monotonic() - start)
+
+
+def runs_here(job: Job) -> bool:
+    """Whether the job's verb is a quick read run in the worker's own process (``Handler.in_process``).
+    The verb is read from the envelope before it is verified — it only picks where the job runs: the job
+    is verified there as anywhere (a forged "ps" is refused in this process instead of a horse)."""
+    try:
+        verb = job.args[0][JOB_KEY]["verb"]
+    except (IndexError, KeyError, TypeError):
+        return False
+    handler = HANDLERS.get(verb) if isinstance(verb, str) else None
+    return handler is not None and handler.in_process
 
 
 def wait_for_redis(redis: Redis, stop: threading.Event) -> bool:

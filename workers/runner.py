@@ -86,8 +86,11 @@ def run_job(envelope: Mapping[str, Any]) -> dict[str, Any]:
     (RQ records it failed) without a word to Slack or a call to Docker.
     """
     ctx = trust.context()
-    settings = ctx.settings
-    redis = _redis(settings)
+    with _redis(ctx.settings) as redis:  # closed: a job run in the worker's own process leaves no socket
+        return _run(envelope, ctx, redis)
+
+
+def _run(envelope: Mapping[str, Any], ctx: trust.WorkerContext, redis: Redis) -> dict[str, Any]:
     current = get_current_job()
     job = trust.accept(envelope, rq_job_id=current.id if current is not None else "", ctx=ctx, redis=redis)
     store = JobStore(redis)

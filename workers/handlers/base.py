@@ -50,3 +50,5 @@ class Handler(Generic[A]):
     verb: str
     args: type[A]
     run: Callable[[HandlerContext, A], Reply]
+    # A quick read, run in the worker's own process rather than a forked horse (``workers.main``).
+    in_process: bool = False

@@ -33,4 +33,4 @@ def grid_of(fmt: str, images: list[ImageSummary], now: float) -> Table:
     return goformat.render(template, goformat.IMAGES_FIELDS, formatting.images_fields(images, now))
 
 
-HANDLERS = (Handler("images", ImagesArgs, handle),)
+HANDLERS = (Handler("images", ImagesArgs, handle, in_process=True),)

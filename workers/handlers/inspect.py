@@ -26,4 +26,4 @@ def handle(ctx: HandlerContext, args: NameArgs) -> Reply:
     )
 
 
-HANDLERS = (Handler("inspect", NameArgs, handle),)
+HANDLERS = (Handler("inspect", NameArgs, handle, in_process=True),)

@@ -38,4 +38,4 @@ def grid_of(fmt: str, containers: list[ContainerSummary], now: float) -> Table:
     return goformat.render(template, goformat.PS_FIELDS, (formatting.ps_fields(c, now) for c in containers))
 
 
-HANDLERS = (Handler("ps", PsArgs, handle),)
+HANDLERS = (Handler("ps", PsArgs, handle, in_process=True),)
