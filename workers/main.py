@@ -305,7 +305,7 @@ def run_worker(settings: Settings, policy: Policy, *, burst: bool = False,
         deliverer.start()
     beat = HostBeat(settings, redis, host_name, name).start()
     worker.registered_again = beat.nudge  # commands for this host are refused until it beats again
-    gc.freeze()  # FREEZE
+    gc.freeze()  # what lives now is never scanned by a horse's collector, which would copy its pages
     try:
         serve(worker, burst=burst)
     finally:

@@ -62,7 +62,16 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
              monitor.notify_channel or "no notify channel")
     # The events are followed in a thread and the signal is waited for here: a read blocked on a quiet
     # event stream would otherwise hold a SIGTERM until the next event or the read timeout (30 s).
-    follower = threading.Thread(target=watcher.run, name="dockbolt-watch-events", daemon=True)
+    crashed: list[BaseException] = []
+
+    def follow() -> None:
+        try:
+            watcher.run()
+        except BaseException as exc:  # said by the thread's excepthook; the process then exits 1
+            crashed.append(exc)
+            raise
+
+    follower = threading.Thread(target=follow, name="dockbolt-watch-events", daemon=True)
     follower.start()
     try:
         while follower.is_alive() and not watcher.stop.wait(STOP_CHECK):
@@ -74,4 +83,7 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
         if deliverer is not None:
             deliverer.stop()
         engine.close()
+    if crashed:
+        log.error("watcher for %s stopped: its event loop crashed (%r)", host, crashed[0])
+        return 1
     return 0

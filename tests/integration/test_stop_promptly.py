@@ -18,8 +18,13 @@ import subprocess
 
 import pytest
 
+from dockbolt.core.monitor import MonitorConfig
+from dockbolt.core.redact import Redactor
+from dockbolt.core.settings import load_settings
 from tests.integration.conftest import StartPipeline
 from tests.support.pipeline import TEST_CONFIG, poll_until
+from workers import watch_main
+from workers.watcher import Watcher
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +74,17 @@ def test_a_watcher_on_a_quiet_engine_stops_on_sigterm(pipelines: StartPipeline, 
     assert others, "the watcher follows events and samples in threads of its own"
     tgkill(watcher.pid, main if to == "main thread" else others[-1], signal.SIGTERM)
     assert stopped(watcher, p.watcher_log()) == 0, p.watcher_log()
+
+
+def test_a_watcher_whose_event_loop_crashes_exits_non_zero(monkeypatch: pytest.MonkeyPatch, redis_url: str,
+                                                           docker_host: str) -> None:
+    """The event loop runs in a thread now: its crash still ends the process with 1 (a supervisor restarts
+    it on failure), never a clean 0."""
+    def crash(self: Watcher) -> None:
+        raise RuntimeError("the event loop crashed")
+
+    monkeypatch.setattr(Watcher, "run", crash)
+    monkeypatch.setattr(watch_main.signal, "signal", lambda *_: None)  # leave pytest's handlers alone
+    settings = load_settings({"REDIS_URL": redis_url, "DOCKER_HOST": docker_host,
+                              "DOCKBOLT_HOST_NAME": "crashing"})
+    assert watch_main.run_watch(settings, MonitorConfig(), Redactor()) == 1
