@@ -62,14 +62,14 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
              monitor.notify_channel or "no notify channel")
     # The events are followed in a thread and the signal is waited for here: a read blocked on a quiet
     # event stream would otherwise hold a SIGTERM until the next event or the read timeout (30 s).
-    crashed: list[BaseException] = []
+    crashed: list[Exception] = []
 
     def follow() -> None:
         try:
             watcher.run()
-        except BaseException as exc:  # said by the thread's excepthook; the process then exits 1
+        except Exception as exc:  # the process then exits 1: a supervisor restarts it on failure
+            log.exception("watcher for %s: its event loop crashed", host)
             crashed.append(exc)
-            raise
 
     follower = threading.Thread(target=follow, name="dockbolt-watch-events", daemon=True)
     follower.start()
@@ -83,7 +83,4 @@ def run_watch(settings: Settings, monitor: MonitorConfig, redactor: Redactor, *,
         if deliverer is not None:
             deliverer.stop()
         engine.close()
-    if crashed:
-        log.error("watcher for %s stopped: its event loop crashed (%r)", host, crashed[0])
-        return 1
-    return 0
+    return 1 if crashed else 0

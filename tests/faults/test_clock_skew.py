@@ -32,7 +32,7 @@ from dockbolt.core.contract import JobStatus
 from dockbolt.core.jobstore import HEARTBEATS, JobStore, redis_time
 from tests.conftest import unavailable
 from tests.faults.test_redis_outage import card_status, finished, job_of, serving
-from tests.support.pipeline import Pipeline, kill_worker, poll_until, start_pipeline
+from tests.support.pipeline import Pipeline, children, kill_worker, poll_until, start_pipeline
 from tests.support.recorded import thread_text
 
 pytestmark = pytest.mark.integration
@@ -108,8 +108,13 @@ def test_a_worker_60_s_ahead_that_dies_is_reported_lost_in_time(
     name = f"dbfault-{run_labels['dockbolt.test-run']}-early"
     stubborn(docker_client, test_image, name, run_labels)
     job = job_of(p, f"stop -t 300 {name}")
-    p.standin.wait_for(lambda: card_status(p, job) == "running", timeout=WAIT)
-    poll_until(lambda: p.redis.zscore(HEARTBEATS, job) is not None, timeout=WAIT, what="a heartbeat")
+    # Its work horse running it and its first heartbeat in (not the card's "running": that edit is held
+    # back a second, and under libfaketime a horse's timed waits are not to be relied on).
+    try:
+        poll_until(lambda: children(worker.pid) and p.redis.zscore(HEARTBEATS, job) is not None,
+                   timeout=WAIT, what="the work horse running the job, and its heartbeat")
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}: {card_status(p, job)}; {p.worker_log()[-3000:]}") from exc
 
     kill_worker(worker)
     killed = time.monotonic()

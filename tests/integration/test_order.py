@@ -58,8 +58,8 @@ def test_a_waiting_job_says_what_it_waits_for_and_other_users_are_not_held_up(
     behind = _send(p, "ps")
     other = _send(p, "ps", user_id="UOPERATOR")  # another user: a lane of its own
     assert final_card(p.standin, other).status == "done"
-    slow_card = p.standin.find_card(slow)
-    assert slow_card is not None and slow_card.status == "running"  # `other` did not wait for it
+    slow_rec = JobStore(p.redis).get(slow)  # `other` did not wait for it (its card may not say "running"
+    assert slow_rec is not None and not slow_rec.status.final  # yet: that edit is held back a second)
     def shows_waiting() -> bool:
         card = p.standin.find_card(behind)
         return card is not None and f"waiting for job {slow}" in json.dumps(card.blocks)
