@@ -103,6 +103,24 @@ class JobRecord:
         }
 
 
+def _record(raw: dict[Any, Any]) -> JobRecord | None:
+    """A job's record from its hash (HGETALL), or None when unknown, expired, or only a status written
+    for a job never recorded."""
+    d = {_text(k): _text(v) for k, v in raw.items()}
+    if "request" not in d:
+        return None
+    request = JobRequest.from_dict(json.loads(d["request"]))
+    if d.get("thread_ts", NO_THREAD) != NO_THREAD:  # the card, posted after the job was queued
+        request = dataclasses.replace(request, thread_ts=d["thread_ts"])
+    return JobRecord(
+        request=request,
+        status=JobStatus(d.get("status", JobStatus.QUEUED)),
+        started_at=float(d["started_at"]) if d.get("started_at") else None,
+        ended_at=float(d["ended_at"]) if d.get("ended_at") else None,
+        detail=d.get("detail", ""),
+    )
+
+
 class JobStore:
     """Reads and writes job records; every method is one or two Redis round trips."""
 
@@ -239,20 +257,7 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         """Return the record of a job, or None when unknown or expired."""
-        raw = self.redis.hgetall(_job_key(job_id))
-        d = {_text(k): _text(v) for k, v in raw.items()}
-        if "request" not in d:  # unknown, expired, or only a status written for a job never recorded
-            return None
-        request = JobRequest.from_dict(json.loads(d["request"]))
-        if d.get("thread_ts", NO_THREAD) != NO_THREAD:  # the card, posted after the job was queued
-            request = dataclasses.replace(request, thread_ts=d["thread_ts"])
-        return JobRecord(
-            request=request,
-            status=JobStatus(d.get("status", JobStatus.QUEUED)),
-            started_at=float(d["started_at"]) if d.get("started_at") else None,
-            ended_at=float(d["ended_at"]) if d.get("ended_at") else None,
-            detail=d.get("detail", ""),
-        )
+        return _record(self.redis.hgetall(_job_key(job_id)))
 
     def first_time(self, job_id: str, what: str) -> bool:
         """True once per job and ``what`` (a notice posted once, whichever bot process gets there)."""
@@ -279,12 +284,10 @@ class JobStore:
         raw = self.redis.hget(_job_key(job_id), "announce_ts")
         return None if raw is None else _text(raw)
 
-    def recent_for_user(self, user_id: str, limit: int = 10) -> list[JobRecord]:
-        """Return the user's most recent jobs, newest first."""
-        ids = self.redis.zrevrange(_user_key(user_id), 0, limit - 1)
-        out = []
+    def recent_for_user(self, user_id: str, limit: int = 10, start: int = 0) -> list[JobRecord]:
+        """Return the user's most recent jobs, newest first (``limit`` of them, from the ``start``-th)."""
+        ids = self.redis.zrevrange(_user_key(user_id), start, start + limit - 1)
+        pipe = self.redis.pipeline(transaction=False)  # one round trip, not one per job
         for raw_id in ids:
-            rec = self.get(_text(raw_id))
-            if rec is not None:
-                out.append(rec)
-        return out
+            pipe.hgetall(_job_key(_text(raw_id)))
+        return [rec for rec in map(_record, pipe.execute()) if rec is not None]
