@@ -25,7 +25,7 @@ from tests.support.second_engine import SecondEngine
 
 USER = "UBENCH"
 CONTAINERS = 10
-ROUNDS = 10
+ROUNDS = 20
 GOAL = 1.3
 
 
