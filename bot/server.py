@@ -41,7 +41,7 @@ MAX_BODY = 64 * 1024  # bytes; a slash command with 4,000 characters of text, al
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
 _UNAUTHORIZED = "401 Unauthorized", "invalid request"  # as Bolt answers a bad signature
 # A worker is live while its last RQ heartbeat is at most this old (Redis server time): workers.main's
-# WORKER_TTL + 60, the lease RQ gives a worker's record (an idle worker beats every 45 s, a busy one 30 s).
+# WORKER_TTL + 60, the lease RQ gives a worker's record (an idle worker beats every 2 s, a busy one 30 s).
 
 
 def refusal(environ: WSGIEnvironment) -> tuple[str, str] | None:

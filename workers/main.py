@@ -73,6 +73,12 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 MAX_BACKOFF = 2.0  # seconds between two attempts to reach Redis again (a PING: cheap)
 
 
+# An idle worker waits for a job this long at a time (RQ's BLMOVE; RQ's own default is 45 s). Python runs
+# a signal's handler in the main thread only once that thread runs Python again: a SIGTERM the kernel
+# hands to another thread (or one that comes just before RQ starts waiting) is acted on within this.
+IDLE_WAIT = 2
+
+
 class RedisLost(StopRequested):
     """Redis went away: leaves ``Worker.work()`` (RQ's own way out for a stop) so ``serve`` waits for it."""
 
@@ -132,6 +138,10 @@ class DockboltWorker(TrustingWorker):
         finally:
             self._here = False
             self.set_state(WorkerStatus.IDLE)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return IDLE_WAIT  # RQ: WORKER_TTL - 15 s
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         if self._here:

@@ -40,9 +40,9 @@ def check_host_name(name: str) -> str:
     return name
 
 
-# RQ's heartbeat lease for dockbolt workers: an idle worker beats every WORKER_TTL - 15 s, a busy one every
-# 30 s, and each beat sets its record to expire at most WORKER_FRESH s later (Redis's clock); a worker
-# whose record has not expired counts as serving its queues.
+# RQ's heartbeat lease for dockbolt workers: an idle worker beats every 2 s (each wait for a job,
+# workers.main.IDLE_WAIT), a busy one every 30 s, and each beat sets its record to expire at most
+# WORKER_FRESH s later (Redis's clock); a worker whose record has not expired counts as serving its queues.
 WORKER_TTL = 60
 WORKER_FRESH = WORKER_TTL + 60
 # RQ accepts only letters, digits, "_" and "-" in job ids (a Slack ts, with its dot, is not valid).

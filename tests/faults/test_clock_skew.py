@@ -116,7 +116,9 @@ def test_a_worker_60_s_ahead_that_dies_is_reported_lost_in_time(
         poll_until(lambda: children(worker.pid) and p.redis.zscore(HEARTBEATS, job) is not None,
                    timeout=WAIT, what="the work horse running the job, and its heartbeat")
     except TimeoutError as exc:
-        raise AssertionError(f"{exc}: {card_status(p, job)}; {p.worker_log()[-3000:]}") from exc
+        seen = (f"horses {children(worker.pid)}, heartbeat {p.redis.zscore(HEARTBEATS, job)}, "
+                f"worker {'running' if worker.poll() is None else f'exited {worker.returncode}'}")
+        raise AssertionError(f"{exc} ({seen}): {card_status(p, job)}; {p.worker_log()[-3000:]}") from exc
 
     kill_worker(worker)
     killed = time.monotonic()

@@ -1,12 +1,11 @@
 """`docker stop` and systemd send SIGTERM and SIGKILL a process that has not exited 10 s (90 s) later: a
-watcher stops promptly on SIGTERM whichever of its threads the kernel hands it to, a worker when it goes to
-its main thread.
+worker and a watcher stop promptly on SIGTERM, whichever of their threads the kernel hands it to.
 
 Python runs a signal's handler in the main thread, when that thread next runs Python code. The watcher's
 main thread used to block in the read of a quiet event stream, so a SIGTERM delivered to another thread
-waited for the next engine event or the stream's 30-s read timeout (that case failed before the fix). An
-idle worker's main thread blocks in RQ's BLPOP the same way (up to 45 s; seen in CI): not fixed yet, in the
-README's known gaps. Each signal goes to one thread in particular (``tgkill``). The waits are hang guards.
+waited for the next engine event or the stream's 30-s read timeout; an idle worker's main thread blocked
+the same way in RQ's wait for a job (a 45-s BLMOVE; seen in CI). Both "another thread" cases failed before
+their fixes. Each signal goes to one thread in particular (``tgkill``). The waits are hang guards.
 """
 
 from __future__ import annotations
@@ -16,8 +15,12 @@ import os
 import platform
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
+from redis import Redis
+from rq.worker import Worker, WorkerStatus
 
 from dockbolt.core.monitor import MonitorConfig
 from dockbolt.core.redact import Redactor
@@ -56,14 +59,28 @@ def stopped(proc: subprocess.Popen[bytes], log: str) -> int:
         pytest.fail(f"still running {GUARD:g} s after SIGTERM: {log[-2000:]}")
 
 
-def test_an_idle_worker_stops_on_sigterm(pipelines: StartPipeline) -> None:
-    """To its main thread (a SIGTERM handed to another thread can wait for the end of RQ's 45-s idle
-    BLPOP: a known gap, in the README)."""
+def idle(redis: Redis, pid: int) -> bool:
+    """The worker says it is idle (RQ sets that just before it waits) and its main thread is blocked
+    waiting for a job (RQ's BLMOVE: a poll in the kernel; True too where the kernel does not say), so a
+    signal can reach it only by interrupting that wait."""
+    def now() -> bool:
+        wchan = Path(f"/proc/{pid}/task/{pid}/wchan").read_text()
+        states = [w.get_state() for w in Worker.all(connection=redis) if w.pid == pid]
+        return states == [WorkerStatus.IDLE] and (wchan == "0" or "poll" in wchan)
+
+    # Twice, apart: the first time can be the heartbeat's round trip just before the wait.
+    return now() and (time.sleep(0.3) or now())
+
+
+@pytest.mark.parametrize("to", ["main thread", "another thread"])
+def test_an_idle_worker_stops_on_sigterm(pipelines: StartPipeline, to: str) -> None:
     p = pipelines(TEST_CONFIG, worker=False)
     worker = p.start_worker()
-    assert p.send("ps").status == 200  # it has run a job: every thread it keeps is up
-    poll_until(lambda: len(threads(worker.pid)) > 1, what="the worker's threads")
-    tgkill(worker.pid, worker.pid, signal.SIGTERM)
+    job = p.job_of(p.send("ps"))  # it has run a job: every thread it keeps is up
+    p.standin.wait_for(lambda: (card := p.standin.find_card(str(job))) is not None and card.status == "done")
+    poll_until(lambda: idle(p.redis, worker.pid), what="the worker waiting for its next job")
+    main, *others = threads(worker.pid)
+    tgkill(worker.pid, main if to == "main thread" else others[-1], signal.SIGTERM)
     assert stopped(worker, p.worker_log()) == 0, p.worker_log()
 
 
