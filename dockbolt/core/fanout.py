@@ -59,8 +59,8 @@ def merge(parts: list[Part]) -> tuple[str, Table | None]:
     """The merged reply: one summary line per host, and every host's rows under a HOST column."""
     lines = [f"{len(parts)} host{'' if len(parts) == 1 else 's'}:"]
     lines += [f"• {code(p.host)}: {p.text}" for p in parts]
-    tables = [(p.host, p.table) for p in parts if p.table is not None]
-    if not tables:
+    tables = [(p.host, p.table) for p in parts if p.table is not None and p.table.rows]
+    if not tables:  # no host has a row to show: no table (a lone header row said nothing)
         return "\n".join(lines), None
     headers = (HOST_HEADER, *tables[0][1].headers)
     rows = [(host, *row) for host, t in tables for row in t.rows if len(row) == len(headers) - 1]

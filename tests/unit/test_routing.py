@@ -132,3 +132,14 @@ def test_merge_puts_every_host_under_a_host_column() -> None:
     assert grid is not None and grid.headers == ("HOST", "ID", "NAMES")
     assert grid.rows == (("a", "1", "web"), ("c", "2", "db"), ("c", "3", "q"))
     assert merge([b]) == ("1 host:\n• `b`: Docker unreachable", None)
+
+
+def test_merge_of_hosts_with_nothing_to_list_has_no_table() -> None:
+    """`@all ps` where no host runs a container: each host's line says so, and no empty table with a
+    header row follows (a single host's `ps` shows none either)."""
+    empty = Table.of(("ID", "NAMES"), [])
+    parts = [Part("a", True, "No running containers.", empty), Part("b", True, "No running containers.", empty)]
+    assert merge(parts) == ("2 hosts:\n• `a`: No running containers.\n• `b`: No running containers.", None)
+    c = Part("c", True, "1 running container.", Table.of(("ID", "NAMES"), [("1", "web")]))
+    _, grid = merge([parts[0], c])
+    assert grid is not None and grid.rows == (("c", "1", "web"),)
