@@ -77,6 +77,11 @@ MAX_BACKOFF = 2.0  # seconds between two attempts to reach Redis again (a PING: 
 # a signal's handler in the main thread only once that thread runs Python again: a SIGTERM the kernel
 # hands to another thread (or one that comes just before RQ starts waiting) is acted on within this.
 IDLE_WAIT = 2
+# RQ's pubsub thread (its command channel) waits this long at a time. RQ's 60 s hung a worker's stop:
+# RQ unsubscribes, then stops the thread, and redis-py 8's ``PubSubWorkerThread.stop()`` joins it without
+# a bound; a thread that read the UNSUBSCRIBE's reply before the stop waits for a subscription for its
+# whole wait — a SIGTERMed worker sat in its teardown up to 60 s (seen in CI; ~1 stop in 3 here).
+PUBSUB_WAIT = 1.0
 
 
 class RedisLost(StopRequested):
@@ -138,6 +143,14 @@ class DockboltWorker(TrustingWorker):
         finally:
             self._here = False
             self.set_state(WorkerStatus.IDLE)
+
+    def subscribe(self) -> None:
+        """RQ's, with its command channel's thread waiting PUBSUB_WAIT s at a time (RQ: 60 s)."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ's hint: None
+            sleep_time=PUBSUB_WAIT, daemon=True, exception_handler=self._pubsub_exception_handler)
 
     @property
     def dequeue_timeout(self) -> int:

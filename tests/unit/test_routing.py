@@ -138,7 +138,8 @@ def test_merge_of_hosts_with_nothing_to_list_has_no_table() -> None:
     """`@all ps` where no host runs a container: each host's line says so, and no empty table with a
     header row follows (a single host's `ps` shows none either)."""
     empty = Table.of(("ID", "NAMES"), [])
-    parts = [Part("a", True, "No running containers.", empty), Part("b", True, "No running containers.", empty)]
+    none = "No running containers."
+    parts = [Part("a", True, none, empty), Part("b", True, none, empty)]
     assert merge(parts) == ("2 hosts:\n• `a`: No running containers.\n• `b`: No running containers.", None)
     c = Part("c", True, "1 running container.", Table.of(("ID", "NAMES"), [("1", "web")]))
     _, grid = merge([parts[0], c])
