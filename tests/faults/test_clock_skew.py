@@ -49,8 +49,7 @@ def skewed(offset: str) -> dict[str, str]:
         unavailable(f"no {LIBFAKETIME} (apt-get install libfaketime)")
     # PYTHONFAULTHANDLER: a skewed worker died of SIGSEGV now and then (3 of 13 runs of a day, inside
     # libfaketime's LD_PRELOAD, not seen without it); if it does, its log shows where.
-    # The monotonic clock stays true; the fix keeps timed waits on it (RQ's pubsub thread, joined at
-    # shutdown) from hanging under libfaketime, which made a skewed worker ignore SIGTERM now and then.
+    # The monotonic clock stays true, so timed waits on it run as on a true clock.
     env = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
            "FAKETIME_FORCE_MONOTONIC_FIX": "1", "PYTHONFAULTHANDLER": "1"}
     probe = subprocess.run([sys.executable, "-c", "import time; print(time.time())"],
@@ -72,6 +71,11 @@ def pipe(redis_url: str, tmp_path: Path, docker_cleanup: None) -> Iterator[Pipel
         yield p
     finally:
         p.close()
+
+
+def state(worker: subprocess.Popen[bytes]) -> str:
+    """Whether the worker process still runs, for a failure message (-11: it died of SIGSEGV)."""
+    return "worker running" if worker.poll() is None else f"worker exited {worker.returncode}"
 
 
 def stubborn(client: docker.DockerClient, image: str, name: str, labels: dict[str, str]) -> None:
@@ -96,8 +100,8 @@ def test_a_worker_30_s_behind_is_neither_lost_nor_dead(
         poll_until(lambda: (r := JobStore(p.redis).get(job)) is not None and r.status is JobStatus.RUNNING,
                    timeout=WAIT, what="the job running")
     except TimeoutError as exc:
-        said = f"worker {'running' if worker.poll() is None else f'exited {worker.returncode}'}"
-        raise AssertionError(f"{exc} ({said}): {card_status(p, job)}; {p.worker_log()[-3000:]}") from exc
+        seen = f"{state(worker)}: {card_status(p, job)}"
+        raise AssertionError(f"{exc} ({seen}); {p.worker_log()[-3000:]}") from exc
     assert serving(p)  # during the job
     assert finished(p, job) == "done", thread_text(p.standin, job)
     assert p.standin.wait_for(lambda: f"Stopped `{name}`." in thread_text(p.standin, job), timeout=WAIT)
@@ -122,8 +126,7 @@ def test_a_worker_60_s_ahead_that_dies_is_reported_lost_in_time(
         poll_until(lambda: children(worker.pid) and p.redis.zscore(HEARTBEATS, job) is not None,
                    timeout=WAIT, what="the work horse running the job, and its heartbeat")
     except TimeoutError as exc:
-        seen = (f"horses {children(worker.pid)}, heartbeat {p.redis.zscore(HEARTBEATS, job)}, "
-                f"worker {'running' if worker.poll() is None else f'exited {worker.returncode}'}")
+        seen = f"horses {children(worker.pid)}, heartbeat {p.redis.zscore(HEARTBEATS, job)}, {state(worker)}"
         raise AssertionError(f"{exc} ({seen}): {card_status(p, job)}; {p.worker_log()[-3000:]}") from exc
 
     kill_worker(worker)
