@@ -152,6 +152,23 @@ class DockboltWorker(TrustingWorker):
         self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ's hint: None
             sleep_time=PUBSUB_WAIT, daemon=True, exception_handler=self._pubsub_exception_handler)
 
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        """RQ's, except that RQ_WORKER_ID and RQ_JOB_ID are set in the horse alone. RQ sets them here too,
+        after the fork, while this process's other threads (deliverers, the host beat, RQ's pubsub thread)
+        run: the first job adds two variables, glibc's ``setenv`` then moves the environment array, and a
+        thread reading it at that moment (``getenv``: glibc's resolver; libfaketime on every clock read)
+        reads freed memory. A worker died of SIGSEGV there (faulthandler: the main thread in
+        ``os.environ.__setitem__`` under ``fork_work_horse``)."""
+        child_pid = os.fork()
+        if child_pid == 0:
+            os.environ["RQ_WORKER_ID"] = self.name
+            os.environ["RQ_JOB_ID"] = job.id
+            os.setpgrp()
+            self.main_work_horse(job, queue)
+            os._exit(0)  # as RQ: never return into the parent's loop
+        self._horse_pid = child_pid
+        self.procline(f"Forked {child_pid} at {time.time()}")  # type: ignore[no-untyped-call]
+
     @property
     def dequeue_timeout(self) -> int:
         return IDLE_WAIT  # RQ: WORKER_TTL - 15 s
