@@ -47,8 +47,9 @@ def skewed(offset: str) -> dict[str, str]:
     """The environment that puts a process's wall clock ``offset`` ("-30s") off; checked on a Python."""
     if not LIBFAKETIME.exists():
         unavailable(f"no {LIBFAKETIME} (apt-get install libfaketime)")
-    # PYTHONFAULTHANDLER: a skewed worker died of SIGSEGV now and then (3 of 13 runs of a day, inside
-    # libfaketime's LD_PRELOAD, not seen without it); if it does, its log shows where.
+    # PYTHONFAULTHANDLER: if the worker crashes, its log shows where. That is how a SIGSEGV (1 run in 4)
+    # was traced to RQ writing the worker's environment while libfaketime read it in another thread
+    # (``DockboltWorker.fork_work_horse``).
     # The monotonic clock stays true, so timed waits on it run as on a true clock.
     env = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
            "FAKETIME_FORCE_MONOTONIC_FIX": "1", "PYTHONFAULTHANDLER": "1"}
