@@ -231,7 +231,9 @@ def cleanup(client: docker.DockerClient, tags: list[str]) -> None:
     for name in names:
         with contextlib.suppress(docker.errors.NotFound):
             client.containers.get(name).remove(force=True, v=True)
-    images = [*tags, *(i.id for i in client.images.list(name=APP_IMAGE) if i.id)]
+    # …and the untagged ones its rebuilt tags left (each build carries its job id: a new image each time).
+    untagged = client.images.list(filters={"dangling": True, "label": f"dockbolt.app={APP}"})
+    images = [*tags, *(i.id for i in [*client.images.list(name=APP_IMAGE), *untagged] if i.id)]
     for image in images:
         with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
             client.images.remove(image, force=True)

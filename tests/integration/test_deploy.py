@@ -20,9 +20,11 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
+from redis import Redis
 
 from bot.hooks import signature
 from dockbolt.core.deploys import DeployStore
+from dockbolt.core.jobstore import JobStore
 from tests.integration.conftest import StartPipeline
 from tests.integration.test_build import dockerfile, git
 from tests.support.pipeline import CHANNEL, TEST_CONFIG, Pipeline, kill_worker, poll_until
@@ -61,11 +63,22 @@ def repo(tmp_path: Path, test_image: str) -> Path:
 
 
 @pytest.fixture
-def images(docker_client: docker.DockerClient, test_run_id: str) -> Iterator[str]:
-    """The repository the apps build into (its images removed afterwards)."""
+def images(docker_client: docker.DockerClient, test_run_id: str, redis_url: str) -> Iterator[str]:
+    """The repository the apps build into. Afterwards the app containers go first (the pipelines'
+    clean-up comes later: an image a running container uses cannot be removed), then the repository's
+    images and the untagged ones this session's jobs built (a rebuilt tag leaves its old image behind as
+    `<none>`; each build carries its job's id, so a ref built again is a new image); other sessions'
+    images are left alone."""
     repository = f"dhit-{test_run_id}/web"
     yield repository
-    for image in docker_client.images.list(name=repository):
+    for c in docker_client.containers.list(all=True, filters={"label": f"dhtest.run={test_run_id}"}):
+        with contextlib.suppress(docker.errors.NotFound):
+            c.remove(force=True)
+    untagged = docker_client.images.list(filters={"dangling": True, "label": "dockbolt.app"})
+    with Redis.from_url(redis_url) as redis:
+        store = JobStore(redis)
+        ours = [i for i in untagged if store.get(i.labels.get("dockbolt.job", "")) is not None]
+    for image in [*docker_client.images.list(name=repository), *ours]:
         with contextlib.suppress(docker.errors.APIError):
             docker_client.images.remove(image.id, force=True)
 
