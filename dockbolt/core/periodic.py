@@ -1,6 +1,9 @@
 """A daemon thread that calls a function every few seconds until stopped (the reaper, job heartbeats).
 
 A call that raises is logged and the next one still happens: a Redis or Slack blip must not end the loop.
+Redis out of reach (a connection refused, dropped or timed out) is an outage, not a bug: it is said in
+one line when it starts and one when Redis answers again, not with a traceback per call (the bot's
+reaper runs every second). Anything else is logged with its traceback each time.
 """
 
 from __future__ import annotations
@@ -9,7 +12,12 @@ import logging
 import threading
 from collections.abc import Callable
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 log = logging.getLogger(__name__)
+
+OUTAGE = (RedisConnectionError, RedisTimeoutError)
 
 
 class Periodic:
@@ -30,8 +38,19 @@ class Periodic:
         self._stop.set()
 
     def _loop(self) -> None:
+        outage = False
         while not self._stop.wait(self.every):
             try:
                 self.fn()
+            except OUTAGE as exc:
+                if not outage:
+                    log.warning("%s: Redis unreachable (%s); trying again every %g s", self.name, exc,
+                                self.every)
+                outage = True
+                continue
             except Exception:
                 log.warning("%s failed; trying again in %g s", self.name, self.every, exc_info=True)
+                continue
+            if outage:
+                log.info("%s: Redis answers again", self.name)
+                outage = False
