@@ -23,8 +23,7 @@ from bot.parsing import parse
 from dockbolt.core.approvals import ApprovalRequest
 from dockbolt.core.buttons import ACTION_APPROVE, ACTION_CANCEL, ACTION_CONFIRMED, ACTION_DENY, action_name
 from dockbolt.core.errors import UsageError
-from dockbolt.core.rbac import authorize
-from dockbolt.core.scopes import run_requirements
+from dockbolt.core.rbac import Decision, authorize
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +75,24 @@ class ActionListener:
         return ""  # a queued job shows itself: its card in the thread clicked
 
     def _approver_refusal(self, req: ApprovalRequest, clicker: str, groups: frozenset[str]) -> str:
-        """"" when the approver's own bindings allow the command, else why not."""
+        """"" when the approver's own bindings allow the command — its verb, grants, targets, and every
+        host it would run on now (those of its route within the requester's `hosts` scope) — else why
+        not. The requester's command is authorized again, in full, when it runs."""
         try:
-            cmd = parse(req.text)
+            cmd, needs, new = self.commands.requirements(parse(req.text), req.user_id)
         except UsageError as err:
             return messages.usage_error(err, self.commands.config.slack.command)
-        needs, new = run_requirements(cmd.args, self.commands.config.policy.guardrails)
-        decision = authorize(self.commands.config.policy, user_id=clicker, user_groups=groups,
-                             channel_id=req.channel_id, verb=cmd.verb, needs=needs, targets=new)
-        return "" if decision.allowed else decision.reason
+        policy = self.commands.config.policy
+
+        def check(user: str, user_groups: frozenset[str], host: str = "") -> Decision:
+            return authorize(policy, user_id=user, user_groups=user_groups, channel_id=req.channel_id,
+                             verb=cmd.verb, needs=needs, targets=new, host=host)
+
+        where = self.commands.routed(cmd, req.channel_id)
+        requester = self.commands.groups_of(req.user_id) if where.hosts else frozenset()
+        hosts = [h for h in where.hosts if check(req.user_id, requester, h).allowed]
+        refused = next((d for d in (check(clicker, groups, h) for h in hosts or [""]) if not d.allowed), None)
+        return "" if refused is None else refused.reason
 
     def _run_approved(self, req: ApprovalRequest, thread: str, context: BoltContext) -> tuple[str, str]:
         """Queue the approved command as its requester (authorized again, as if typed now)."""

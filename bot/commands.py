@@ -24,7 +24,7 @@ from bot import messages, metrics
 from bot.approvals import ApprovalDesk
 from bot.enqueue import Dispatcher
 from bot.parsing import answers_privately, parse
-from bot.routing import route
+from bot.routing import Route, route
 from bot.usergroups import UserGroupCache
 from bot.verbs import VERBS, deploy
 from bot.verbs.audit import AuditArgs, export_to_slack
@@ -43,7 +43,7 @@ from dockbolt.core.jobstore import JobStore
 from dockbolt.core.metrics import Outcome, count_command
 from dockbolt.core.rbac import Decision, allowed_verbs, authorize, decision_log_line, referenced_groups
 from dockbolt.core.redact import Redactor
-from dockbolt.core.scopes import run_requirements, typed_targets
+from dockbolt.core.scopes import Requirement, Target, run_requirements, typed_targets
 
 log = logging.getLogger(__name__)
 authz_log = logging.getLogger("dockbolt.authz")
@@ -110,24 +110,19 @@ class CommandListener:
             return _counted(messages.Answer(messages.usage_error(err, command)), metrics.verb_label(text),
                             "invalid")
         spec = VERBS[cmd.verb]
-        if isinstance(cmd.args, DeployArgs):  # the app's config entry: its run options are authorized too
-            try:
-                cmd = replace(cmd, args=deploy.complete(cmd.args, self.config.apps, user_id))
-            except UsageError as err:
-                return _counted(messages.Answer(messages.usage_error(err, command)), cmd.verb, "invalid")
+        try:
+            cmd, needs, new = self.requirements(cmd, user_id)
+        except UsageError as err:
+            return _counted(messages.Answer(messages.usage_error(err, command)), cmd.verb, "invalid")
         user_groups = self.groups_of(user_id)
         policy = self.config.policy
-        # `run`'s flags and the container it creates are checked here already; the containers a verb
-        # names are resolved and checked by the worker, which sees the engine.
-        needs, new = run_requirements(cmd.args, policy.guardrails)
 
         def decide(host: str = "") -> Decision:
             return authorize(policy, user_id=user_id, user_groups=user_groups, channel_id=channel_id,
                              verb=cmd.verb, needs=needs, targets=new, host=host)
 
         hosts: tuple[str, ...] = ()
-        where = (route(cmd.host, channel_id, cmd.verb, spec.fans_out, self.config.hosts, self.hosts)
-                 if spec.queued else None)
+        where = self.routed(cmd, channel_id) if spec.queued else None
         if where is None or where.refusal:
             decision = decide()
             if decision.allowed and where is not None:  # told only to callers who may run the verb
@@ -196,6 +191,22 @@ class CommandListener:
             return messages.with_env_warning(messages.accepted(job), typed)
         context[QUIET_KEY] = True
         return messages.QUIET
+
+    def requirements(self, cmd: ParsedCommand,
+                     user_id: str) -> tuple[ParsedCommand, tuple[Requirement, ...], tuple[Target, ...]]:
+        """The command as it is authorized — a deploy completed from its app's config entry (whose run
+        options are authorized too; UsageError for an unknown app) — with what its flags need and what it
+        creates. `run`'s flags and the container it creates are checked here already; the containers a
+        verb names are resolved and checked by the worker, which sees the engine."""
+        if isinstance(cmd.args, DeployArgs):
+            cmd = replace(cmd, args=deploy.complete(cmd.args, self.config.apps, user_id))
+        needs, new = run_requirements(cmd.args, self.config.policy.guardrails)
+        return cmd, needs, new
+
+    def routed(self, cmd: ParsedCommand, channel_id: str) -> Route:
+        """The hosts a queued command goes to (its ``@NAME``, the channel's default, the one live host), or
+        why none."""
+        return route(cmd.host, channel_id, cmd.verb, VERBS[cmd.verb].fans_out, self.config.hosts, self.hosts)
 
     def _held_back(self, cmd: ParsedCommand, text: str, shown: str, command: str, user_id: str,
                    channel_id: str, confirmed: bool, approved_by: str) -> messages.Answer | None:

@@ -169,6 +169,34 @@ def test_two_person_rule(approvals: Pipeline) -> None:
     assert len(queued(approvals)) == 1
 
 
+def test_an_approver_must_cover_the_host_the_command_runs_on(redis_url: str, tmp_path: Path) -> None:
+    """An admin whose binding covers only `staging-*` hosts cannot approve an `rm` on this host; an admin
+    whose binding covers it can (the approver's check was by verb, grants and targets only)."""
+    config = APPROVALS.replace("{expires}", "15m").replace('"UVIEWER"]', '"UVIEWER", "USTAGING"]') + f"""
+[[rbac.bindings]]
+role = "admin"
+users = ["USTAGING"]
+hosts = ["staging-*"]
+"""
+    p = start_pipeline(redis_url, tmp_path, config)
+    try:
+        p.send("rm prod-web", user_id="UOPERATOR")
+        request = p.standin.wait_for(lambda: next((m for m in p.standin.messages(CHANNEL)
+                                                  if "asks to run" in m.text), None), timeout=10)
+        click(p, request, "Approve", "USTAGING")
+        refused = said_privately(p, f"`{HOST}`")
+        assert "staging-*" in refused, refused
+        time.sleep(0.3)
+        assert queued(p) == []
+        assert not any(m.ts == request.ts and "approved" in m.text for m in p.standin.messages(CHANNEL))
+
+        click(p, request, "Approve", "UADMIN")
+        job = poll_until(lambda: next(iter(queued(p)), None), timeout=10)
+        assert (job.verb, job.user_id, job.host) == ("rm", "UOPERATOR", HOST)
+    finally:
+        p.close()
+
+
 def test_a_denied_request_runs_nothing(approvals: Pipeline) -> None:
     approvals.send("rm prod-db", user_id="UOPERATOR")
     request = approvals.standin.wait_for(lambda: next((m for m in approvals.standin.messages(CHANNEL)
