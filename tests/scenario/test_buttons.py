@@ -172,7 +172,7 @@ def test_two_person_rule(approvals: Pipeline) -> None:
 def test_an_approver_must_cover_the_host_the_command_runs_on(redis_url: str, tmp_path: Path) -> None:
     """An admin whose binding covers only `staging-*` hosts cannot approve an `rm` on this host; an admin
     whose binding covers it can (the approver's check was by verb, grants and targets only)."""
-    config = APPROVALS.replace("{expires}", "15m").replace('"UVIEWER"]', '"UVIEWER", "USTAGING"]') + f"""
+    config = APPROVALS.replace("{expires}", "15m").replace('"UVIEWER"]', '"UVIEWER", "USTAGING"]') + """
 [[rbac.bindings]]
 role = "admin"
 users = ["USTAGING"]
