@@ -2,12 +2,15 @@
 secret the way Slack signs its own requests.
 
 Headers ``X-Dockbolt-Timestamp: <unix seconds>`` and ``X-Dockbolt-Signature: v1=<hex HMAC-SHA256 of
-"v1:<timestamp>:<raw body>">``, keyed with the value of the app's ``webhook_secret_env`` variable. A
-missing or wrong signature, a timestamp more than 5 minutes off, or a signature already used → 401 and
-nothing happens. Bodies: ``{"app": "web", "ref": "v2"}`` (build and deploy), ``{"app": "web", "image":
+"v1:<timestamp>:<raw body>">``, keyed with the value of the app's ``webhook_secret_env`` variable. An
+unknown app, an app without a webhook secret, a missing or wrong signature or a timestamp more than 5
+minutes off → 401 and nothing happens, all with one answer (``NOT_VERIFIED``; the bot's log says which):
+a caller without the secret learns nothing, not even which apps exist. A signature already used → 401
+"replay". Bodies: ``{"app": "web", "ref": "v2"}`` (build and deploy), ``{"app": "web", "image":
 "acme/web:v2"}`` (deploy an image), ``{"app": "web", "announce": {"status": "succeeded", "ref": "v2",
-"url": "…"}}`` (only announce). 202 ``{"job_id": …}``; 400 for a bad body or an unknown app; 423 while
-the app is locked (said in the app's channel too); 409 while another deploy of it runs.
+"url": "…"}}`` (only announce). 202 ``{"job_id": …}``; 400 for a body that is not a JSON object, or a
+signed one that is wrong; 423 while the app is locked (said in the app's channel too); 409 while another
+deploy of it runs.
 
 The deploy is the app's config entry and nothing else (the worker checks that again); its identity is
 ``webhook`` (``dockbolt.core.deploys.WEBHOOK_USER``), which may only deploy. Its announcement in the app's
@@ -59,12 +62,23 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"v1={digest}"
 
 
-class Refused(Exception):
-    """An answer other than 202: its HTTP status and the reason given in the body."""
+NOT_VERIFIED = ("not verified: check the app's name and webhook secret, X-Dockbolt-Timestamp (within 5 "
+                "minutes) and X-Dockbolt-Signature; the bot's log says which is wrong")
 
-    def __init__(self, status: int, reason: str) -> None:
+
+class Refused(Exception):
+    """An answer other than 202: its HTTP status, the reason given in the body, and what the log says
+    (the reason unless ``detail``)."""
+
+    def __init__(self, status: int, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.status = status
+        self.detail = detail or reason
+
+
+def _unverified(detail: str) -> Refused:
+    """A request not (yet) shown to hold the app's secret: the one answer, the detail for the log."""
+    return Refused(401, NOT_VERIFIED, detail)
 
 
 class DeployHook:
@@ -97,7 +111,7 @@ class DeployHook:
         try:
             return 202, {"job_id": self._accept(environ, raw)}
         except Refused as exc:
-            log.info("deploy hook refused (%d): %s", exc.status, exc)
+            log.info("deploy hook refused (%d): %s", exc.status, exc.detail)
             return exc.status, {"error": str(exc)}
         except RedisError as exc:
             log.warning("deploy hook: Redis unavailable: %s", exc)
@@ -107,7 +121,7 @@ class DeployHook:
         body = _json(raw)
         app = self.apps.get(str(body.get("app", "")))
         if app is None:
-            raise Refused(400, f"unknown app {body.get('app')!r}")
+            raise _unverified(f"unknown app {body.get('app')!r}")
         self._verify(app, environ, raw)
         kinds = [k for k in ("ref", "image", "announce") if k in body]
         if len(kinds) != 1 or set(body) - {"app", *kinds}:
@@ -136,13 +150,13 @@ class DeployHook:
     def _verify(self, app: AppConfig, environ: WSGIEnvironment, raw: bytes) -> None:
         secret = self.environ.get(app.webhook_secret_env) if app.webhook_secret_env else None
         if not secret:
-            raise Refused(401, f"webhooks are off for {app.name}: no secret configured")
+            raise _unverified(f"webhooks are off for {app.name}: no secret configured")
         stamp = str(environ.get("HTTP_X_DOCKBOLT_TIMESTAMP") or "")
         given = str(environ.get("HTTP_X_DOCKBOLT_SIGNATURE") or "")
         if not stamp.isdigit() or len(stamp) > 15 or abs(self.clock() - int(stamp)) > WINDOW:
-            raise Refused(401, "missing or stale X-Dockbolt-Timestamp (5 minutes at most)")
+            raise _unverified(f"{app.name}: missing or stale X-Dockbolt-Timestamp (5 minutes at most)")
         if not given.isascii() or not hmac.compare_digest(given, signature(secret, stamp, raw)):
-            raise Refused(401, "bad X-Dockbolt-Signature")
+            raise _unverified(f"{app.name}: bad X-Dockbolt-Signature")
         if not self.deploys.first_use(given):
             raise Refused(401, "this signed request was already used (replay)")
 

@@ -290,7 +290,7 @@ def test_the_webhook_deploys_announces_and_refuses_what_it_must(web: tuple[Pipel
     assert first[0] == 202
     replay = hook(p, body, stamp=stamp, sig=raw_sig)
     assert replay[0] == 401 and "replay" in str(replay[1]["error"])
-    assert hook(p, {"app": "nope", "ref": "v1"})[0] == 400
+    assert hook(p, {"app": "nope", "ref": "v1"})[0] == 401  # as a wrong signature: apps cannot be probed
     assert hook(p, {"app": "web", "ref": "../x"})[0] == 400
     final_card_of_image = announced(p, str(first[1]["job_id"]), "failed")  # no such image: Docker's words
     assert "No such object" in html.unescape(final_card_of_image), final_card_of_image

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import tomllib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from rq.serializers import JSONSerializer
 from slack_sdk import WebClient
 
 from bot.enqueue import Dispatcher
-from bot.hooks import BY, DeployHook, signature
+from bot.hooks import BY, NOT_VERIFIED, DeployHook, signature
 from bot.parsing import parse_run_words
 from bot.verbs import CATALOG
 from dockbolt.core.apps import AppConfig
@@ -264,10 +265,35 @@ def test_the_wsgi_app_answers_json_with_the_status(hook: DeployHook, redis: Redi
     (request({"app": "web", "ref": "v2"}, stamp=NOW - 301), "missing or stale"),
     (request({"app": "web", "ref": "v2"}, stamp=NOW + 301), "missing or stale"),
 ], ids=["wrong-secret", "no-signature", "no-timestamp", "no-headers", "stale", "future"])
-def test_an_unsigned_or_stale_request_is_refused_and_nothing_happens(hook: DeployHook, redis: Redis,
-                                                                      req: WSGIEnvironment, why: str) -> None:
-    status, answer = hook.answer(req)
-    assert status == 401 and why in answer["error"], answer
+def test_an_unsigned_or_stale_request_is_refused_and_nothing_happens(
+        hook: DeployHook, redis: Redis, req: WSGIEnvironment, why: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    status, answer = refused(hook, req, caplog)
+    assert (status, answer["error"]) == (401, NOT_VERIFIED)
+    assert why in answer["logged"], answer
+    assert queued(redis) == [] and written(redis) == []
+
+
+def refused(hook: DeployHook, req: WSGIEnvironment,
+            caplog: pytest.LogCaptureFixture) -> tuple[int, dict[str, str]]:
+    """The hook's answer to ``req``, with what the bot logged of it under "logged"."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.hooks"):
+        status, answer = hook.answer(req)
+    return status, {**answer, "logged": " ".join(r.getMessage() for r in caplog.records)}
+
+
+def test_an_unknown_app_is_answered_as_a_known_app_with_a_wrong_signature(
+        hook: DeployHook, redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
+    """Nobody without a secret can tell which apps exist (an unknown app was a 400 naming it)."""
+    unknown = refused(hook, request({"app": "nope", "ref": "v2"}), caplog)
+    wrong = refused(hook, request({"app": "web", "ref": "v2"}, secret="not-the-secret"), caplog)
+    unsecured = refused(hook, request({"app": "quiet", "ref": "v2"}, secret="not-the-secret"), caplog)
+    assert unknown[0] == wrong[0] == unsecured[0] == 401
+    assert unknown[1]["error"] == wrong[1]["error"] == unsecured[1]["error"] == NOT_VERIFIED
+    assert "unknown app 'nope'" in unknown[1]["logged"]  # the operator can still tell
+    assert "web: bad X-Dockbolt-Signature" in wrong[1]["logged"]
+    assert "webhooks are off for quiet" in unsecured[1]["logged"]
     assert queued(redis) == [] and written(redis) == []
 
 
@@ -280,10 +306,11 @@ def test_a_signature_of_another_body_is_refused(hook: DeployHook, redis: Redis) 
     assert queued(redis) == []
 
 
-def test_the_clock_decides_staleness(redis: Redis, apps: Mapping[str, AppConfig]) -> None:
+def test_the_clock_decides_staleness(redis: Redis, apps: Mapping[str, AppConfig],
+                                     caplog: pytest.LogCaptureFixture) -> None:
     late = make_hook(redis, apps, clock=lambda: NOW + 301)
-    status, answer = late.answer(request({"app": "web", "ref": "v2"}))
-    assert status == 401 and "stale" in answer["error"]
+    status, answer = refused(late, request({"app": "web", "ref": "v2"}), caplog)
+    assert status == 401 and "stale" in answer["logged"]
     in_time = make_hook(redis, apps, clock=lambda: NOW + 299)
     assert in_time.answer(request({"app": "web", "ref": "v2"}))[0] == 202
 
@@ -297,7 +324,6 @@ def test_a_replayed_request_is_refused(hook: DeployHook, redis: Redis) -> None:
 
 
 @pytest.mark.parametrize(("body", "why"), [
-    ({"app": "nope", "ref": "v2"}, "unknown app 'nope'"),
     (b"{not json", "the body is not JSON"),
     (["web", "v2"], "must be a JSON object"),
     ({"app": "web", "ref": "v2", "image": "acme/web:v2"}, 'give exactly one of "ref", "image"'),
@@ -320,12 +346,13 @@ def test_a_bad_body_is_refused_with_400_and_nothing_queued(hook: DeployHook, red
 
 
 @pytest.mark.parametrize("app", ["quiet", "unset"])
-def test_an_app_without_a_webhook_secret_refuses_every_request(redis: Redis, apps: Mapping[str, AppConfig],
-                                                                app: str) -> None:
+def test_an_app_without_a_webhook_secret_refuses_every_request(
+        redis: Redis, apps: Mapping[str, AppConfig], app: str, caplog: pytest.LogCaptureFixture) -> None:
     # "quiet" has no webhook_secret_env; "unset" names a variable that is not set (or empty)
     hook = make_hook(redis, apps, environ={"WEB_HOOK_SECRET": SECRET, "UNSET_HOOK_SECRET": ""})
-    status, answer = hook.answer(request({"app": app, "ref": "v2"}, secret=""))
-    assert status == 401 and f"webhooks are off for {app}" in answer["error"]
+    status, answer = refused(hook, request({"app": app, "ref": "v2"}, secret=""), caplog)
+    assert (status, answer["error"]) == (401, NOT_VERIFIED)
+    assert f"webhooks are off for {app}" in answer["logged"]
     assert queued(redis) == [] and written(redis) == []
 
 

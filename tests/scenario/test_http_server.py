@@ -22,6 +22,7 @@ import pytest
 from redis import Redis
 from rq import Queue, Worker
 
+from bot.hooks import NOT_VERIFIED
 from bot.server import HttpServer, make_wsgi
 from dockbolt.core.contract import WORKER_FRESH
 from tests.support.pipeline import QUEUE, Pipeline
@@ -265,7 +266,7 @@ def test_in_socket_mode_the_port_serves_healthz_and_the_webhook_but_no_slack_eve
         conn.request("POST", "/hooks/deploy", body=b'{"app": "nope", "ref": "v1"}',
                      headers={"Content-Type": "application/json"})
         resp = conn.getresponse()
-        assert (resp.status, json.loads(resp.read())) == (400, {"error": "unknown app 'nope'"})
+        assert (resp.status, json.loads(resp.read())) == (401, {"error": NOT_VERIFIED})
         conn.close()
         assert healthz(server.port)[0] == 503  # answered (no worker in this pipeline)
     finally:
